@@ -1,0 +1,71 @@
+# Conveyor — see README.md. `make up` and `make test` are the two you need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+KUBE_VERSION := $(shell cat e2e/cluster/KUBE_VERSION)
+CLUSTER_BIN  := e2e/bin/conveyor-cluster
+CLUSTER_DIR  := .cluster
+KUBECONFIG_LOCAL := $(CURDIR)/$(CLUSTER_DIR)/kubeconfig
+VENV   := .venv
+PY     := $(VENV)/bin/python
+GO_LDFLAGS := -s -w -X main.kubeVersion=$(KUBE_VERSION) \
+  -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
+  -X k8s.io/component-base/version.gitMajor=1 \
+  -X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION)))
+GO_SOURCES := $(wildcard e2e/cluster/*.go) e2e/cluster/stages.yaml e2e/cluster/go.mod e2e/cluster/go.sum
+
+export GOTOOLCHAIN := local
+export GOFLAGS := -mod=mod
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## create the Python virtual environment
+
+$(CLUSTER_BIN): $(GO_SOURCES)
+	cd e2e/cluster && CGO_ENABLED=0 go build -trimpath -ldflags "$(GO_LDFLAGS)" -o ../bin/conveyor-cluster .
+
+.PHONY: cluster-bin
+cluster-bin: $(CLUSTER_BIN) ## build the local control plane binary (Kubernetes $(KUBE_VERSION) + kwok)
+
+.PHONY: cluster
+cluster: $(CLUSTER_BIN) ## start the local control plane in the background; writes .cluster/kubeconfig
+	$(CLUSTER_BIN) up --dir $(CLUSTER_DIR)
+
+.PHONY: cluster-down
+cluster-down: ## stop the local control plane
+	@if [ -x $(CLUSTER_BIN) ]; then $(CLUSTER_BIN) down --dir $(CLUSTER_DIR); fi
+
+.PHONY: lint
+lint: venv ## ruff and mypy (strict)
+	$(VENV)/bin/ruff check operator tests e2e
+	$(VENV)/bin/ruff format --check operator tests e2e
+	$(VENV)/bin/mypy
+
+.PHONY: unit
+unit: venv ## unit tests of the pure core (no cluster)
+	$(VENV)/bin/pytest tests
+
+.PHONY: e2e
+e2e: venv $(CLUSTER_BIN) ## end-to-end tests against the local control plane (or CONVEYOR_TEST_CLUSTER=existing)
+	$(VENV)/bin/pytest e2e/tests
+
+.PHONY: test
+test: venv $(CLUSTER_BIN) lint ## everything: lint, unit and end-to-end tests
+	$(VENV)/bin/pytest tests e2e/tests
+
+.PHONY: up
+up: venv cluster ## start the control plane, install CRDs, run the operator, apply the examples, watch jobs move
+	$(PY) -m conveyor.devloop --kubeconfig $(KUBECONFIG_LOCAL) --cluster-bin $(CLUSTER_BIN)
+
+.PHONY: operator
+operator: venv ## run the operator against .cluster/kubeconfig in the foreground
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/conveyor operator

@@ -1,0 +1,4 @@
+"""Conveyor: asynchronous CI/CD jobs on Kubernetes."""
+
+API_GROUP = "conveyor.dev"
+API_VERSION = "v1alpha1"

@@ -1,0 +1,60 @@
+"""`conveyor operator`: run the operator in the foreground (what the image runs)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+
+from conveyor.k8s import controller
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "operator", help="run the operator against the current kubeconfig or service account"
+    )
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        help="watch only this namespace (repeatable); default: all namespaces",
+    )
+    parser.add_argument(
+        "--liveness",
+        default=None,
+        metavar="URL",
+        help="serve health probes, e.g. http://0.0.0.0:8080/healthz",
+    )
+    parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    kopf.configure(
+        verbose=args.verbose,
+        log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,
+    )
+    # Importing registers the handlers with kopf's default registry.
+    from conveyor.handlers import operator as _handlers  # noqa: F401
+
+    namespaces = tuple(args.namespace)
+    memo = kopf.Memo(settings=controller.Settings(namespaces=namespaces))
+    asyncio.run(
+        kopf.operator(
+            clusterwide=not namespaces,
+            namespaces=namespaces,
+            standalone=True,
+            liveness_endpoint=args.liveness,
+            memo=memo,
+        )
+    )
+    return 0

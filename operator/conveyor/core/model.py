@@ -1,0 +1,374 @@
+"""The objects Conveyor reasons about, parsed from API bodies.
+
+Pure: no I/O. Parsing never raises on a user's object: a spec the operator
+cannot accept becomes `spec_error` (which ends the job FAILED/InvalidSpec).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import pydantic
+from pydantic import alias_generators
+
+from conveyor.core import durations
+
+
+class JobType(enum.StrEnum):
+    BUILD = "build"
+    CUSTOM = "custom"
+    DEPLOY = "deploy"
+    PROMOTE = "promote"
+    TICKET = "ticket"
+    CANARY_ANALYSIS = "canary-analysis"
+    CLONE_ENV = "clone-env"
+    ANDROID_BUILD = "android-build"
+    ANDROID_DEPLOY = "android-deploy"
+    DELAY = "delay"
+
+
+class WorkerType(enum.StrEnum):
+    BUILD = "build"
+    DEPLOY = "deploy"
+    CANARY = "canary"
+    CLONE_ENV = "clone-env"
+    ANDROID_BUILD = "android-build"
+    ANDROID_DEPLOY = "android-deploy"
+
+
+# Which worker type executes a job type; None: the operator does it itself.
+WORKER_TYPE_OF: Mapping[JobType, WorkerType | None] = {
+    JobType.BUILD: WorkerType.BUILD,
+    JobType.CUSTOM: WorkerType.BUILD,
+    JobType.DEPLOY: WorkerType.DEPLOY,
+    JobType.PROMOTE: WorkerType.DEPLOY,
+    JobType.TICKET: WorkerType.DEPLOY,
+    JobType.CANARY_ANALYSIS: WorkerType.CANARY,
+    JobType.CLONE_ENV: WorkerType.CLONE_ENV,
+    JobType.ANDROID_BUILD: WorkerType.ANDROID_BUILD,
+    JobType.ANDROID_DEPLOY: WorkerType.ANDROID_DEPLOY,
+    JobType.DELAY: None,
+}
+
+
+class State(enum.StrEnum):
+    IN_QUEUE = "IN-QUEUE"
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    REVOKED = "REVOKED"
+
+    @property
+    def finished(self) -> bool:
+        return self in (State.SUCCESS, State.FAILED, State.REVOKED)
+
+
+class Reason(enum.StrEnum):
+    # IN-QUEUE
+    QUEUED = "Queued"
+    NO_WORKER = "NoWorker"
+    WORKER_PAUSED = "WorkerPaused"
+    WORKER_OFFLINE = "WorkerOffline"
+    CONCURRENCY_LIMIT = "ConcurrencyLimit"
+    DELAYED = "Delayed"
+    RETRY_BACKOFF = "RetryBackoff"
+    STARTING = "Starting"
+    # RUNNING
+    RUNNING = "Running"
+    # SUCCESS
+    SUCCEEDED = "Succeeded"
+    # FAILED
+    POD_FAILED = "PodFailed"
+    DEADLINE_EXCEEDED = "DeadlineExceeded"
+    RETRIES_EXHAUSTED = "RetriesExhausted"
+    INVALID_SPEC = "InvalidSpec"
+    JOB_LOST = "JobLost"
+    # REVOKED
+    REVOKED = "Revoked"
+
+
+class WorkerState(enum.StrEnum):
+    ONLINE = "ONLINE"
+    DEGRADED = "DEGRADED"
+    OFFLINE = "OFFLINE"
+    PAUSED = "PAUSED"
+
+
+def _duration(value: Any) -> datetime.timedelta:
+    if isinstance(value, datetime.timedelta):
+        return value
+    return durations.parse(value)
+
+
+Duration = Annotated[datetime.timedelta, pydantic.BeforeValidator(_duration)]
+
+
+class _Spec(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(
+        alias_generator=alias_generators.to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class Backoff(_Spec):
+    delay: Duration = datetime.timedelta(seconds=5)
+    factor: float = pydantic.Field(default=2.0, ge=1.0)
+    max_delay: Duration = datetime.timedelta(minutes=5)
+
+
+class Retry(_Spec):
+    limit: int = pydantic.Field(default=0, ge=0)
+    backoff: Backoff = Backoff()
+
+
+class PipelineJobSpec(_Spec):
+    type: JobType
+    worker: str | None = None
+    priority: int = 0
+    params: dict[str, Any] = pydantic.Field(default_factory=dict)
+    pod_template: dict[str, Any] = pydantic.Field(default_factory=dict)
+    retry: Retry = Retry()
+    timeout: Duration | None = None
+    start_at: datetime.datetime | None = None
+    revoke: bool = False
+    ttl_after_finished: Duration | None = None
+
+    @pydantic.field_validator("start_at")
+    @classmethod
+    def _aware(cls, value: datetime.datetime | None) -> datetime.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must be an RFC 3339 time with a zone, e.g. 2026-01-02T15:04:05Z")
+        return value
+
+
+class WorkerSpec(_Spec):
+    type: WorkerType
+    concurrency: int = pydantic.Field(default=1, ge=0)
+    paused: bool = False
+    # Pod template fragment merged into every Job's pod (image, resources, env, ...).
+    template: dict[str, Any] = pydantic.Field(default_factory=dict)
+    # Optional Jinja2 text replacing the worker type's default Job template.
+    job_template: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SpecError:
+    """Why the operator cannot accept a spec: the field path and a sentence."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+def spec_error_from(exc: pydantic.ValidationError, *, prefix: str) -> SpecError:
+    """The first validation error, with the field path as users write it."""
+    first = exc.errors()[0]
+    path = ".".join(str(p) for p in (prefix, *first["loc"]))
+    return SpecError(field=path, message=first["msg"])
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Attempt:
+    """One entry of status.attempts."""
+
+    attempt: int
+    job: str
+    start: str | None = None
+    finish: str | None = None
+    result: str | None = None  # SUCCESS | FAILED | REVOKED
+    reason: str | None = None
+    exit_code: int | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "attempt": self.attempt,
+            "job": self.job,
+            "start": self.start,
+            "finish": self.finish,
+            "result": self.result,
+            "reason": self.reason,
+            "exitCode": self.exit_code,
+            "message": self.message,
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Attempt:
+        exit_code = data.get("exitCode")
+        return cls(
+            attempt=int(data.get("attempt") or 0),
+            job=str(data.get("job") or ""),
+            start=data.get("start"),
+            finish=data.get("finish"),
+            result=data.get("result"),
+            reason=data.get("reason"),
+            exit_code=int(exit_code) if isinstance(exit_code, int) else None,
+            message=data.get("message"),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobStatus:
+    """status of a PipelineJob, as the core reads and writes it."""
+
+    state: State | None = None
+    reason: str | None = None
+    message: str | None = None
+    worker: str | None = None
+    attempt: int = 0
+    job: str | None = None
+    queued_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    next_attempt_at: str | None = None
+    attempts: tuple[Attempt, ...] = ()
+    outputs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    observed_generation: int = 0
+
+    @property
+    def holds_slot(self) -> bool:
+        """Admitted and not finished: counts against the Worker's concurrency."""
+        return self.state is State.RUNNING or (
+            self.state is State.IN_QUEUE and self.reason == Reason.STARTING
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> JobStatus:
+        data = data or {}
+        state = data.get("state")
+        try:
+            parsed_state = State(state) if state else None
+        except ValueError:
+            parsed_state = None
+        return cls(
+            state=parsed_state,
+            reason=data.get("reason") or None,
+            message=data.get("message") or None,
+            worker=data.get("worker") or None,
+            attempt=int(data.get("attempt") or 0),
+            job=data.get("job") or None,
+            queued_at=data.get("queuedAt"),
+            started_at=data.get("startedAt"),
+            finished_at=data.get("finishedAt"),
+            next_attempt_at=data.get("nextAttemptAt"),
+            attempts=tuple(Attempt.from_dict(a) for a in data.get("attempts") or ()),
+            outputs=dict(data.get("outputs") or {}),
+            observed_generation=int(data.get("observedGeneration") or 0),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Meta:
+    namespace: str
+    name: str
+    uid: str
+    resource_version: str
+    generation: int
+    created_at: datetime.datetime
+    deleting: bool = False
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Meta:
+        md = body.get("metadata") or {}
+        return cls(
+            namespace=md.get("namespace") or "",
+            name=md.get("name") or "",
+            uid=md.get("uid") or "",
+            resource_version=md.get("resourceVersion") or "",
+            generation=int(md.get("generation") or 0),
+            created_at=parse_time(md.get("creationTimestamp")) or EPOCH,
+            deleting=bool(md.get("deletionTimestamp")),
+            labels=dict(md.get("labels") or {}),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PipelineJob:
+    meta: Meta
+    spec: PipelineJobSpec | None
+    spec_error: SpecError | None
+    status: JobStatus
+    raw_type: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.meta.key
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Worker:
+    meta: Meta
+    spec: WorkerSpec | None
+    spec_error: SpecError | None
+    state: str | None = None
+    last_heartbeat: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.meta.key
+
+
+def parse_pipelinejob(body: Mapping[str, Any]) -> PipelineJob:
+    raw_spec = body.get("spec") or {}
+    spec: PipelineJobSpec | None = None
+    error: SpecError | None = None
+    try:
+        spec = PipelineJobSpec.model_validate(raw_spec)
+    except pydantic.ValidationError as exc:
+        error = spec_error_from(exc, prefix="spec")
+    return PipelineJob(
+        meta=Meta.from_body(body),
+        spec=spec,
+        spec_error=error,
+        status=JobStatus.from_dict(body.get("status")),
+        raw_type=str(raw_spec.get("type") or ""),
+    )
+
+
+def parse_worker(body: Mapping[str, Any]) -> Worker:
+    spec: WorkerSpec | None = None
+    error: SpecError | None = None
+    try:
+        spec = WorkerSpec.model_validate(body.get("spec") or {})
+    except pydantic.ValidationError as exc:
+        error = spec_error_from(exc, prefix="spec")
+    status = body.get("status") or {}
+    return Worker(
+        meta=Meta.from_body(body),
+        spec=spec,
+        spec_error=error,
+        state=status.get("state"),
+        last_heartbeat=status.get("lastHeartbeat"),
+    )
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def parse_time(text: str | None) -> datetime.datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+
+
+def format_time(value: datetime.datetime) -> str:
+    """RFC 3339 in UTC with a Z, second precision: what Kubernetes writes."""
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

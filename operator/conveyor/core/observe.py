@@ -1,0 +1,174 @@
+"""What an attempt's batch/v1 Job and its pod say, reduced to what the state
+machine needs.
+
+Pure: no I/O. Takes API bodies as plain mappings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# The termination message is capped by the kubelet at 4 KiB; we accept no more.
+MAX_OUTPUTS_BYTES = 4096
+
+
+class Phase(enum.StrEnum):
+    MISSING = "Missing"  # no Job (not created yet, or deleted)
+    PENDING = "Pending"  # Job exists, pod not running yet
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Observation:
+    phase: Phase
+    # Why the pod is not running yet: ImagePullBackOff, Unschedulable, ...
+    waiting_reason: str | None = None
+    waiting_message: str | None = None
+    pod: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    exit_code: int | None = None
+    # PodFailed or DeadlineExceeded (the Job controller's reason), for failures.
+    failure_reason: str | None = None
+    failure_message: str | None = None
+    termination_message: str | None = None
+
+
+def _condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
+    for cond in (obj.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == type_ and cond.get("status") == "True":
+            return dict(cond)
+    return None
+
+
+def _main_container_status(pod: Mapping[str, Any]) -> Mapping[str, Any]:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    for status in statuses:
+        if status.get("name") == "main":
+            return dict(status)
+    return dict(statuses[0]) if statuses else {}
+
+
+def _latest_pod(pods: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    if not pods:
+        return None
+    return max(pods, key=lambda p: ((p.get("metadata") or {}).get("creationTimestamp") or ""))
+
+
+def summarize(*, job: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]]) -> Observation:
+    """Reduce a Job and its pods to one Observation.
+
+    The pod decides success or failure as soon as it terminates (with its exit
+    code and termination message); the Job decides only what the pod cannot
+    tell: an exceeded deadline, or a failure whose pod is gone.
+    """
+    if job is None:
+        return Observation(phase=Phase.MISSING)
+    job_status = job.get("status") or {}
+    pod = _latest_pod(pods)
+    pod_name = (pod.get("metadata") or {}).get("name") if pod else None
+    started = job_status.get("startTime")
+
+    deadline = _condition(job, "FailureTarget") or _condition(job, "Failed")
+    if deadline and deadline.get("reason") == "DeadlineExceeded":
+        return Observation(
+            phase=Phase.FAILED,
+            pod=pod_name,
+            started_at=started,
+            finished_at=deadline.get("lastTransitionTime"),
+            failure_reason="DeadlineExceeded",
+            failure_message=deadline.get("message") or "the attempt ran longer than spec.timeout",
+        )
+
+    if pod is not None:
+        observed = _from_pod(pod, pod_name=pod_name)
+        if observed is not None:
+            return observed
+
+    if _condition(job, "Complete") or _condition(job, "SuccessCriteriaMet"):
+        return Observation(
+            phase=Phase.SUCCEEDED,
+            pod=pod_name,
+            started_at=started,
+            finished_at=job_status.get("completionTime"),
+        )
+    if deadline:
+        return Observation(
+            phase=Phase.FAILED,
+            pod=pod_name,
+            started_at=started,
+            finished_at=deadline.get("lastTransitionTime"),
+            failure_reason="PodFailed",
+            failure_message=deadline.get("message") or deadline.get("reason"),
+        )
+    return Observation(phase=Phase.PENDING, pod=pod_name)
+
+
+def _from_pod(pod: Mapping[str, Any], *, pod_name: str | None) -> Observation | None:
+    status = pod.get("status") or {}
+    phase = status.get("phase")
+    container = _main_container_status(pod)
+    state = container.get("state") or {}
+    if phase in ("Succeeded", "Failed"):
+        terminated = state.get("terminated") or {}
+        exit_code = terminated.get("exitCode")
+        succeeded = phase == "Succeeded"
+        return Observation(
+            phase=Phase.SUCCEEDED if succeeded else Phase.FAILED,
+            pod=pod_name,
+            started_at=terminated.get("startedAt") or status.get("startTime"),
+            finished_at=terminated.get("finishedAt"),
+            exit_code=exit_code if isinstance(exit_code, int) else None,
+            failure_reason=None if succeeded else "PodFailed",
+            failure_message=None if succeeded else (terminated.get("reason") or status.get("reason")),
+            termination_message=terminated.get("message") or None,
+        )
+    if phase == "Running":
+        running = state.get("running") or {}
+        return Observation(
+            phase=Phase.RUNNING,
+            pod=pod_name,
+            started_at=running.get("startedAt") or status.get("startTime"),
+        )
+    waiting = state.get("waiting") or {}
+    if waiting.get("reason"):
+        return Observation(
+            phase=Phase.PENDING,
+            pod=pod_name,
+            waiting_reason=waiting.get("reason"),
+            waiting_message=waiting.get("message"),
+        )
+    for cond in status.get("conditions") or ():
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            return Observation(
+                phase=Phase.PENDING,
+                pod=pod_name,
+                waiting_reason=cond.get("reason") or "Unschedulable",
+                waiting_message=cond.get("message"),
+            )
+    return None
+
+
+def outputs(*, termination_message: str | None) -> tuple[dict[str, Any], str | None]:
+    """Parse a termination message into status.outputs.
+
+    Returns the outputs and, when the message was not usable, a sentence why
+    (the job still succeeds: outputs are a bonus, not the result).
+    """
+    if not termination_message:
+        return {}, None
+    if len(termination_message.encode()) > MAX_OUTPUTS_BYTES:
+        return {}, f"termination message is over {MAX_OUTPUTS_BYTES} bytes; outputs ignored"
+    try:
+        parsed = json.loads(termination_message)
+    except ValueError:
+        return {}, "termination message is not JSON; outputs ignored"
+    if not isinstance(parsed, dict):
+        return {}, "termination message is not a JSON object; outputs ignored"
+    return parsed, None

@@ -1,0 +1,139 @@
+"""Admission: which waiting jobs a Worker starts now, and why the others wait.
+
+One decision per Worker over a snapshot of its jobs (as Kueue's scheduler
+does), so concurrency is counted in one place and never exceeded.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from conveyor.core import model, ordering, reasons
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Waiting:
+    """Why a job is not admitted: the reason and sentence for its status."""
+
+    reason: model.Reason
+    message: str
+    worker: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Decision:
+    admitted: tuple[model.PipelineJob, ...] = ()
+    waiting: Mapping[tuple[str, str], Waiting] = dataclasses.field(default_factory=dict)
+
+
+def resolve_worker(
+    *, job: model.PipelineJob, workers: Sequence[model.Worker]
+) -> model.Worker | Waiting:
+    """The Worker that runs `job`, from the Workers of its namespace.
+
+    spec.worker names it; otherwise the only Worker of the matching type, or
+    the one named after the type when there are several.
+    """
+    assert job.spec is not None
+    needed = model.WORKER_TYPE_OF[job.spec.type]
+    assert needed is not None, "delay jobs have no worker"
+    namespace = job.meta.namespace
+    live = [w for w in workers if not w.meta.deleting and w.meta.namespace == namespace]
+    if job.spec.worker:
+        named = next((w for w in live if w.meta.name == job.spec.worker), None)
+        if named is None:
+            return Waiting(
+                reason=model.Reason.NO_WORKER,
+                message=reasons.no_worker(
+                    namespace=namespace, worker_type=needed, named=job.spec.worker
+                ),
+            )
+        if named.spec is not None and named.spec.type != needed:
+            return Waiting(
+                reason=model.Reason.NO_WORKER,
+                message=reasons.wrong_worker_type(
+                    worker=named.meta.name, has=named.spec.type, needs=needed
+                ),
+                worker=named.meta.name,
+            )
+        return named
+    matching = sorted(
+        (w for w in live if w.spec is not None and w.spec.type == needed),
+        key=lambda w: w.meta.name,
+    )
+    if len(matching) == 1:
+        return matching[0]
+    by_type_name = next((w for w in matching if w.meta.name == needed), None)
+    if by_type_name is not None:
+        return by_type_name
+    if not matching:
+        return Waiting(
+            reason=model.Reason.NO_WORKER,
+            message=reasons.no_worker(namespace=namespace, worker_type=needed, named=None),
+        )
+    return Waiting(
+        reason=model.Reason.NO_WORKER,
+        message=reasons.ambiguous_worker(
+            worker_type=needed, names=[w.meta.name for w in matching]
+        ),
+    )
+
+
+def admit(
+    *,
+    worker: model.Worker,
+    holders: Sequence[model.PipelineJob],
+    waiting: Sequence[model.PipelineJob],
+    offline_cause: str | None = None,
+) -> Decision:
+    """Admit waiting jobs in queue order while the Worker has free slots.
+
+    `holders` are the jobs that hold one of its slots now (admitted, not
+    finished). A paused or offline Worker admits nothing; running jobs are
+    never touched here.
+    """
+    name = worker.meta.name
+    queue = ordering.ordered(list(waiting))
+    if worker.spec is None or worker.spec.paused:
+        message = reasons.worker_paused(worker=name)
+        return Decision(
+            waiting={
+                j.key: Waiting(reason=model.Reason.WORKER_PAUSED, message=message, worker=name)
+                for j in queue
+            }
+        )
+    if offline_cause is not None:
+        message = reasons.worker_offline(worker=name, cause=offline_cause)
+        return Decision(
+            waiting={
+                j.key: Waiting(reason=model.Reason.WORKER_OFFLINE, message=message, worker=name)
+                for j in queue
+            }
+        )
+    limit = worker.spec.concurrency
+    free = max(limit - len(holders), 0)
+    admitted = tuple(queue[:free])
+    rest = queue[free:]
+    holder_names = sorted(h.meta.name for h in (*holders, *admitted))
+    busy = len(holder_names)
+    return Decision(
+        admitted=admitted,
+        waiting={
+            j.key: Waiting(
+                reason=model.Reason.CONCURRENCY_LIMIT,
+                message=reasons.concurrency_limit(
+                    worker=name,
+                    busy=busy,
+                    limit=limit,
+                    holders=holder_names,
+                    position=position,
+                    waiting=len(rest),
+                ),
+                worker=name,
+            )
+            for position, j in enumerate(rest, start=1)
+        },
+    )

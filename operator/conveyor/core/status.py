@@ -1,0 +1,96 @@
+"""A PipelineJob's status as written to the API: fields, kstatus-compatible
+conditions, and the smallest merge patch from the old status to the new.
+
+Conditions follow the Kubernetes API conventions as kstatus reads them:
+Ready (True on SUCCESS), Reconciling (True while queued or running), Stalled
+(True when FAILED or REVOKED: it will not progress any further). So
+`kubectl wait --for=condition=Ready`, Flux and Argo CD health checks work.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from conveyor.core import model
+
+State = model.State
+
+
+def to_dict(
+    *,
+    status: model.JobStatus,
+    generation: int,
+    previous_conditions: Sequence[Mapping[str, Any]],
+    now: datetime.datetime,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "state": str(status.state) if status.state else None,
+        "reason": str(status.reason) if status.reason else None,
+        "message": status.message,
+        "worker": status.worker,
+        "attempt": status.attempt,
+        "job": status.job,
+        "queuedAt": status.queued_at,
+        "startedAt": status.started_at,
+        "finishedAt": status.finished_at,
+        "nextAttemptAt": status.next_attempt_at,
+        "attempts": [a.to_dict() for a in status.attempts],
+        "outputs": dict(status.outputs),
+        "observedGeneration": generation,
+    }
+    out["conditions"] = conditions(
+        status=status, generation=generation, previous=previous_conditions, now=now
+    )
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def conditions(
+    *,
+    status: model.JobStatus,
+    generation: int,
+    previous: Sequence[Mapping[str, Any]],
+    now: datetime.datetime,
+) -> list[dict[str, Any]]:
+    reason = str(status.reason or status.state or "Unknown")
+    message = status.message or ""
+    state = status.state
+    wanted = {
+        "Ready": state is State.SUCCESS,
+        "Reconciling": state in (State.IN_QUEUE, State.RUNNING),
+        "Stalled": state in (State.FAILED, State.REVOKED),
+    }
+    old = {c.get("type"): c for c in previous}
+    out = []
+    for type_, true in wanted.items():
+        value = "True" if true else "False"
+        before = old.get(type_)
+        transitioned = before is None or before.get("status") != value
+        out.append(
+            {
+                "type": type_,
+                "status": value,
+                "reason": reason,
+                "message": message,
+                "observedGeneration": generation,
+                "lastTransitionTime": model.format_time(now)
+                if transitioned
+                else before.get("lastTransitionTime") if before else model.format_time(now),
+            }
+        )
+    return out
+
+
+def merge_patch(*, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The top-level merge patch turning `old` into `new` (None deletes a key)."""
+    patch: dict[str, Any] = {}
+    for key, value in new.items():
+        if old.get(key) != value:
+            patch[key] = value
+    for key in old:
+        if key not in new:
+            patch[key] = None
+    return patch

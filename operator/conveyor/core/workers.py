@@ -1,0 +1,71 @@
+"""A Worker's status: its state, slots in use, queue length, heartbeat.
+
+Pure: no I/O; `now` is passed in.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from conveyor.core import model
+
+# How often the operator proves it is alive on each Worker.
+HEARTBEAT_INTERVAL = datetime.timedelta(seconds=30)
+
+
+def status(
+    *,
+    worker: model.Worker,
+    running: int,
+    queued: int,
+    now: datetime.datetime,
+    previous: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The Worker's status; lastHeartbeat is refreshed only when it is due,
+    so an idle Worker costs one write per HEARTBEAT_INTERVAL."""
+    spec = worker.spec
+    if spec is None:
+        state, reason = model.WorkerState.OFFLINE, "InvalidSpec"
+        message = str(worker.spec_error) if worker.spec_error else "invalid spec"
+    elif spec.paused:
+        state, reason = model.WorkerState.PAUSED, "Paused"
+        message = f"paused: {running} running job(s) finish, {queued} wait"
+    else:
+        state, reason = model.WorkerState.ONLINE, "Ready"
+        message = f"{running} of {spec.concurrency} slots busy, {queued} queued"
+    last = model.parse_time(previous.get("lastHeartbeat"))
+    heartbeat = (
+        previous.get("lastHeartbeat")
+        if last is not None and now - last < HEARTBEAT_INTERVAL
+        else model.format_time(now)
+    )
+    ready = state is model.WorkerState.ONLINE
+    old_conditions = {c.get("type"): c for c in previous.get("conditions") or ()}
+    before = old_conditions.get("Ready")
+    value = "True" if ready else "False"
+    transition = (
+        before.get("lastTransitionTime")
+        if before is not None and before.get("status") == value
+        else model.format_time(now)
+    )
+    return {
+        "state": str(state),
+        "reason": reason,
+        "message": message,
+        "running": running,
+        "queued": queued,
+        "lastHeartbeat": heartbeat,
+        "observedGeneration": worker.meta.generation,
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": value,
+                "reason": reason,
+                "message": message,
+                "observedGeneration": worker.meta.generation,
+                "lastTransitionTime": transition,
+            }
+        ],
+    }

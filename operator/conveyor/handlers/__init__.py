@@ -1,0 +1,1 @@
+"""kopf wiring: thin handlers around the core."""

@@ -1,0 +1,86 @@
+"""kopf wiring: watch events go into the controller's store; nothing else.
+
+Only level-based `on.event` handlers are used: kopf then keeps no progress
+annotations or finalizers on user objects, so GitOps tools see no drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+
+from conveyor import API_GROUP, API_VERSION
+from conveyor.k8s import api, controller, store
+
+logger = logging.getLogger("conveyor.operator")
+
+OWNED = {store.LABEL_PIPELINEJOB: kopf.PRESENT}
+
+
+def _controller(memo: kopf.Memo) -> controller.Controller:
+    ctl: controller.Controller = memo["controller"]
+    return ctl
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    settings.posting.enabled = False  # Events are ours (k8s/events.py), not kopf's log copies
+    settings.watching.server_timeout = 300  # re-list periodically: watches can go quiet
+    settings.watching.client_timeout = 330
+    settings.networking.request_timeout = 60
+    # Only Conveyor's own Jobs and pods are watched, filtered by the API server.
+    for group_plural in (("batch", "jobs"), ("", "pods")):
+        settings.watching.label_selectors[group_plural] = store.LABEL_PIPELINEJOB
+    info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
+        settings=settings
+    )
+    if info is None:
+        raise kopf.PermanentError("no Kubernetes credentials: no service account, no kubeconfig")
+    client = api.Client(info=info)
+    ctl = controller.Controller(client=client, settings=memo.get("settings") or controller.Settings())
+    memo["client"] = client
+    memo["controller"] = ctl
+    memo["task"] = asyncio.create_task(ctl.run(), name="conveyor-controller")
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    task: asyncio.Task[None] | None = memo.get("task")
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    client: api.Client | None = memo.get("client")
+    if client is not None:
+        await client.close()
+
+
+@kopf.on.probe(id="controller")
+def controller_ready(memo: kopf.Memo, **_: Any) -> dict[str, Any]:
+    ctl = _controller(memo)
+    task: asyncio.Task[None] = memo["task"]
+    if task.done():
+        raise kopf.PermanentError("the control loop stopped")
+    return {"ready": ctl.ready.is_set(), "rounds": ctl.rounds}
+
+
+@kopf.on.event(API_GROUP, API_VERSION, "pipelinejobs")
+def pipelinejob_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _controller(memo).on_pipelinejob(event.get("type"), dict(event["object"]))
+
+
+@kopf.on.event(API_GROUP, API_VERSION, "workers")
+def worker_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _controller(memo).on_worker(event.get("type"), dict(event["object"]))
+
+
+@kopf.on.event("batch", "v1", "jobs", labels=OWNED)
+def job_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _controller(memo).on_job(event.get("type"), dict(event["object"]))
+
+
+@kopf.on.event("", "v1", "pods", labels=OWNED)
+def pod_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _controller(memo).on_pod(event.get("type"), dict(event["object"]))

@@ -1,0 +1,1 @@
+"""API adapters: the only code that talks to the cluster."""

@@ -1,0 +1,501 @@
+"""The control loop: feeds the store's view to the pure core and applies its
+decisions to the API.
+
+Watch events only mark things dirty; one loop decides. Per round:
+  1. advance every dirty PipelineJob through the state machine;
+  2. run one admission pass per namespace that has waiting jobs or freed
+     slots (all Workers of the namespace at once, so counts stay exact);
+  3. apply the writes concurrently, at most one in flight per PipelineJob.
+Every write of a status carries the resourceVersion it was decided on, so a
+stale view fails with a conflict instead of acting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import datetime
+import heapq
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from conveyor import API_GROUP, API_VERSION
+from conveyor.core import lifecycle, model, observe, params, render, scheduling, status, workers
+from conveyor.k8s import api, events, store
+
+Key = store.Key
+Clock = Callable[[], datetime.datetime]
+
+logger = logging.getLogger("conveyor.controller")
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    namespaces: tuple[str, ...] = ()  # empty: all namespaces
+    max_inflight_writes: int = 64
+    # A queued job's position changes with every admission; rewriting every
+    # queued job's message each time would cost O(queue) writes per admission.
+    queue_message_interval: float = 10.0
+    resync_interval: float = 300.0
+
+
+class Controller:
+    def __init__(self, *, client: api.Client, settings: Settings, clock: Clock = utcnow) -> None:
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.store = store.Store()
+        self.recorder = events.Recorder(client=client)
+        self._dirty_jobs: set[Key] = set()
+        self._dirty_namespaces: set[str] = set()
+        self._timers: list[tuple[float, int, str, Key | str]] = []
+        self._timer_seq = 0
+        self._wakeup = asyncio.Event()
+        self._inflight: set[Key] = set()
+        self._wants: dict[Key, model.JobStatus] = {}
+        self._message_written: dict[Key, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._semaphore = asyncio.Semaphore(settings.max_inflight_writes)
+        self.ready = asyncio.Event()
+        self.rounds = 0
+        self.metrics: collections.Counter[str] = collections.Counter()
+
+    # --- feeding ----------------------------------------------------------------
+
+    def on_pipelinejob(self, event_type: str | None, body: dict[str, Any]) -> None:
+        key = store.key_of(body)
+        if event_type == "DELETED":
+            was = self.store.pipelinejobs.get(key)
+            self.store.drop_pipelinejob(key)
+            self._wants.pop(key, None)
+            self._message_written.pop(key, None)
+            if was is not None:
+                self._mark_namespace(key[0])
+            return
+        if self.store.put_pipelinejob(body):
+            self._mark_job(key)
+
+    def on_worker(self, event_type: str | None, body: dict[str, Any]) -> None:
+        key = store.key_of(body)
+        if event_type == "DELETED":
+            self.store.drop_worker(key)
+        elif not self.store.put_worker(body):
+            return
+        self._mark_namespace(key[0])
+
+    def on_job(self, event_type: str | None, body: dict[str, Any]) -> None:
+        key = store.key_of(body)
+        if event_type == "DELETED":
+            self.store.drop_job(key)
+        elif not self.store.put_job(body):
+            return
+        owner = self.store.owner_of(body)
+        if owner is not None:
+            self._mark_job(owner)
+
+    def on_pod(self, event_type: str | None, body: dict[str, Any]) -> None:
+        key = store.key_of(body)
+        if event_type == "DELETED":
+            self.store.drop_pod(key)
+        elif not self.store.put_pod(body):
+            return
+        owner = self.store.owner_of(body)
+        if owner is not None:
+            self._mark_job(owner)
+
+    def _mark_job(self, key: Key) -> None:
+        self._dirty_jobs.add(key)
+        self._wakeup.set()
+
+    def _mark_namespace(self, namespace: str) -> None:
+        self._dirty_namespaces.add(namespace)
+        self._wakeup.set()
+
+    def _at(self, when: datetime.datetime, target: Key | str) -> None:
+        delay = (when - self.clock()).total_seconds()
+        self._timer_seq += 1
+        kind = "job" if isinstance(target, tuple) else "namespace"
+        heapq.heappush(self._timers, (time.monotonic() + max(delay, 0), self._timer_seq, kind, target))
+        self._wakeup.set()
+
+    # --- running ---------------------------------------------------------------
+
+    async def prime(self) -> None:
+        """List everything once, so the first decisions see every slot holder."""
+        selector = {"labelSelector": store.LABEL_PIPELINEJOB}
+        scopes: list[str | None] = list(self.settings.namespaces) or [None]
+        for namespace in scopes:
+            for resource, feed, extra in (
+                (api.WORKERS, self.on_worker, {}),
+                (api.JOBS, self.on_job, selector),
+                (api.PODS, self.on_pod, selector),
+                (api.PIPELINEJOBS, self.on_pipelinejob, {}),
+            ):
+                listing = await self.client.list(resource, namespace=namespace, **extra)
+                kind = _kind_of(resource)
+                for item in listing.get("items") or ():
+                    item.setdefault("apiVersion", _api_version_of(resource))
+                    item.setdefault("kind", kind)
+                    feed(None, item)
+        for key in self.store.pipelinejobs:
+            self._mark_job(key)
+        for namespace in self.store.namespaces():
+            self._mark_namespace(namespace)
+
+    async def run(self) -> None:
+        await self.prime()
+        self.ready.set()
+        logger.info(
+            "primed: %d PipelineJobs, %d Workers", len(self.store.pipelinejobs), len(self.store.workers)
+        )
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            while True:
+                await self._wait()
+                self._round()
+        finally:
+            heartbeat.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def _heartbeat(self) -> None:
+        interval = workers.HEARTBEAT_INTERVAL.total_seconds()
+        while True:
+            await asyncio.sleep(interval)
+            for namespace in {k[0] for k in self.store.workers}:
+                self._mark_namespace(namespace)
+
+    async def _wait(self) -> None:
+        timeout = None
+        if self._timers:
+            timeout = max(self._timers[0][0] - time.monotonic(), 0)
+        if not (self._dirty_jobs or self._dirty_namespaces):
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+            except TimeoutError:
+                pass
+        self._wakeup.clear()
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, kind, target = heapq.heappop(self._timers)
+            if kind == "job" and isinstance(target, tuple):
+                self._dirty_jobs.add(target)
+            elif isinstance(target, str):
+                self._dirty_namespaces.add(target)
+
+    def _round(self) -> None:
+        self.rounds += 1
+        now = self.clock()
+        batch = self._dirty_jobs - self._inflight
+        self._dirty_jobs -= batch
+        for key in batch:
+            self._advance(key, now=now)
+        namespaces, self._dirty_namespaces = self._dirty_namespaces, set()
+        for namespace in namespaces:
+            self._schedule(namespace, now=now)
+
+    def _advance(self, key: Key, *, now: datetime.datetime) -> None:
+        job = self.store.pipelinejobs.get(key)
+        if job is None:
+            return
+        observation = None
+        if job.status.job:
+            job_body = self.store.jobs.get((key[0], job.status.job))
+            pods = self.store.pods_of_job((key[0], job.status.job))
+            observation = observe.summarize(job=job_body, pods=pods)
+        try:
+            step = lifecycle.advance(job=job, observation=observation, now=now)
+        except Exception:  # never let one object stop the loop
+            logger.exception("advancing %s/%s failed", *key)
+            self.metrics["advance_errors"] += 1
+            return
+        if step.wake_at is not None:
+            self._at(step.wake_at, key)
+        if step.wants_admission:
+            self._wants[key] = step.status
+            self._mark_namespace(key[0])
+            return
+        self._wants.pop(key, None)
+        if job.status.holds_slot and not step.status.holds_slot:
+            self._mark_namespace(key[0])  # a slot is free
+        if step == lifecycle.Step(status=job.status, wake_at=step.wake_at):
+            return  # nothing to write or do
+        self._spawn(key, self._apply(job=job, step=step))
+
+    def _schedule(self, namespace: str, *, now: datetime.datetime) -> None:
+        """One admission pass over all Workers of a namespace."""
+        ns_workers = self.store.workers_in(namespace)
+        holders: dict[str, list[model.PipelineJob]] = collections.defaultdict(list)
+        for job in self.store.active(namespace):
+            if job.status.holds_slot and job.status.worker:
+                holders[job.status.worker].append(job)
+        waiting: dict[str, list[model.PipelineJob]] = collections.defaultdict(list)
+        decided: dict[Key, scheduling.Waiting] = {}
+        for key, wanted in list(self._wants.items()):
+            if key[0] != namespace or key in self._inflight:
+                continue
+            job = self.store.pipelinejobs.get(key)
+            if job is None:
+                self._wants.pop(key, None)
+                continue
+            job = dataclasses.replace(job, status=wanted)
+            resolved = scheduling.resolve_worker(job=job, workers=ns_workers)
+            if isinstance(resolved, scheduling.Waiting):
+                decided[key] = resolved
+            else:
+                waiting[resolved.meta.name].append(job)
+
+        for worker in ns_workers:
+            name = worker.meta.name
+            decision = scheduling.admit(
+                worker=worker, holders=holders.get(name, []), waiting=waiting.get(name, [])
+            )
+            decided.update(decision.waiting)
+            for job in decision.admitted:
+                self._admit(job, worker=name, now=now)
+            self._write_worker_status(
+                worker,
+                running=len(holders.get(name, [])) + len(decision.admitted),
+                queued=len(decision.waiting),
+                now=now,
+            )
+
+        retry_in: float | None = None
+        for key, why in decided.items():
+            job = self.store.pipelinejobs.get(key)
+            wanted = self._wants.get(key)
+            if job is None or wanted is None:
+                continue
+            new = dataclasses.replace(
+                wanted, reason=why.reason, message=why.message, worker=why.worker or wanted.worker
+            )
+            if new == job.status:
+                continue
+            wait = self._throttle(key, old=job.status, new=new)
+            if wait > 0:
+                retry_in = wait if retry_in is None else min(retry_in, wait)
+                continue
+            self._spawn(key, self._apply(job=job, step=lifecycle.Step(status=new)))
+        if retry_in is not None:
+            self._at(now + datetime.timedelta(seconds=retry_in), namespace)
+
+    def _throttle(self, key: Key, *, old: model.JobStatus, new: model.JobStatus) -> float:
+        """Seconds to hold back rewriting a queued job whose only change is its
+        message (its queue position); 0 to write now."""
+        if old.reason != new.reason or old.state != new.state or old.worker != new.worker:
+            return 0.0
+        last = self._message_written.get(key, 0.0)
+        return max(self.settings.queue_message_interval - (time.monotonic() - last), 0.0)
+
+    def _admit(self, job: model.PipelineJob, *, worker: str, now: datetime.datetime) -> None:
+        step = lifecycle.admit(job=job, worker=worker, now=now)
+        self._wants.pop(job.key, None)
+        # Assume, then write: the next pass counts this slot as taken.
+        body = self.store.pipelinejob_bodies.get(job.key) or {}
+        self.store.assume_status(job.key, self._status_dict(job=job, body=body, new=step.status, now=now))
+        original = dataclasses.replace(job, meta=self.store.pipelinejobs[job.key].meta)
+        self._spawn(job.key, self._apply(job=original, step=step, body=body))
+
+    # --- applying ---------------------------------------------------------------
+
+    def _spawn(self, key: Key, coro: Any) -> None:
+        self._inflight.add(key)
+
+        async def run() -> None:
+            try:
+                async with self._semaphore:
+                    await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("applying a decision for %s/%s failed", *key)
+                self.metrics["apply_errors"] += 1
+                self._at(self.clock() + datetime.timedelta(seconds=5), key)
+            finally:
+                self._inflight.discard(key)
+                if key in self._dirty_jobs:
+                    self._wakeup.set()
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _status_dict(
+        self,
+        *,
+        job: model.PipelineJob,
+        body: Mapping[str, Any],
+        new: model.JobStatus,
+        now: datetime.datetime,
+    ) -> dict[str, Any]:
+        previous = (body.get("status") or {}).get("conditions") or []
+        return status.to_dict(
+            status=new, generation=job.meta.generation, previous_conditions=previous, now=now
+        )
+
+    async def _apply(
+        self,
+        *,
+        job: model.PipelineJob,
+        step: lifecycle.Step,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
+        key = job.key
+        now = self.clock()
+        body = body if body is not None else self.store.pipelinejob_bodies.get(key) or {}
+        old_status = body.get("status") or {}
+        new_status = self._status_dict(job=job, body=body, new=step.status, now=now)
+        patch = status.merge_patch(old=old_status, new=new_status)
+        if patch and not await self._write_status(job=job, patch=patch):
+            return
+        if step.status.message != job.status.message:
+            self._message_written[key] = time.monotonic()
+        for event in step.events:
+            self.recorder.post(body=body, event=event)
+        if step.delete_job:
+            await self._delete(api.JOBS, namespace=key[0], name=step.delete_job)
+        if step.create_job:
+            await self._create_job(key)
+        if step.delete_pipelinejob:
+            await self._delete(api.PIPELINEJOBS, namespace=key[0], name=key[1])
+
+    async def _write_status(self, *, job: model.PipelineJob, patch: Mapping[str, Any]) -> bool:
+        key = job.key
+        try:
+            response = await self.client.patch_status(
+                api.PIPELINEJOBS,
+                namespace=key[0],
+                name=key[1],
+                patch={"metadata": {"resourceVersion": job.meta.resource_version}, "status": patch},
+            )
+        except api.ApiError as exc:
+            if exc.not_found:
+                self.on_pipelinejob("DELETED", {"metadata": {"namespace": key[0], "name": key[1]}})
+                return False
+            if exc.conflict:
+                self.metrics["conflicts"] += 1
+                await self._refresh(key)
+                return False
+            raise
+        self.store.put_pipelinejob(response, force=True)
+        self.metrics["status_writes"] += 1
+        return True
+
+    async def _refresh(self, key: Key) -> None:
+        try:
+            fresh = await self.client.get(api.PIPELINEJOBS, namespace=key[0], name=key[1])
+        except api.ApiError as exc:
+            if exc.not_found:
+                self.on_pipelinejob("DELETED", {"metadata": {"namespace": key[0], "name": key[1]}})
+                return
+            raise
+        self.store.put_pipelinejob(fresh, force=True)
+        self._mark_job(key)
+        self._mark_namespace(key[0])
+
+    async def _create_job(self, key: Key) -> None:
+        job = self.store.pipelinejobs.get(key)
+        if job is None or job.spec is None or not job.status.job or not job.status.worker:
+            return
+        namespace = key[0]
+        if (namespace, job.status.job) in self.store.jobs:
+            return
+        worker = self.store.workers.get((namespace, job.status.worker))
+        if worker is None:
+            # The Worker went away between admission and now: queue again.
+            self._mark_job(key)
+            return
+        parsed = params.validate(job_type=job.spec.type, params=job.spec.params)
+        try:
+            if isinstance(parsed, model.SpecError):
+                raise render.RenderError(field=parsed.field, message=parsed.message)
+            manifest = render.render_job(
+                job=job,
+                worker=worker,
+                attempt=job.status.attempt,
+                params=parsed.model_dump(by_alias=True, mode="json", exclude_none=True),
+            )
+        except render.RenderError as exc:
+            error = model.SpecError(field=exc.field, message=exc.message)
+            await self._apply(job=job, step=lifecycle.invalid(job=job, error=error, now=self.clock()))
+            return
+        manifest.setdefault("metadata", {})["ownerReferences"] = [
+            {
+                "apiVersion": f"{API_GROUP}/{API_VERSION}",
+                "kind": "PipelineJob",
+                "name": job.meta.name,
+                "uid": job.meta.uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+        try:
+            created = await self.client.create(api.JOBS, namespace=namespace, body=manifest)
+        except api.ApiError as exc:
+            if exc.already_exists:
+                # Created before a restart or by an earlier try: adopt it.
+                self.metrics["adopted"] += 1
+                created = await self.client.get(api.JOBS, namespace=namespace, name=job.status.job)
+            elif exc.status in (400, 422):
+                error = model.SpecError(field="spec.podTemplate", message=exc.message)
+                await self._apply(
+                    job=job, step=lifecycle.invalid(job=job, error=error, now=self.clock())
+                )
+                return
+            else:
+                raise
+        else:
+            self.metrics["jobs_created"] += 1
+        self.on_job(None, created)
+
+    async def _delete(self, resource: api.Resource, *, namespace: str, name: str) -> None:
+        try:
+            await self.client.delete(resource, namespace=namespace, name=name)
+        except api.ApiError as exc:
+            if not exc.not_found:
+                raise
+
+    def _write_worker_status(
+        self, worker: model.Worker, *, running: int, queued: int, now: datetime.datetime
+    ) -> None:
+        key = worker.key
+        body = self.store.worker_bodies.get(key) or {}
+        previous = body.get("status") or {}
+        new = workers.status(worker=worker, running=running, queued=queued, now=now, previous=previous)
+        patch = status.merge_patch(old=previous, new=new)
+        if not patch:
+            return
+        # Recorded at once: the next pass compares against what we wrote.
+        self.store.worker_bodies[key] = {**body, "status": {**previous, **new}}
+        self._spawn(("worker", f"{key[0]}/{key[1]}"), self._patch_worker(key, patch))
+
+    async def _patch_worker(self, key: Key, patch: Mapping[str, Any]) -> None:
+        try:
+            response = await self.client.patch_status(
+                api.WORKERS, namespace=key[0], name=key[1], patch={"status": patch}
+            )
+        except api.ApiError as exc:
+            if exc.not_found:
+                return
+            raise
+        self.store.put_worker(response)
+
+
+def _kind_of(resource: api.Resource) -> str:
+    return {
+        "pipelinejobs": "PipelineJob",
+        "workers": "Worker",
+        "jobs": "Job",
+        "pods": "Pod",
+    }[resource.plural]
+
+
+def _api_version_of(resource: api.Resource) -> str:
+    return f"{resource.group}/{resource.version}" if resource.group else resource.version

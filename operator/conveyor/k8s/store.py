@@ -1,0 +1,154 @@
+"""The operator's in-memory view of the cluster, fed by watch events and by
+the responses to its own writes.
+
+Nothing here is the source of truth: it is rebuilt from the API at every
+start. Writes recorded here before they reach the API ("assume, then write")
+keep concurrency accounting right between a decision and its watch event.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from conveyor.core import model
+
+Key = tuple[str, str]
+
+# Labels on every Job and pod Conveyor creates.
+LABEL_PIPELINEJOB = "conveyor.dev/pipelinejob"
+LABEL_ATTEMPT = "conveyor.dev/attempt"
+LABEL_JOB_NAME = "batch.kubernetes.io/job-name"
+
+
+def key_of(body: Mapping[str, Any]) -> Key:
+    md = body.get("metadata") or {}
+    return (md.get("namespace") or "", md.get("name") or "")
+
+
+def _newer(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
+    """Whether `new` is a later version of the object than `old`.
+
+    resourceVersions are opaque by contract but integers in etcd-backed
+    servers; compare them as such when possible so a late watch event never
+    overwrites a fresher response to our own write.
+    """
+    if old is None:
+        return True
+    new_rv = (new.get("metadata") or {}).get("resourceVersion") or ""
+    old_rv = (old.get("metadata") or {}).get("resourceVersion") or ""
+    if new_rv.isdigit() and old_rv.isdigit():
+        return int(new_rv) > int(old_rv)
+    return bool(new_rv != old_rv)
+
+
+class Store:
+    def __init__(self) -> None:
+        self.pipelinejob_bodies: dict[Key, dict[str, Any]] = {}
+        self.pipelinejobs: dict[Key, model.PipelineJob] = {}
+        self.worker_bodies: dict[Key, dict[str, Any]] = {}
+        self.workers: dict[Key, model.Worker] = {}
+        self.jobs: dict[Key, dict[str, Any]] = {}
+        self.pods: dict[Key, dict[str, Any]] = {}
+        self._pods_by_job: dict[Key, set[str]] = collections.defaultdict(set)
+        # Jobs not finished, per namespace: what scheduling passes look at.
+        self._active: dict[str, set[str]] = collections.defaultdict(set)
+
+    # --- PipelineJobs ---------------------------------------------------------
+
+    def put_pipelinejob(self, body: dict[str, Any], *, force: bool = False) -> bool:
+        key = key_of(body)
+        if not force and not _newer(body, self.pipelinejob_bodies.get(key)):
+            return False
+        job = model.parse_pipelinejob(body)
+        self.pipelinejob_bodies[key] = body
+        self.pipelinejobs[key] = job
+        if job.status.state is not None and job.status.state.finished:
+            self._active[key[0]].discard(key[1])
+        else:
+            self._active[key[0]].add(key[1])
+        return True
+
+    def assume_status(self, key: Key, status: dict[str, Any]) -> None:
+        """Record a status we are about to write, keeping the old version."""
+        body = self.pipelinejob_bodies.get(key)
+        if body is None:
+            return
+        self.put_pipelinejob({**body, "status": status}, force=True)
+
+    def drop_pipelinejob(self, key: Key) -> None:
+        self.pipelinejob_bodies.pop(key, None)
+        self.pipelinejobs.pop(key, None)
+        self._active[key[0]].discard(key[1])
+
+    def active(self, namespace: str) -> Iterator[model.PipelineJob]:
+        for name in list(self._active.get(namespace, ())):
+            job = self.pipelinejobs.get((namespace, name))
+            if job is not None:
+                yield job
+
+    def namespaces(self) -> set[str]:
+        return {ns for ns, names in self._active.items() if names} | {k[0] for k in self.workers}
+
+    # --- Workers --------------------------------------------------------------
+
+    def put_worker(self, body: dict[str, Any]) -> bool:
+        key = key_of(body)
+        if not _newer(body, self.worker_bodies.get(key)):
+            return False
+        self.worker_bodies[key] = body
+        self.workers[key] = model.parse_worker(body)
+        return True
+
+    def drop_worker(self, key: Key) -> None:
+        self.worker_bodies.pop(key, None)
+        self.workers.pop(key, None)
+
+    def workers_in(self, namespace: str) -> list[model.Worker]:
+        return [w for k, w in self.workers.items() if k[0] == namespace]
+
+    # --- Jobs and pods --------------------------------------------------------
+
+    def put_job(self, body: dict[str, Any]) -> bool:
+        key = key_of(body)
+        if not _newer(body, self.jobs.get(key)):
+            return False
+        self.jobs[key] = body
+        return True
+
+    def drop_job(self, key: Key) -> None:
+        self.jobs.pop(key, None)
+
+    def put_pod(self, body: dict[str, Any]) -> bool:
+        key = key_of(body)
+        if not _newer(body, self.pods.get(key)):
+            return False
+        self.pods[key] = body
+        job_name = ((body.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_NAME)
+        if job_name:
+            self._pods_by_job[(key[0], job_name)].add(key[1])
+        return True
+
+    def drop_pod(self, key: Key) -> None:
+        body = self.pods.pop(key, None)
+        if body is None:
+            return
+        job_name = ((body.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_NAME)
+        if job_name:
+            names = self._pods_by_job.get((key[0], job_name))
+            if names is not None:
+                names.discard(key[1])
+                if not names:
+                    del self._pods_by_job[(key[0], job_name)]
+
+    def pods_of_job(self, key: Key) -> list[dict[str, Any]]:
+        names = self._pods_by_job.get(key, ())
+        return [self.pods[(key[0], n)] for n in names if (key[0], n) in self.pods]
+
+    @staticmethod
+    def owner_of(body: Mapping[str, Any]) -> Key | None:
+        """The PipelineJob a Job or pod belongs to, by its label."""
+        md = body.get("metadata") or {}
+        name = (md.get("labels") or {}).get(LABEL_PIPELINEJOB)
+        return (md.get("namespace") or "", name) if name else None

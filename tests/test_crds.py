@@ -1,0 +1,496 @@
+"""The CRDs in crds/: names, printer columns, and schemas that agree with the model.
+
+Pure: reads the YAML files, no cluster. What the API server does with them at
+apply time (CEL, defaulting, pruning) is tested against a real one elsewhere.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import enum
+import functools
+import pathlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pydantic
+import pytest
+import yaml
+from pydantic import alias_generators
+
+from conveyor.core import durations, model
+
+CRDS = pathlib.Path(__file__).resolve().parent.parent / "crds"
+GROUP = "conveyor.dev"
+VERSION = "v1alpha1"
+ALL_FILES = sorted(p.name for p in CRDS.glob("*.yaml"))
+
+Schema = Mapping[str, Any]
+
+
+@functools.cache
+def load(file: str) -> dict[str, Any]:
+    docs = list(yaml.safe_load_all((CRDS / file).read_text()))
+    assert len(docs) == 1, f"{file}: one CustomResourceDefinition per file"
+    crd: dict[str, Any] = docs[0]
+    return crd
+
+
+def crd_of(plural: str) -> dict[str, Any]:
+    return load(f"{plural}.{GROUP}.yaml")
+
+
+def version_of(plural: str) -> dict[str, Any]:
+    version: dict[str, Any]
+    (version,) = crd_of(plural)["spec"]["versions"]
+    return version
+
+
+def schema_of(plural: str) -> Schema:
+    schema: Schema = version_of(plural)["schema"]["openAPIV3Schema"]
+    return schema
+
+
+def at(schema: Schema, path: str) -> Schema:
+    """The node at a dotted path; `name[]` steps into an array's items."""
+    node = schema
+    for part in path.split("."):
+        name = part.removesuffix("[]")
+        node = node["properties"][name]
+        if part.endswith("[]"):
+            node = node["items"]
+    return node
+
+
+def walk(node: Schema, path: str = "") -> Iterator[tuple[str, Schema]]:
+    """Every schema node with its path: `a.b`, `a[]` for items, `a{}` for map values."""
+    yield path, node
+    for name, child in (node.get("properties") or {}).items():
+        yield from walk(child, f"{path}.{name}" if path else name)
+    if isinstance(node.get("items"), Mapping):
+        yield from walk(node["items"], f"{path}[]")
+    if isinstance(node.get("additionalProperties"), Mapping):
+        yield from walk(node["additionalProperties"], f"{path}{{}}")
+
+
+def camel(name: str) -> str:
+    return alias_generators.to_camel(name)
+
+
+def aliases(cls: type[pydantic.BaseModel]) -> set[str]:
+    return {field.alias or name for name, field in cls.model_fields.items()}
+
+
+# --- identity -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("plural", "kind", "singular", "short_names"),
+    [
+        ("pipelinejobs", "PipelineJob", "pipelinejob", ["pj"]),
+        ("workers", "Worker", "worker", ["wk"]),
+    ],
+)
+def test_names(plural: str, kind: str, singular: str, short_names: list[str]) -> None:
+    crd = crd_of(plural)
+    assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
+    assert crd["kind"] == "CustomResourceDefinition"
+    assert crd["metadata"]["name"] == f"{plural}.{GROUP}"
+    assert crd["spec"]["group"] == GROUP
+    assert crd["spec"]["scope"] == "Namespaced"
+    assert crd["spec"]["names"] == {
+        "kind": kind,
+        "listKind": f"{kind}List",
+        "plural": plural,
+        "singular": singular,
+        "shortNames": short_names,
+        "categories": ["conveyor"],
+    }
+
+
+@pytest.mark.parametrize("plural", ["pipelinejobs", "workers"])
+def test_one_version_served_and_stored_with_status_subresource(plural: str) -> None:
+    version = version_of(plural)
+    assert version["name"] == VERSION
+    assert version["served"] is True
+    assert version["storage"] is True
+    assert version["subresources"] == {"status": {}}
+
+
+# --- printer columns ----------------------------------------------------------
+
+AGE = ("Age", "date", ".metadata.creationTimestamp")
+
+
+@pytest.mark.parametrize(
+    ("plural", "columns"),
+    [
+        (
+            "pipelinejobs",
+            [
+                ("State", "string", ".status.state"),
+                ("Type", "string", ".spec.type"),
+                ("Worker", "string", ".status.worker"),
+                ("Attempt", "integer", ".status.attempt"),
+                ("Reason", "string", ".status.reason"),
+                AGE,
+            ],
+        ),
+        (
+            "workers",
+            [
+                ("State", "string", ".status.state"),
+                ("Type", "string", ".spec.type"),
+                ("Running", "integer", ".status.running"),
+                ("Queued", "integer", ".status.queued"),
+                ("Concurrency", "integer", ".spec.concurrency"),
+                AGE,
+            ],
+        ),
+    ],
+)
+def test_printer_columns(plural: str, columns: list[tuple[str, str, str]]) -> None:
+    declared = version_of(plural)["additionalPrinterColumns"]
+    default_view = [
+        (c["name"], c["type"], c["jsonPath"]) for c in declared if not c.get("priority")
+    ]
+    assert default_view == columns  # further columns only in `-o wide`
+
+
+@pytest.mark.parametrize("plural", ["pipelinejobs", "workers"])
+def test_printer_columns_point_at_declared_fields_of_their_type(plural: str) -> None:
+    schema = schema_of(plural)
+    for column in version_of(plural)["additionalPrinterColumns"]:
+        if column["jsonPath"] == ".metadata.creationTimestamp":
+            continue
+        node = at(schema, column["jsonPath"].removeprefix("."))
+        assert node["type"] == column["type"], column["name"]
+
+
+# --- status: nothing the operator writes may be pruned -----------------------
+
+
+def test_pipelinejob_status_declares_every_model_field() -> None:
+    status = at(schema_of("pipelinejobs"), "status")["properties"]
+    written = {camel(f.name) for f in dataclasses.fields(model.JobStatus)}
+    assert written - status.keys() == set()
+    assert "conditions" in status
+
+
+def test_pipelinejob_attempt_declares_every_model_field() -> None:
+    attempt = at(schema_of("pipelinejobs"), "status.attempts[]")["properties"]
+    written = {camel(f.name) for f in dataclasses.fields(model.Attempt)}
+    assert written - attempt.keys() == set()
+    # ...and what Attempt.to_dict writes, byte for byte.
+    sample = model.Attempt(
+        attempt=1,
+        job="j-1",
+        start="2026-01-02T15:04:05Z",
+        finish="2026-01-02T15:04:06Z",
+        result="FAILED",
+        reason="PodFailed",
+        exit_code=1,
+        message="m",
+    )
+    assert sample.to_dict().keys() - attempt.keys() == set()
+
+
+def test_worker_status_declares_the_design_fields() -> None:
+    status = at(schema_of("workers"), "status")["properties"]
+    design = {"state", "reason", "message", "running", "queued", "lastHeartbeat", "conditions"}
+    assert design | {"observedGeneration"} <= status.keys()
+
+
+@pytest.mark.parametrize("plural", ["pipelinejobs", "workers"])
+def test_conditions_are_a_map_keyed_by_type(plural: str) -> None:
+    conditions = at(schema_of(plural), "status.conditions")
+    assert conditions["x-kubernetes-list-type"] == "map"
+    assert conditions["x-kubernetes-list-map-keys"] == ["type"]
+    item = conditions["items"]
+    assert set(item["properties"]) == {
+        "type",
+        "status",
+        "reason",
+        "message",
+        "lastTransitionTime",
+        "observedGeneration",
+    }
+    assert item["properties"]["status"]["enum"] == ["True", "False", "Unknown"]
+    assert item["properties"]["lastTransitionTime"]["format"] == "date-time"
+
+
+@pytest.mark.parametrize(
+    ("plural", "path"),
+    [
+        ("pipelinejobs", "status.queuedAt"),
+        ("pipelinejobs", "status.startedAt"),
+        ("pipelinejobs", "status.finishedAt"),
+        ("pipelinejobs", "status.nextAttemptAt"),
+        ("pipelinejobs", "status.attempts[].start"),
+        ("pipelinejobs", "status.attempts[].finish"),
+        ("pipelinejobs", "spec.startAt"),
+        ("workers", "status.lastHeartbeat"),
+    ],
+)
+def test_times_are_date_time_strings(plural: str, path: str) -> None:
+    node = at(schema_of(plural), path)
+    assert (node["type"], node["format"]) == ("string", "date-time")
+
+
+# --- spec: the schema and the model agree ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("plural", "path", "cls"),
+    [
+        ("pipelinejobs", "spec", model.PipelineJobSpec),
+        ("pipelinejobs", "spec.retry", model.Retry),
+        ("pipelinejobs", "spec.retry.backoff", model.Backoff),
+        ("workers", "spec", model.WorkerSpec),
+    ],
+)
+def test_spec_fields_are_the_models(plural: str, path: str, cls: type[pydantic.BaseModel]) -> None:
+    # Equal, not a subset: the model forbids extra fields, so a field only the
+    # schema knows would pass apply and then fail as InvalidSpec.
+    assert set(at(schema_of(plural), path)["properties"]) == aliases(cls)
+
+
+@pytest.mark.parametrize("plural", ["pipelinejobs", "workers"])
+def test_spec_and_type_are_required(plural: str) -> None:
+    schema = schema_of(plural)
+    assert schema["required"] == ["spec"]
+    assert at(schema, "spec")["required"] == ["type"]
+
+
+def apply_defaults(value: Any, schema: Schema) -> Any:
+    """What the API server's structural defaulting does to a value."""
+    if isinstance(value, dict):
+        out = dict(value)
+        for name, prop in (schema.get("properties") or {}).items():
+            if name not in out and "default" in prop:
+                out[name] = copy.deepcopy(prop["default"])
+            if name in out:
+                out[name] = apply_defaults(out[name], prop)
+        return out
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return [apply_defaults(v, schema["items"]) for v in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("plural", "cls", "defaulted"),
+    [
+        (
+            "pipelinejobs",
+            model.PipelineJobSpec,
+            {
+                "type": "build",
+                "priority": 0,
+                "retry": {"limit": 0, "backoff": {"delay": "5s", "factor": 2, "maxDelay": "5m"}},
+                "revoke": False,
+            },
+        ),
+        (
+            "workers",
+            model.WorkerSpec,
+            {"type": "build", "concurrency": 1, "paused": False},
+        ),
+    ],
+)
+def test_schema_defaults_are_the_models(
+    plural: str, cls: type[pydantic.BaseModel], defaulted: dict[str, Any]
+) -> None:
+    spec = apply_defaults({"type": "build"}, at(schema_of(plural), "spec"))
+    assert spec == defaulted
+    # The stored spec, defaults filled in, means what the bare spec means.
+    assert cls.model_validate(spec) == cls.model_validate({"type": "build"})
+
+
+DURATIONS = [
+    ("pipelinejobs", "spec.timeout"),
+    ("pipelinejobs", "spec.ttlAfterFinished"),
+    ("pipelinejobs", "spec.retry.backoff.delay"),
+    ("pipelinejobs", "spec.retry.backoff.maxDelay"),
+]
+
+
+@pytest.mark.parametrize(("plural", "path"), DURATIONS)
+def test_durations_use_the_parsers_pattern(plural: str, path: str) -> None:
+    node = at(schema_of(plural), path)
+    assert node["type"] == "string"
+    assert node["pattern"] == durations.PATTERN
+    assert node["maxLength"] <= 64  # bounds the cost of CEL rules over it
+    assert "duration such as" in node["description"]
+    if "default" in node:
+        durations.parse(node["default"])
+
+
+@pytest.mark.parametrize("file", ALL_FILES)
+def test_every_duration_pattern_is_the_parsers(file: str) -> None:
+    """No stray copy of the duration regex drifts from durations.PATTERN."""
+    for version in load(file)["spec"]["versions"]:
+        for path, node in walk(version["schema"]["openAPIV3Schema"]):
+            if "ms|s|m|h" in node.get("pattern", ""):
+                assert node["pattern"] == durations.PATTERN, path
+            for rule in node.get("x-kubernetes-validations", ()):
+                if "ms|s|m|h" in rule["rule"]:
+                    copies = rule["rule"].count("ms|s|m|h")
+                    assert rule["rule"].count(f"r'{durations.PATTERN}'") == copies, path
+
+
+@pytest.mark.parametrize(
+    ("plural", "path", "values"),
+    [
+        ("pipelinejobs", "spec.type", model.JobType),
+        ("pipelinejobs", "status.state", model.State),
+        ("workers", "spec.type", model.WorkerType),
+        ("workers", "status.state", model.WorkerState),
+    ],
+)
+def test_enums_are_the_models(plural: str, path: str, values: type[enum.StrEnum]) -> None:
+    assert at(schema_of(plural), path)["enum"] == [v.value for v in values]
+
+
+@pytest.mark.parametrize(
+    ("plural", "path", "bounds"),
+    [
+        ("pipelinejobs", "spec.priority", (-(2**31), 2**31 - 1)),
+        ("pipelinejobs", "spec.retry.limit", (0, 100)),
+        ("workers", "spec.concurrency", (0, 2**31 - 1)),
+    ],
+)
+def test_integer_bounds(plural: str, path: str, bounds: tuple[int, int]) -> None:
+    node = at(schema_of(plural), path)
+    assert node["type"] == "integer"
+    assert (node["minimum"], node["maximum"]) == bounds
+
+
+def test_backoff_factor_is_at_least_one() -> None:
+    factor = at(schema_of("pipelinejobs"), "spec.retry.backoff.factor")
+    assert (factor["type"], factor["minimum"]) == ("number", 1)
+
+
+@pytest.mark.parametrize(
+    ("plural", "path"),
+    [
+        ("pipelinejobs", "spec.params"),
+        ("pipelinejobs", "spec.podTemplate"),
+        ("pipelinejobs", "status.outputs"),
+        ("workers", "spec.template"),
+    ],
+)
+def test_free_form_objects_keep_unknown_fields(plural: str, path: str) -> None:
+    node = at(schema_of(plural), path)
+    assert node["type"] == "object"
+    assert node["x-kubernetes-preserve-unknown-fields"] is True
+
+
+@pytest.mark.parametrize(
+    ("plural", "path", "message"),
+    [
+        ("pipelinejobs", "", "metadata.name must be at most 59 characters"),
+        ("pipelinejobs", "spec", "spec.revoke cannot be unset once true"),
+        ("pipelinejobs", "spec.type", "spec.type is immutable"),
+        ("pipelinejobs", "spec.timeout", "spec.timeout must be greater than 0"),
+        ("pipelinejobs", "spec.retry.backoff", "must not be less than spec.retry.backoff.delay"),
+    ],
+)
+def test_cel_rules(plural: str, path: str, message: str) -> None:
+    node = at(schema_of(plural), path) if path else schema_of(plural)
+    texts = [r.get("message") or r["messageExpression"] for r in node["x-kubernetes-validations"]]
+    assert any(message in " ".join(text.split()) for text in texts), texts
+
+
+def test_job_names_fit_the_longest_name_and_attempt() -> None:
+    # <name>-<attempt> must fit a Job name (63): 59 + len("-101").
+    (rule,) = schema_of("pipelinejobs")["x-kubernetes-validations"]
+    limit = int(rule["rule"].rsplit("<=", 1)[1])
+    most_attempts = at(schema_of("pipelinejobs"), "spec.retry.limit")["maximum"] + 1
+    assert limit + len(f"-{most_attempts}") == 63
+
+
+# --- every CRD file: structural, explained, rules that name their field ------
+
+# Not allowed in a structural schema (or pointless in one).
+FORBIDDEN = {"$ref", "definitions", "dependencies", "patternProperties", "additionalItems", "id"}
+
+
+def structural_problems(schema: Schema) -> list[str]:
+    problems = []
+    for path, node in walk(schema):
+        where = path or "<root>"
+        free = node.get("x-kubernetes-preserve-unknown-fields") is True
+        if "type" not in node and not free and not node.get("x-kubernetes-int-or-string"):
+            problems.append(f"{where}: no type")
+        if node.get("type") == "array" and not isinstance(node.get("items"), Mapping):
+            problems.append(f"{where}: array without items")
+        if node.get("type") == "object" and path != "metadata":
+            if not (node.get("properties") or node.get("additionalProperties") or free):
+                problems.append(f"{where}: object whose every field would be pruned")
+            if node.get("properties") and node.get("additionalProperties"):
+                problems.append(f"{where}: both properties and additionalProperties")
+        if path == "metadata" and set(node) - {"type"}:
+            problems.append("metadata: only `type: object` is allowed at the root")
+        problems += [f"{where}: {key} is not structural" for key in FORBIDDEN & node.keys()]
+        if node.get("x-kubernetes-list-type") == "map":
+            required = set(node["items"].get("required", ()))
+            missing = set(node["x-kubernetes-list-map-keys"]) - required
+            problems += [f"{where}: map key {key} is not required" for key in sorted(missing)]
+        for name in node.get("required", ()):
+            if name not in (node.get("properties") or {}):
+                problems.append(f"{where}: required {name} is not declared")
+    return problems
+
+
+def test_structural_checker_finds_problems() -> None:
+    bad = {
+        "type": "object",
+        "properties": {
+            "a": {"description": "untyped"},
+            "b": {"type": "array"},
+            "c": {"type": "object"},
+            "d": {
+                "type": "array",
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["k"],
+                "items": {"type": "object", "properties": {"k": {"type": "string"}}},
+            },
+        },
+        "required": ["e"],
+    }
+    assert sorted(structural_problems(bad)) == [
+        "<root>: required e is not declared",
+        "a: no type",
+        "b: array without items",
+        "c: object whose every field would be pruned",
+        "d: map key k is not required",
+    ]
+
+
+@pytest.mark.parametrize("file", ALL_FILES)
+def test_schema_is_structural(file: str) -> None:
+    for version in load(file)["spec"]["versions"]:
+        assert structural_problems(version["schema"]["openAPIV3Schema"]) == []
+
+
+@pytest.mark.parametrize("file", ALL_FILES)
+def test_every_field_is_described_for_kubectl_explain(file: str) -> None:
+    for version in load(file)["spec"]["versions"]:
+        undescribed = [
+            path
+            for path, node in walk(version["schema"]["openAPIV3Schema"])
+            if path.startswith(("spec", "status")) and not path.endswith(("[]", "{}"))
+            if not node.get("description")
+        ]
+        assert undescribed == []
+
+
+@pytest.mark.parametrize("file", ALL_FILES)
+def test_every_rule_says_which_field_is_wrong(file: str) -> None:
+    for version in load(file)["spec"]["versions"]:
+        for path, node in walk(version["schema"]["openAPIV3Schema"]):
+            for rule in node.get("x-kubernetes-validations", ()):
+                text = rule.get("message") or rule.get("messageExpression") or ""
+                field = path.replace("[]", "").replace("{}", "") or "metadata."
+                assert field in text, (path, rule["rule"])
