@@ -24,7 +24,7 @@ def parse(text: str) -> datetime.timedelta:
     return datetime.timedelta(seconds=seconds)
 
 
-def format(value: datetime.timedelta) -> str:  # noqa: A001 - mirrors parse()
+def format(value: datetime.timedelta) -> str:
     """The shortest Go-style text for a duration: 90s -> '1m30s', 0.5s -> '500ms'."""
     total_ms = round(value.total_seconds() * 1000)
     if total_ms == 0:

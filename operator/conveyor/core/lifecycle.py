@@ -65,6 +65,7 @@ def advance(
         )
         events.append(Event(type="Normal", reason="Queued", message="queued"))
 
+    assert status.state is not None
     if status.state.finished:
         return _finished(job=job, status=status, now=now, events=events)
 
@@ -81,9 +82,7 @@ def advance(
         return _delay(job=job, spec=spec, status=status, now=now, events=events)
 
     if status.holds_slot and status.job:
-        return _follow(
-            job=job, spec=spec, status=status, obs=observation, now=now, events=events
-        )
+        return _follow(job=job, spec=spec, status=status, obs=observation, now=now, events=events)
 
     if status.reason == Reason.RETRY_BACKOFF and status.next_attempt_at:
         next_at = model.parse_time(status.next_attempt_at)
@@ -141,7 +140,11 @@ def invalid(
         finished_at=model.format_time(now),
         next_attempt_at=None,
         attempts=_close_attempt(
-            status.attempts, now=now, result=State.FAILED, reason=Reason.INVALID_SPEC, message=message
+            status.attempts,
+            now=now,
+            result=State.FAILED,
+            reason=Reason.INVALID_SPEC,
+            message=message,
         ),
     )
     event = Event(type="Warning", reason="Failed", message=message)
@@ -257,7 +260,9 @@ def _follow(
                 failure_reason=Reason.JOB_LOST,
                 failure_message=f"Job {status.job} was deleted while running",
             )
-            return _attempt_failed(job=job, spec=spec, status=status, obs=lost, now=now, events=events)
+            return _attempt_failed(
+                job=job, spec=spec, status=status, obs=lost, now=now, events=events
+            )
         return Step(status=status, create_job=True, events=tuple(events))
 
     assert obs is not None

@@ -58,56 +58,72 @@ def _main_container_status(pod: Mapping[str, Any]) -> Mapping[str, Any]:
 def _latest_pod(pods: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     if not pods:
         return None
-    return max(pods, key=lambda p: ((p.get("metadata") or {}).get("creationTimestamp") or ""))
+    return max(pods, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
 
 
 def summarize(*, job: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]]) -> Observation:
     """Reduce a Job and its pods to one Observation.
 
-    The pod decides success or failure as soon as it terminates (with its exit
-    code and termination message); the Job decides only what the pod cannot
-    tell: an exceeded deadline, or a failure whose pod is gone.
+    The Job decides when an attempt is over (its Complete or Failed condition,
+    so a slot is never reused while the Job controller still counts the Job
+    as active); the pod gives the details: waiting reason, exit code,
+    termination message.
     """
     if job is None:
         return Observation(phase=Phase.MISSING)
     job_status = job.get("status") or {}
     pod = _latest_pod(pods)
     pod_name = (pod.get("metadata") or {}).get("name") if pod else None
+    from_pod = _from_pod(pod, pod_name=pod_name) if pod is not None else None
     started = job_status.get("startTime")
 
-    deadline = _condition(job, "FailureTarget") or _condition(job, "Failed")
-    if deadline and deadline.get("reason") == "DeadlineExceeded":
+    failed = _condition(job, "Failed") or _condition(job, "FailureTarget")
+    if failed is not None:
+        if failed.get("reason") == "DeadlineExceeded":
+            return Observation(
+                phase=Phase.FAILED,
+                pod=pod_name,
+                started_at=started,
+                finished_at=failed.get("lastTransitionTime"),
+                failure_reason="DeadlineExceeded",
+                failure_message=failed.get("message"),
+            )
+        if from_pod is not None and from_pod.phase is Phase.FAILED:
+            return from_pod
+        if from_pod is not None and pod is not None and not _gone(pod):
+            return dataclasses.replace(from_pod, phase=Phase.RUNNING)  # pod event still to come
         return Observation(
             phase=Phase.FAILED,
             pod=pod_name,
             started_at=started,
-            finished_at=deadline.get("lastTransitionTime"),
-            failure_reason="DeadlineExceeded",
-            failure_message=deadline.get("message") or "the attempt ran longer than spec.timeout",
+            finished_at=failed.get("lastTransitionTime"),
+            failure_reason="PodFailed",
+            failure_message=failed.get("message") or failed.get("reason"),
         )
 
-    if pod is not None:
-        observed = _from_pod(pod, pod_name=pod_name)
-        if observed is not None:
-            return observed
-
     if _condition(job, "Complete") or _condition(job, "SuccessCriteriaMet"):
+        if from_pod is not None and from_pod.phase is Phase.SUCCEEDED:
+            return from_pod
+        if from_pod is not None and pod is not None and not _gone(pod):
+            return dataclasses.replace(from_pod, phase=Phase.RUNNING)  # pod event still to come
         return Observation(
             phase=Phase.SUCCEEDED,
             pod=pod_name,
             started_at=started,
             finished_at=job_status.get("completionTime"),
         )
-    if deadline:
-        return Observation(
-            phase=Phase.FAILED,
-            pod=pod_name,
-            started_at=started,
-            finished_at=deadline.get("lastTransitionTime"),
-            failure_reason="PodFailed",
-            failure_message=deadline.get("message") or deadline.get("reason"),
-        )
-    return Observation(phase=Phase.PENDING, pod=pod_name)
+
+    if from_pod is None:
+        return Observation(phase=Phase.PENDING, pod=pod_name)
+    if from_pod.phase in (Phase.SUCCEEDED, Phase.FAILED):
+        # The pod is done but the Job controller has not said so yet: the
+        # slot is still taken until it does.
+        return dataclasses.replace(from_pod, phase=Phase.RUNNING)
+    return from_pod
+
+
+def _gone(pod: Mapping[str, Any]) -> bool:
+    return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
 
 
 def _from_pod(pod: Mapping[str, Any], *, pod_name: str | None) -> Observation | None:
@@ -126,7 +142,9 @@ def _from_pod(pod: Mapping[str, Any], *, pod_name: str | None) -> Observation | 
             finished_at=terminated.get("finishedAt"),
             exit_code=exit_code if isinstance(exit_code, int) else None,
             failure_reason=None if succeeded else "PodFailed",
-            failure_message=None if succeeded else (terminated.get("reason") or status.get("reason")),
+            failure_message=None
+            if succeeded
+            else (terminated.get("reason") or status.get("reason")),
             termination_message=terminated.get("message") or None,
         )
     if phase == "Running":
@@ -152,7 +170,7 @@ def _from_pod(pod: Mapping[str, Any], *, pod_name: str | None) -> Observation | 
                 waiting_reason=cond.get("reason") or "Unschedulable",
                 waiting_message=cond.get("message"),
             )
-    return None
+    return Observation(phase=Phase.PENDING, pod=pod_name)
 
 
 def outputs(*, termination_message: str | None) -> tuple[dict[str, Any], str | None]:

@@ -30,7 +30,9 @@ def queued() -> str:
 
 def no_worker(*, namespace: str, worker_type: str, named: str | None) -> str:
     if named:
-        return f"no Worker named {named!r} of type {worker_type} in namespace {namespace}; create it"
+        return (
+            f"no Worker named {named!r} of type {worker_type} in namespace {namespace}; create it"
+        )
     return f"no Worker of type {worker_type} in namespace {namespace}; create one"
 
 
@@ -78,7 +80,8 @@ def delaying(*, until: datetime.datetime, now: datetime.datetime) -> str:
 def retry_backoff(
     *, attempt: int, attempts: int, failure: str, next_at: datetime.datetime, now: datetime.datetime
 ) -> str:
-    return f"attempt {attempt} of {attempts} failed ({failure}); next attempt at {_at(next_at, now=now)}"
+    when = _at(next_at, now=now)
+    return f"attempt {attempt} of {attempts} failed ({failure}); next attempt at {when}"
 
 
 def starting(*, job: str, waiting_reason: str | None, waiting_message: str | None) -> str:

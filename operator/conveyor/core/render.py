@@ -13,6 +13,9 @@ Templates see `job` (name, namespace, type, params, priority), `attempt`,
 `job_name`, `worker` (name, type) and `timeout_seconds`, and print values with
 the `toyaml` filter (a quoted YAML flow value; user text can never become YAML
 structure) or `tojson` (JSON text, e.g. for an env var holding JSON).
+`refuse(field, message)` ends rendering with a RenderError for that field, for
+params a template cannot serve. `{% import "_helpers.yaml.j2" as h with
+context %}` gives the shared labels, metadata and security contexts.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ import math
 import re
 import traceback
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import jinja2
+import jinja2.exceptions
+import jinja2.runtime
 import jinja2.sandbox
 import yaml
 
@@ -44,6 +49,8 @@ _MAX_SEQUENCE = 100_000
 _MAX_POWER_BITS = 4096
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_-]+\.yaml\.j2$")
 _MANAGED_BY = "app.kubernetes.io/managed-by"
+# What Jinja calls a template compiled from text in its tracebacks.
+_FROM_TEXT = "<template>"
 
 
 class RenderError(Exception):
@@ -84,7 +91,9 @@ def render_job(
             message=f"the Job name {job_name!r} is longer than {_MAX_NAME} characters; "
             "use a shorter PipelineJob name",
         )
-    timeout_seconds = None if spec.timeout is None else max(1, math.ceil(spec.timeout.total_seconds()))
+    timeout_seconds = (
+        None if spec.timeout is None else max(1, math.ceil(spec.timeout.total_seconds()))
+    )
     context = {
         "job": {
             "name": job.meta.name,
@@ -103,7 +112,7 @@ def render_job(
         manifest = _render(
             field=WORKER_TEMPLATE_FIELD,
             undefined_field=WORKER_TEMPLATE_FIELD,
-            filename="<template>",  # what Jinja calls templates compiled from text
+            filename=_FROM_TEXT,
             load=lambda: _compile(worker_spec.job_template or ""),
             context=context,
         )
@@ -119,14 +128,21 @@ def render_job(
         )
 
     pod = manifest["spec"]["template"]
-    for field, fragment in ((WORKER_POD_FIELD, worker_spec.template), (JOB_POD_FIELD, spec.pod_template)):
+    fragments = ((WORKER_POD_FIELD, worker_spec.template), (JOB_POD_FIELD, spec.pod_template))
+    for field, fragment in fragments:
         _check_fragment(field=field, fragment=fragment)
         pod = merge.merge(base=pod, overlay=fragment)
         _check_pod(field=field, pod=pod)
     manifest["spec"]["template"] = pod
 
-    _own(manifest=manifest, job=job, worker=worker, attempt=attempt, job_name=job_name,
-         timeout_seconds=timeout_seconds)
+    _own(
+        manifest=manifest,
+        job=job,
+        worker=worker,
+        attempt=attempt,
+        job_name=job_name,
+        timeout_seconds=timeout_seconds,
+    )
     return manifest
 
 
@@ -163,7 +179,13 @@ def _render(
     try:
         text = load().render(context)
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(field=field, message=f"line {exc.lineno}: {exc.message}") from exc
+        where = _where(exc.name or filename, exc.lineno)
+        raise RenderError(field=field, message=f"{where}: {exc.message}") from exc
+    except _Refused as exc:
+        raise RenderError(field=exc.field, message=exc.message) from exc
+    except jinja2.TemplateNotFound as exc:
+        message = f"no template named {exc.name!r}; only the packaged templates can be imported"
+        raise RenderError(field=field, message=_located(exc, filename, message)) from exc
     except jinja2.UndefinedError as exc:
         raise RenderError(field=undefined_field, message=_located(exc, filename)) from exc
     except Exception as exc:
@@ -171,7 +193,7 @@ def _render(
         # ZeroDivisionError, RecursionError, ...) is the template's fault, not ours.
         raise RenderError(field=field, message=_located(exc, filename)) from exc
     try:
-        manifest = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        manifest = yaml.load(text, Loader=_Loader)  # a SafeLoader: plain data only
     except yaml.YAMLError as exc:
         raise RenderError(field=field, message=f"does not print valid YAML: {exc}") from exc
     if not isinstance(manifest, dict) or (manifest.get("apiVersion"), manifest.get("kind")) != (
@@ -186,24 +208,39 @@ def _render(
     return manifest
 
 
-def _located(exc: BaseException, filename: str) -> str:
+def _located(exc: BaseException, filename: str, message: str | None = None) -> str:
     """The exception's message, prefixed with the template line it came from."""
-    message = str(exc) or type(exc).__name__
+    message = message or str(exc) or type(exc).__name__
     # Jinja rewrites tracebacks so that template frames carry the template's name.
     lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
-    return f"line {lines[-1]}: {message}" if lines else message
+    return f"{_where(filename, lines[-1])}: {message}" if lines else message
+
+
+def _where(filename: str, line: int | None) -> str:
+    # A Worker's jobTemplate is the field itself; a packaged template is named.
+    return f"line {line}" if filename == _FROM_TEXT else f"{filename} line {line}"
+
+
+class _Refused(Exception):
+    """Raised by `refuse(field, message)` in a template: the params cannot be served."""
+
+    def __init__(self, *, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _refuse(field: str, message: str) -> NoReturn:
+    raise _Refused(field=str(field), message=str(message))
 
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader without aliases: a few bytes of anchors can expand to gigabytes."""
 
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:  # type: ignore[override]
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases are not allowed", event.start_mark
-            )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not allowed")
+        return super().compose_node(parent, index)
 
 
 class _Environment(jinja2.sandbox.ImmutableSandboxedEnvironment):
@@ -211,12 +248,17 @@ class _Environment(jinja2.sandbox.ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**"})
 
-    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+    def call_binop(
+        self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
+    ) -> Any:
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(times, int):
-                    if len(seq) * times > _MAX_SEQUENCE:
-                        raise jinja2.sandbox.SecurityError("the result of * is too long")
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > _MAX_SEQUENCE
+                ):
+                    raise jinja2.exceptions.SecurityError("the result of * is too long")
         if (
             operator == "**"
             and isinstance(left, int)
@@ -224,18 +266,19 @@ class _Environment(jinja2.sandbox.ImmutableSandboxedEnvironment):
             and abs(left) > 1
             and right * math.log2(abs(left)) > _MAX_POWER_BITS
         ):
-            raise jinja2.sandbox.SecurityError("the result of ** is too large")
+            raise jinja2.exceptions.SecurityError("the result of ** is too large")
         return super().call_binop(context, operator, left, right)
 
 
-def _load_packaged(name: str) -> str:
+def _load_packaged(name: str) -> tuple[str, str, Callable[[], bool]]:
     # Only plain names: includes and imports must not reach outside templates/.
     if not _TEMPLATE_NAME.match(name):
         raise jinja2.TemplateNotFound(name)
     path = importlib.resources.files("conveyor.core").joinpath("templates", name)
     if not path.is_file():
         raise jinja2.TemplateNotFound(name)
-    return path.read_text(encoding="utf-8")
+    # The name as filename puts it in tracebacks; packaged templates never change.
+    return path.read_text(encoding="utf-8"), name, lambda: True
 
 
 @functools.cache
@@ -252,6 +295,7 @@ def _environment() -> _Environment:
     )
     env.filters["toyaml"] = to_yaml
     env.filters["tojson"] = to_json
+    env.globals["refuse"] = _refuse
     return env
 
 

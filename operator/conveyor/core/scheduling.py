@@ -76,9 +76,7 @@ def resolve_worker(
         )
     return Waiting(
         reason=model.Reason.NO_WORKER,
-        message=reasons.ambiguous_worker(
-            worker_type=needed, names=[w.meta.name for w in matching]
-        ),
+        message=reasons.ambiguous_worker(worker_type=needed, names=[w.meta.name for w in matching]),
     )
 
 

@@ -78,7 +78,9 @@ def conditions(
                 "observedGeneration": generation,
                 "lastTransitionTime": model.format_time(now)
                 if transitioned
-                else before.get("lastTransitionTime") if before else model.format_time(now),
+                else before.get("lastTransitionTime")
+                if before
+                else model.format_time(now),
             }
         )
     return out

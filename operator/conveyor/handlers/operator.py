@@ -40,10 +40,19 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     if info is None:
         raise kopf.PermanentError("no Kubernetes credentials: no service account, no kubeconfig")
     client = api.Client(info=info)
-    ctl = controller.Controller(client=client, settings=memo.get("settings") or controller.Settings())
+    ctl = controller.Controller(
+        client=client, settings=memo.get("settings") or controller.Settings()
+    )
     memo["client"] = client
     memo["controller"] = ctl
-    memo["task"] = asyncio.create_task(ctl.run(), name="conveyor-controller")
+    task = asyncio.create_task(ctl.run(), name="conveyor-controller")
+    task.add_done_callback(_report_stop)
+    memo["task"] = task
+
+
+def _report_stop(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the control loop stopped", exc_info=task.exception())
 
 
 @kopf.on.cleanup()

@@ -5,6 +5,7 @@ object models, so bulk work stays cheap.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import dataclasses
 import json
@@ -48,12 +49,25 @@ EVENTS = Resource(group="", version="v1", plural="events")
 NAMESPACES = Resource(group="", version="v1", plural="namespaces", namespaced=False)
 
 
+# Transient answers (throttling, a restarting API server) are retried; the
+# rest are the caller's to handle.
+RETRIABLE = frozenset({429, 500, 502, 503, 504})
+RETRIES = 5
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(0.2 * 2**attempt, 5.0))
+
+
 class ApiError(Exception):
-    def __init__(self, *, status: int, reason: str, message: str) -> None:
+    def __init__(
+        self, *, status: int, reason: str, message: str, retry_after: float | None = None
+    ) -> None:
         super().__init__(f"{status} {reason}: {message}")
         self.status = status
         self.reason = reason
         self.message = message
+        self.retry_after = retry_after
 
     @property
     def not_found(self) -> bool:
@@ -108,17 +122,29 @@ class Client:
         content_type: str = "application/json",
         resource: str = "",
     ) -> dict[str, Any]:
-        session = self._get_session()
         data = json.dumps(body) if body is not None else None
         headers = {"Content-Type": content_type} if data is not None else {}
-        async with session.request(
-            method, path.lstrip("/"), data=data, params=params, headers=headers
-        ) as response:
-            self.requests[(method, resource or _resource_of(path), response.status)] += 1
-            text = await response.text()
-            if response.status >= 400:
-                raise _error(response.status, text)
-            return json.loads(text) if text else {}
+        resource = resource or _resource_of(path)
+        for attempt in range(RETRIES + 1):
+            try:
+                async with self._get_session().request(
+                    method, path.lstrip("/"), data=data, params=params, headers=headers
+                ) as response:
+                    self.requests[(method, resource, response.status)] += 1
+                    text = await response.text()
+                    if response.status < 400:
+                        return json.loads(text) if text else {}
+                    error = _error(response.status, text)
+            except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+                self.requests[(method, resource, 0)] += 1
+                if attempt == RETRIES:
+                    raise ApiError(status=0, reason="ConnectionError", message=str(exc)) from exc
+                await asyncio.sleep(_backoff(attempt))
+                continue
+            if error.status not in RETRIABLE or attempt == RETRIES:
+                raise error
+            await asyncio.sleep(error.retry_after or _backoff(attempt))
+        raise AssertionError("unreachable")
 
     async def text(self, path: str, *, params: Mapping[str, str] | None = None) -> str:
         session = self._get_session()
@@ -129,13 +155,17 @@ class Client:
                 raise _error(response.status, text)
             return text
 
-    async def list(self, resource: Resource, *, namespace: str | None = None, **params: str) -> dict[str, Any]:
+    async def list(
+        self, resource: Resource, *, namespace: str | None = None, **params: str
+    ) -> dict[str, Any]:
         return await self.request("GET", resource.path(namespace=namespace), params=params or None)
 
     async def get(self, resource: Resource, *, namespace: str, name: str) -> dict[str, Any]:
         return await self.request("GET", resource.path(namespace=namespace, name=name))
 
-    async def create(self, resource: Resource, *, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def create(
+        self, resource: Resource, *, namespace: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
         return await self.request("POST", resource.path(namespace=namespace), body=body)
 
     async def patch_status(
@@ -176,8 +206,10 @@ def _error(status: int, text: str) -> ApiError:
         payload = {}
     if not isinstance(payload, dict):
         payload = {}
+    retry_after = (payload.get("details") or {}).get("retryAfterSeconds")
     return ApiError(
         status=status,
         reason=str(payload.get("reason") or ""),
         message=str(payload.get("message") or text[:500]),
+        retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
     )

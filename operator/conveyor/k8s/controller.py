@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import datetime
+import fnmatch
 import heapq
 import logging
 import time
@@ -59,7 +61,7 @@ class Controller:
         self._timer_seq = 0
         self._wakeup = asyncio.Event()
         self._inflight: set[Key] = set()
-        self._wants: dict[Key, model.JobStatus] = {}
+        self._wants: dict[Key, lifecycle.Step] = {}  # waiting for a slot
         self._message_written: dict[Key, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._semaphore = asyncio.Semaphore(settings.max_inflight_writes)
@@ -122,7 +124,9 @@ class Controller:
         delay = (when - self.clock()).total_seconds()
         self._timer_seq += 1
         kind = "job" if isinstance(target, tuple) else "namespace"
-        heapq.heappush(self._timers, (time.monotonic() + max(delay, 0), self._timer_seq, kind, target))
+        heapq.heappush(
+            self._timers, (time.monotonic() + max(delay, 0), self._timer_seq, kind, target)
+        )
         self._wakeup.set()
 
     # --- running ---------------------------------------------------------------
@@ -130,7 +134,10 @@ class Controller:
     async def prime(self) -> None:
         """List everything once, so the first decisions see every slot holder."""
         selector = {"labelSelector": store.LABEL_PIPELINEJOB}
-        scopes: list[str | None] = list(self.settings.namespaces) or [None]
+        patterns = self.settings.namespaces
+        # Globs (kopf accepts them) are listed cluster-wide, then filtered.
+        exact = patterns and not any(ch in p for p in patterns for ch in "*?[!")
+        scopes: list[str | None] = list(patterns) if exact else [None]
         for namespace in scopes:
             for resource, feed, extra in (
                 (api.WORKERS, self.on_worker, {}),
@@ -141,6 +148,9 @@ class Controller:
                 listing = await self.client.list(resource, namespace=namespace, **extra)
                 kind = _kind_of(resource)
                 for item in listing.get("items") or ():
+                    item_ns = (item.get("metadata") or {}).get("namespace") or ""
+                    if patterns and not any(fnmatch.fnmatchcase(item_ns, p) for p in patterns):
+                        continue
                     item.setdefault("apiVersion", _api_version_of(resource))
                     item.setdefault("kind", kind)
                     feed(None, item)
@@ -153,7 +163,9 @@ class Controller:
         await self.prime()
         self.ready.set()
         logger.info(
-            "primed: %d PipelineJobs, %d Workers", len(self.store.pipelinejobs), len(self.store.workers)
+            "primed: %d PipelineJobs, %d Workers",
+            len(self.store.pipelinejobs),
+            len(self.store.workers),
         )
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
@@ -177,10 +189,8 @@ class Controller:
         if self._timers:
             timeout = max(self._timers[0][0] - time.monotonic(), 0)
         if not (self._dirty_jobs or self._dirty_namespaces):
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
-            except TimeoutError:
-                pass
         self._wakeup.clear()
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
@@ -219,7 +229,7 @@ class Controller:
         if step.wake_at is not None:
             self._at(step.wake_at, key)
         if step.wants_admission:
-            self._wants[key] = step.status
+            self._wants[key] = step
             self._mark_namespace(key[0])
             return
         self._wants.pop(key, None)
@@ -241,16 +251,16 @@ class Controller:
         for key, wanted in list(self._wants.items()):
             if key[0] != namespace or key in self._inflight:
                 continue
-            job = self.store.pipelinejobs.get(key)
-            if job is None:
+            stored = self.store.pipelinejobs.get(key)
+            if stored is None:
                 self._wants.pop(key, None)
                 continue
-            job = dataclasses.replace(job, status=wanted)
-            resolved = scheduling.resolve_worker(job=job, workers=ns_workers)
+            candidate = dataclasses.replace(stored, status=wanted.status)
+            resolved = scheduling.resolve_worker(job=candidate, workers=ns_workers)
             if isinstance(resolved, scheduling.Waiting):
                 decided[key] = resolved
             else:
-                waiting[resolved.meta.name].append(job)
+                waiting[resolved.meta.name].append(candidate)
 
         for worker in ns_workers:
             name = worker.meta.name
@@ -258,8 +268,8 @@ class Controller:
                 worker=worker, holders=holders.get(name, []), waiting=waiting.get(name, [])
             )
             decided.update(decision.waiting)
-            for job in decision.admitted:
-                self._admit(job, worker=name, now=now)
+            for admitted in decision.admitted:
+                self._admit(admitted, worker=name, now=now)
             self._write_worker_status(
                 worker,
                 running=len(holders.get(name, [])) + len(decision.admitted),
@@ -269,20 +279,24 @@ class Controller:
 
         retry_in: float | None = None
         for key, why in decided.items():
-            job = self.store.pipelinejobs.get(key)
-            wanted = self._wants.get(key)
-            if job is None or wanted is None:
+            current = self.store.pipelinejobs.get(key)
+            pending = self._wants.get(key)
+            if current is None or pending is None:
                 continue
             new = dataclasses.replace(
-                wanted, reason=why.reason, message=why.message, worker=why.worker or wanted.worker
+                pending.status,
+                reason=why.reason,
+                message=why.message,
+                worker=why.worker or pending.status.worker,
             )
-            if new == job.status:
+            if new == current.status:
                 continue
-            wait = self._throttle(key, old=job.status, new=new)
+            wait = self._throttle(key, old=current.status, new=new)
             if wait > 0:
                 retry_in = wait if retry_in is None else min(retry_in, wait)
                 continue
-            self._spawn(key, self._apply(job=job, step=lifecycle.Step(status=new)))
+            step = lifecycle.Step(status=new, events=pending.events)
+            self._spawn(key, self._apply(job=current, step=step))
         if retry_in is not None:
             self._at(now + datetime.timedelta(seconds=retry_in), namespace)
 
@@ -296,10 +310,14 @@ class Controller:
 
     def _admit(self, job: model.PipelineJob, *, worker: str, now: datetime.datetime) -> None:
         step = lifecycle.admit(job=job, worker=worker, now=now)
-        self._wants.pop(job.key, None)
+        wanted = self._wants.pop(job.key, None)
+        if wanted is not None:
+            step = dataclasses.replace(step, events=(*wanted.events, *step.events))
         # Assume, then write: the next pass counts this slot as taken.
         body = self.store.pipelinejob_bodies.get(job.key) or {}
-        self.store.assume_status(job.key, self._status_dict(job=job, body=body, new=step.status, now=now))
+        self.store.assume_status(
+            job.key, self._status_dict(job=job, body=body, new=step.status, now=now)
+        )
         original = dataclasses.replace(job, meta=self.store.pipelinejobs[job.key].meta)
         self._spawn(job.key, self._apply(job=original, step=step, body=body))
 
@@ -355,6 +373,8 @@ class Controller:
         patch = status.merge_patch(old=old_status, new=new_status)
         if patch and not await self._write_status(job=job, patch=patch):
             return
+        if patch:
+            _log_decision(job=job, new=step.status)
         if step.status.message != job.status.message:
             self._message_written[key] = time.monotonic()
         for event in step.events:
@@ -384,7 +404,11 @@ class Controller:
                 await self._refresh(key)
                 return False
             raise
+        before = self.store.pipelinejobs.get(key)
         self.store.put_pipelinejob(response, force=True)
+        after = self.store.pipelinejobs.get(key)
+        if before and after and before.status.holds_slot != after.status.holds_slot:
+            self._mark_namespace(key[0])  # a slot was taken or freed: recount
         self.metrics["status_writes"] += 1
         return True
 
@@ -424,7 +448,9 @@ class Controller:
             )
         except render.RenderError as exc:
             error = model.SpecError(field=exc.field, message=exc.message)
-            await self._apply(job=job, step=lifecycle.invalid(job=job, error=error, now=self.clock()))
+            await self._apply(
+                job=job, step=lifecycle.invalid(job=job, error=error, now=self.clock())
+            )
             return
         manifest.setdefault("metadata", {})["ownerReferences"] = [
             {
@@ -468,7 +494,9 @@ class Controller:
         key = worker.key
         body = self.store.worker_bodies.get(key) or {}
         previous = body.get("status") or {}
-        new = workers.status(worker=worker, running=running, queued=queued, now=now, previous=previous)
+        new = workers.status(
+            worker=worker, running=running, queued=queued, now=now, previous=previous
+        )
         patch = status.merge_patch(old=previous, new=new)
         if not patch:
             return
@@ -486,6 +514,23 @@ class Controller:
                 return
             raise
         self.store.put_worker(response)
+
+
+def _log_decision(*, job: model.PipelineJob, new: model.JobStatus) -> None:
+    old = job.status
+    if (old.state, old.reason) == (new.state, new.reason):
+        return
+    logger.info(
+        "%s/%s %s/%s -> %s/%s: %s",
+        job.meta.namespace,
+        job.meta.name,
+        old.state,
+        old.reason,
+        new.state,
+        new.reason,
+        new.message,
+        extra={"job": job.meta.name, "worker": new.worker, "reason": str(new.reason)},
+    )
 
 
 def _kind_of(resource: api.Resource) -> str:

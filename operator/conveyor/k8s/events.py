@@ -69,7 +69,9 @@ class Recorder:
 
     async def _send(self, data: dict[str, Any]) -> None:
         try:
-            await self._client.create(api.EVENTS, namespace=data["metadata"]["namespace"], body=data)
+            await self._client.create(
+                api.EVENTS, namespace=data["metadata"]["namespace"], body=data
+            )
             self.posted += 1
         except Exception as exc:  # an Event is not worth a crash
             logger.warning("could not post event %s: %s", data.get("reason"), exc)

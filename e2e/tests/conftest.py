@@ -1,0 +1,117 @@
+"""Fixtures for end-to-end tests: a cluster for the session, the CRDs, the
+operator as a real process, and a fresh namespace per test."""
+
+from __future__ import annotations
+
+import collections.abc
+import os
+import pathlib
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conveyor.k8s import api
+from e2e.tests import cluster as clusters
+from e2e.tests import kube
+
+ROOT = clusters.ROOT
+
+
+@pytest.fixture(scope="session")
+def cluster() -> collections.abc.Iterator[clusters.Cluster]:
+    c = clusters.start()
+    try:
+        yield c
+    finally:
+        clusters.stop(c)
+
+
+@pytest.fixture(scope="session")
+def crds(cluster: clusters.Cluster) -> None:
+    cluster.kubectl("apply", "--server-side", "-f", str(ROOT / "crds"))
+    cluster.kubectl(
+        "wait", "--for=condition=Established", "--timeout=60s", "-f", str(ROOT / "crds")
+    )
+
+
+class OperatorProcess:
+    """`conveyor operator` as users run it, in its own process."""
+
+    def __init__(
+        self, *, kubeconfig: pathlib.Path, namespaces: list[str], log: pathlib.Path
+    ) -> None:
+        self.kubeconfig = kubeconfig
+        self.namespaces = namespaces
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "conveyor.cli.main", "operator"]
+        for ns in self.namespaces:
+            args += ["--namespace", ns]
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+@pytest.fixture(scope="session")
+def operator(
+    cluster: clusters.Cluster, crds: None, tmp_path_factory: pytest.TempPathFactory
+) -> collections.abc.Iterator[OperatorProcess]:
+    """One operator for the session, watching the `e2e-*` test namespaces."""
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    proc = OperatorProcess(kubeconfig=cluster.kubeconfig, namespaces=["e2e-*"], log=log)
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+        if os.environ.get("CONVEYOR_E2E_SHOW_LOG"):
+            print(log.read_text())
+
+
+@pytest.fixture
+def namespace(cluster: clusters.Cluster) -> collections.abc.Iterator[str]:
+    name = f"e2e-{secrets.token_hex(4)}"
+    cluster.kubectl("create", "namespace", name)
+    # The ServiceAccount controller creates `default`; Jobs' pods need it.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False):
+            break
+        time.sleep(0.1)
+    try:
+        yield name
+    finally:
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+async def client(cluster: clusters.Cluster) -> collections.abc.AsyncIterator[api.Client]:
+    async with api.Client(info=kube.connection(str(cluster.kubeconfig))) as c:
+        yield c
+
+
+@pytest.fixture
+async def k(client: api.Client, namespace: str) -> kube.Kube:
+    return kube.Kube(client=client, namespace=namespace)
