@@ -102,6 +102,16 @@ class Kube:
         items = await self.list(api.EVENTS, fieldSelector=f"involvedObject.name={name}")
         return sorted(items, key=lambda e: e.get("lastTimestamp") or "")
 
+    async def wait_events(self, name: str, *reasons: str, timeout: float = 30) -> list[str]:
+        """Events are posted in the background: wait until these reasons appear."""
+
+        async def probe() -> list[str] | None:
+            seen = [e.get("reason", "") for e in await self.events_for(name)]
+            return seen if set(reasons) <= set(seen) else None
+
+        found: list[str] = await self.wait_for(f"events {reasons} on {name}", probe, timeout=timeout)
+        return found
+
 
 def _resource_for(body: Mapping[str, Any]) -> api.Resource:
     kind = body.get("kind")

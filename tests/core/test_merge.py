@@ -212,8 +212,10 @@ def test_merge_never_changes_its_inputs(base: dict[str, Any], overlay: dict[str,
 
 
 def test_result_shares_nothing_with_the_inputs() -> None:
-    base = {"spec": {"containers": [{"name": "main", "env": [{"name": "A", "value": "1"}]}]}}
-    overlay = {"spec": {"volumes": [{"name": "v", "emptyDir": {}}]}}
+    base: dict[str, Any] = {
+        "spec": {"containers": [{"name": "main", "env": [{"name": "A", "value": "1"}]}]}
+    }
+    overlay: dict[str, Any] = {"spec": {"volumes": [{"name": "v", "emptyDir": {}}]}}
     out = merge.merge(base=base, overlay=overlay)
     out["spec"]["containers"][0]["env"][0]["value"] = "changed"
     out["spec"]["volumes"][0]["emptyDir"]["medium"] = "Memory"

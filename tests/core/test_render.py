@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from conveyor.core import model, params, render
+from conveyor.core import model, render
+from conveyor.core import params as validation
 
 # -- builders ------------------------------------------------------------------------
 
@@ -122,6 +123,7 @@ def render_job(
 def main_container(manifest: dict[str, Any]) -> dict[str, Any]:
     containers = manifest["spec"]["template"]["spec"]["containers"]
     (main,) = [c for c in containers if c["name"] == "main"]
+    assert isinstance(main, dict)
     return main
 
 
@@ -131,7 +133,7 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
 
 
 def job_template(body: str) -> str:
-    """A Worker jobTemplate: a minimal valid Job, with `body` added under the pod spec."""
+    """A Worker jobTemplate: a minimal valid Job; `body` continues its main container."""
     return (
         "apiVersion: batch/v1\n"
         "kind: Job\n"
@@ -262,7 +264,7 @@ def test_timeout_becomes_active_deadline_seconds(timeout: str, seconds: int) -> 
     ],
 )
 def test_build_runs_kaniko_on_the_revision(revision: str, context: str, extra: list[str]) -> None:
-    params = {**PARAMS["build"], "revision": revision}
+    params = {**PARAMS["build"], "revision": revision, "context": "."}  # . is the root
     main = main_container(render_job(pipelinejob(params=params)))
     assert main["image"].startswith("gcr.io/kaniko-project/executor:")
     args = main["command"][4:]
@@ -282,6 +284,7 @@ def test_build_options() -> None:
         "dockerfile": "build/Dockerfile",
         "context": "services/api",
         "buildArgs": {"VERSION": "1.2.3", "GOFLAGS": "-mod=vendor"},
+        "target": "runtime",
         "cache": True,
     }
     main = main_container(render_job(pipelinejob(params=params)))
@@ -291,6 +294,7 @@ def test_build_options() -> None:
         "--destination=registry.example/acme/api:1",
         "--build-arg=VERSION=1.2.3",
         "--build-arg=GOFLAGS=-mod=vendor",
+        "--target=runtime",
         "--cache=true",
     ]
 
@@ -378,7 +382,7 @@ def test_custom_env_may_be_a_list_of_env_vars() -> None:
             {
                 "TARGET_NAMESPACE": "prod",
                 "PROMOTE_VALUES": '{"image":{"repository":"registry.example/acme/api",'
-                f'"digest":"{DIGEST}"}}',
+                f'"digest":"{DIGEST}"}}}}',
                 "OUTPUTS": '{"namespace":"prod",'
                 f'"image":"registry.example/acme/api@{DIGEST}",'
                 '"fromEnvironment":"staging","toEnvironment":"production","release":"api"}',
@@ -565,7 +569,9 @@ def test_canary_refuses_what_its_template_cannot_query(params: dict[str, Any], f
 def test_datadog_needs_no_address() -> None:
     params = {k: v for k, v in PARAMS["canary-analysis"].items() if k != "address"}
     main = main_container(
-        render_job(pipelinejob(job_type="canary-analysis", params={**params, "provider": "datadog"}))
+        render_job(
+            pipelinejob(job_type="canary-analysis", params={**params, "provider": "datadog"})
+        )
     )
     assert main["image"].startswith("python:")
 
@@ -573,7 +579,7 @@ def test_datadog_needs_no_address() -> None:
 @pytest.mark.parametrize("job_type", RUNNABLE, ids=str)
 def test_params_as_the_operator_validates_them_render(job_type: model.JobType) -> None:
     # The controller's path: conveyor.core.params validates, fills defaults and dumps.
-    parsed = params.validate(job_type=job_type, params=PARAMS[job_type.value])
+    parsed = validation.validate(job_type=job_type, params=PARAMS[job_type.value])
     assert not isinstance(parsed, model.SpecError), parsed
     dumped = parsed.model_dump(by_alias=True, mode="json", exclude_none=True)
     job = pipelinejob(job_type=job_type.value, params=PARAMS[job_type.value])
@@ -636,7 +642,10 @@ def test_only_jobs_that_need_the_api_get_a_token(job_type: str, api: bool) -> No
             {
                 "image": "alpine:3.20",
                 "env": [
-                    {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "api", "key": "t"}}}
+                    {
+                        "name": "API_TOKEN",
+                        "valueFrom": {"secretKeyRef": {"name": "api", "key": "t"}},
+                    }
                 ],
             },
             {("api", "t")},
@@ -699,7 +708,7 @@ def test_secrets_are_only_referenced(
     assert found == refs
     # No credential is ever written as a literal value.
     literal = {e["name"] for c in pod["containers"] for e in c.get("env", []) if "value" in e}
-    assert not {n for n in literal if any(w in n for w in ("PASSWORD", "TOKEN", "USERNAME"))}
+    assert not {n for n in literal if n.endswith(("PASSWORD", "TOKEN", "USERNAME"))}
 
 
 def test_no_secret_kind_or_data_in_the_manifest() -> None:

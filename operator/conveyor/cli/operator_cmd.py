@@ -8,6 +8,7 @@ from typing import Any
 
 import kopf
 
+from conveyor import metrics
 from conveyor.k8s import controller
 
 
@@ -28,6 +29,9 @@ def register(commands: Any) -> None:
         metavar="URL",
         help="serve health probes, e.g. http://0.0.0.0:8080/healthz",
     )
+    parser.add_argument(
+        "--metrics-port", type=int, default=8080, help="Prometheus /metrics port (0: off)"
+    )
     parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.set_defaults(run=run)
@@ -38,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,
     )
+    if args.metrics_port:
+        metrics.serve(port=args.metrics_port)
     # Importing registers the handlers with kopf's default registry.
     from conveyor.handlers import operator as _handlers  # noqa: F401
 

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import kopf
 
-from conveyor import API_GROUP, API_VERSION
+from conveyor import API_GROUP, API_VERSION, metrics
 
 USER_AGENT = "conveyor-operator"
 
@@ -131,12 +131,14 @@ class Client:
                     method, path.lstrip("/"), data=data, params=params, headers=headers
                 ) as response:
                     self.requests[(method, resource, response.status)] += 1
+                    metrics.API_REQUESTS.labels(method, resource, str(response.status)).inc()
                     text = await response.text()
                     if response.status < 400:
                         return json.loads(text) if text else {}
                     error = _error(response.status, text)
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
                 self.requests[(method, resource, 0)] += 1
+                metrics.API_REQUESTS.labels(method, resource, "error").inc()
                 if attempt == RETRIES:
                     raise ApiError(status=0, reason="ConnectionError", message=str(exc)) from exc
                 await asyncio.sleep(_backoff(attempt))
@@ -150,6 +152,7 @@ class Client:
         session = self._get_session()
         async with session.get(path.lstrip("/"), params=params) as response:
             self.requests[("GET", _resource_of(path), response.status)] += 1
+            metrics.API_REQUESTS.labels("GET", _resource_of(path), str(response.status)).inc()
             text = await response.text()
             if response.status >= 400:
                 raise _error(response.status, text)

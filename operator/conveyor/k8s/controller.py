@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from conveyor import API_GROUP, API_VERSION
+from conveyor import API_GROUP, API_VERSION, metrics
 from conveyor.core import lifecycle, model, observe, params, render, scheduling, status, workers
 from conveyor.k8s import api, events, store
 
@@ -160,7 +160,16 @@ class Controller:
             self._mark_namespace(namespace)
 
     async def run(self) -> None:
-        await self.prime()
+        delay = 1.0
+        while True:
+            try:
+                await self.prime()
+                break
+            except api.ApiError as exc:
+                # Typically the CRDs are not installed yet: keep trying.
+                logger.warning("cannot list the cluster yet (%s); retrying in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
         self.ready.set()
         logger.info(
             "primed: %d PipelineJobs, %d Workers",
@@ -171,7 +180,12 @@ class Controller:
         try:
             while True:
                 await self._wait()
-                self._round()
+                try:
+                    self._round()
+                except Exception:  # one bad round must not stop the operator
+                    logger.exception("a control round failed; retrying")
+                    self.metrics["round_errors"] += 1
+                    await asyncio.sleep(1)
         finally:
             heartbeat.cancel()
             for task in list(self._tasks):
@@ -479,6 +493,7 @@ class Controller:
                 raise
         else:
             self.metrics["jobs_created"] += 1
+            metrics.JOBS_CREATED.labels(namespace, job.status.worker).inc()
         self.on_job(None, created)
 
     async def _delete(self, resource: api.Resource, *, namespace: str, name: str) -> None:
@@ -520,6 +535,9 @@ def _log_decision(*, job: model.PipelineJob, new: model.JobStatus) -> None:
     old = job.status
     if (old.state, old.reason) == (new.state, new.reason):
         return
+    metrics.TRANSITIONS.labels(
+        job.meta.namespace, new.worker or "", str(old.state or ""), str(new.state), str(new.reason)
+    ).inc()
     logger.info(
         "%s/%s %s/%s -> %s/%s: %s",
         job.meta.namespace,
