@@ -63,8 +63,8 @@ test: venv $(CLUSTER_BIN) lint ## everything: lint, unit and end-to-end tests
 	$(VENV)/bin/pytest tests e2e/tests
 
 .PHONY: up
-up: venv cluster ## start the control plane, install CRDs, run the operator, apply the examples, watch jobs move
-	$(PY) -m conveyor.devloop --kubeconfig $(KUBECONFIG_LOCAL) --cluster-bin $(CLUSTER_BIN)
+up: venv $(CLUSTER_BIN) ## start the control plane, install CRDs, run the operator, apply the examples, watch jobs move
+	$(PY) e2e/up.py --cluster-bin $(CLUSTER_BIN) --dir $(CLUSTER_DIR)
 
 .PHONY: operator
 operator: venv ## run the operator against .cluster/kubeconfig in the foreground

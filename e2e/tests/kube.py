@@ -109,7 +109,9 @@ class Kube:
             seen = [e.get("reason", "") for e in await self.events_for(name)]
             return seen if set(reasons) <= set(seen) else None
 
-        found: list[str] = await self.wait_for(f"events {reasons} on {name}", probe, timeout=timeout)
+        found: list[str] = await self.wait_for(
+            f"events {reasons} on {name}", probe, timeout=timeout
+        )
         return found
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import functools
 import json
 import os
 import pathlib
@@ -128,6 +129,7 @@ def job_manifest(
     name: str,
     *,
     annotations: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
     owner: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A one-pod Job that does not retry; its pod is scripted by `annotations`."""
@@ -150,7 +152,7 @@ def job_manifest(
         "spec": {
             "backoffLimit": 0,
             "template": {
-                "metadata": {"annotations": dict(annotations or {})},
+                "metadata": {"annotations": dict(annotations or {}), "labels": dict(labels or {})},
                 "spec": {
                     "restartPolicy": "Never",
                     "terminationGracePeriodSeconds": 0,
@@ -319,16 +321,43 @@ async def test_a_termination_message_set_by_annotation_is_in_the_pod_status(
     message = '{"digest": "sha256:abc", "note": "multi\\nline"}'
     await k.create(job_manifest("msg", annotations={f"{SIM}/termination-message": message}))
 
-    pod = await until(
+    pods = await until(
         "the pod of Job msg to finish",
-        lambda: the_job_pod(k, "msg"),
-        lambda p: phase(p) in ("Succeeded", "Failed"),
+        lambda: job_pods(k, "msg"),
+        lambda pods: len(pods) == 1 and phase(pods[0]) in ("Succeeded", "Failed"),
     )
 
+    pod = pods[0]
     assert phase(pod) == "Succeeded"
     terminated = container_state(pod)["terminated"]
     assert terminated["message"] == message
     assert json.loads(terminated["message"])["digest"] == "sha256:abc"
+
+
+@pytest.mark.usefixtures("simulated")
+async def test_fail_attempts_fails_the_first_attempts_and_lets_later_ones_succeed(
+    k: kube.Kube,
+) -> None:
+    # Retry tests: Conveyor labels each attempt's pod with its number.
+    for attempt in ("1", "2", "3"):
+        await k.create(
+            job_manifest(
+                f"attempt-{attempt}",
+                annotations={f"{SIM}/fail-attempts": "2"},
+                labels={"conveyor.dev/attempt": attempt},
+            )
+        )
+
+    outcomes = {}
+    for attempt in ("1", "2", "3"):
+        pods = await until(
+            f"the pod of attempt {attempt} to finish",
+            functools.partial(job_pods, k, f"attempt-{attempt}"),
+            lambda pods: len(pods) == 1 and phase(pods[0]) in ("Succeeded", "Failed"),
+        )
+        outcomes[attempt] = (phase(pods[0]), container_state(pods[0])["terminated"]["exitCode"])
+
+    assert outcomes == {"1": ("Failed", 1), "2": ("Failed", 1), "3": ("Succeeded", 0)}
 
 
 @pytest.mark.usefixtures("simulated")

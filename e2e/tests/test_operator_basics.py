@@ -120,9 +120,7 @@ async def test_retries_with_backoff_until_the_third_attempt_succeeds(k: kube.Kub
 async def test_retries_exhausted(k: kube.Kube) -> None:
     await k.create(builders.worker("build"))
     await k.create(
-        builders.pipelinejob(
-            "doomed", exit_code=1, retry={"limit": 1, "backoff": {"delay": "1s"}}
-        )
+        builders.pipelinejob("doomed", exit_code=1, retry={"limit": 1, "backoff": {"delay": "1s"}})
     )
 
     status = _status(await k.wait_state("doomed", "FAILED", timeout=90))
@@ -144,9 +142,7 @@ async def test_timeout_ends_the_attempt(k: kube.Kube) -> None:
 async def test_start_at_delays_the_job(k: kube.Kube) -> None:
     await k.create(builders.worker("build"))
     start_at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=5)
-    await k.create(
-        builders.pipelinejob("later", startAt=start_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    )
+    await k.create(builders.pipelinejob("later", startAt=start_at.strftime("%Y-%m-%dT%H:%M:%SZ")))
 
     delayed = _status(await k.wait_state("later", "IN-QUEUE", reason="Delayed"))
     assert "waiting until" in str(delayed["message"])
@@ -189,9 +185,14 @@ async def test_revoke_while_queued_and_while_running(k: kube.Kube) -> None:
 
 
 async def test_starting_shows_why_the_pod_does_not_run(k: kube.Kube) -> None:
-    await k.create(builders.worker("build", template={
-        "spec": {"containers": [{"name": "main", "image": "unpullable.invalid/nope:1"}]}
-    }))
+    await k.create(
+        builders.worker(
+            "build",
+            template={
+                "spec": {"containers": [{"name": "main", "image": "unpullable.invalid/nope:1"}]}
+            },
+        )
+    )
     await k.create(builders.pipelinejob("stuck"))
 
     async def pull_error() -> bool:
@@ -214,10 +215,11 @@ async def test_priority_then_fifo(k: kube.Kube) -> None:
     for name in ["high", "low-1", "low-2", "low-3"]:
         await k.wait_state(name, "SUCCESS", timeout=90)
     started = {
-        name: _status(await k.pj(name))["startedAt"]
-        for name in ["high", "low-1", "low-2", "low-3"]
+        name: _status(await k.pj(name))["startedAt"] for name in ["high", "low-1", "low-2", "low-3"]
     }
-    order = sorted(started, key=lambda n: (started[n], ["high", "low-1", "low-2", "low-3"].index(n)))
+    order = sorted(
+        started, key=lambda n: (started[n], ["high", "low-1", "low-2", "low-3"].index(n))
+    )
     assert order == ["high", "low-1", "low-2", "low-3"], started
 
 

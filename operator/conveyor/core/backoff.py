@@ -6,6 +6,7 @@ Pure: no I/O. The schedule is data (delay, factor, maxDelay); tests pin it.
 from __future__ import annotations
 
 import datetime
+import math
 
 from conveyor.core import model
 
@@ -19,13 +20,16 @@ def delay(*, backoff: model.Backoff, failures: int) -> datetime.timedelta:
         return datetime.timedelta(0)
     base = backoff.delay.total_seconds()
     cap = backoff.max_delay.total_seconds()
-    # Cap the exponent first: factor ** 1000 would overflow a float.
-    seconds = base
-    for _ in range(failures - 1):
-        seconds *= backoff.factor
-        if seconds >= cap:
-            break
-    return datetime.timedelta(seconds=min(seconds, cap))
+    if base <= 0:
+        return datetime.timedelta(0)
+    if base >= cap:
+        return datetime.timedelta(seconds=cap)
+    if backoff.factor <= 1:
+        return datetime.timedelta(seconds=base)
+    # Compare exponents first: factor ** 10**9 would overflow a float.
+    if failures - 1 >= math.log(cap / base, backoff.factor):
+        return datetime.timedelta(seconds=cap)
+    return datetime.timedelta(seconds=min(base * backoff.factor ** (failures - 1), cap))
 
 
 def schedule(*, backoff: model.Backoff, retries: int) -> list[datetime.timedelta]:

@@ -172,8 +172,10 @@ def _finished(
 
 
 def _revoke(*, status: model.JobStatus, now: datetime.datetime, events: list[Event]) -> Step:
-    was_running = status.holds_slot
-    message = reasons.revoked(was_running=was_running)
+    was_running = status.holds_slot or status.state is State.RUNNING
+    message = reasons.revoked(
+        was_running=was_running, attempts=len(status.attempts), has_job=bool(status.job)
+    )
     new = dataclasses.replace(
         status,
         state=State.REVOKED,
@@ -190,7 +192,7 @@ def _revoke(*, status: model.JobStatus, now: datetime.datetime, events: list[Eve
     event = Event(type="Normal", reason="Revoked", message=message)
     return Step(
         status=new,
-        delete_job=status.job if was_running else None,
+        delete_job=status.job if status.holds_slot else None,
         events=(*events, event),
     )
 

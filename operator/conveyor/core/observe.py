@@ -77,8 +77,18 @@ def summarize(*, job: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]
     from_pod = _from_pod(pod, pod_name=pod_name) if pod is not None else None
     started = job_status.get("startTime")
 
-    failed = _condition(job, "Failed") or _condition(job, "FailureTarget")
+    final = _condition(job, "Failed")
+    failed = final or _condition(job, "FailureTarget")
     if failed is not None:
+        # FailureTarget comes before the Job controller has stopped the pod:
+        # the slot stays taken until the pod is going or gone.
+        pod_stopping = (
+            pod is None
+            or _gone(pod)
+            or (from_pod is not None and from_pod.phase in (Phase.SUCCEEDED, Phase.FAILED))
+        )
+        if final is None and not pod_stopping and from_pod is not None:
+            return dataclasses.replace(from_pod, phase=Phase.RUNNING)
         if failed.get("reason") == "DeadlineExceeded":
             return Observation(
                 phase=Phase.FAILED,

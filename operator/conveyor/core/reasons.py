@@ -120,9 +120,11 @@ def retries_exhausted(*, attempts: int, account: str) -> str:
     return f"all {attempts} attempts failed; last: {account}"
 
 
-def revoked(*, was_running: bool) -> str:
+def revoked(*, was_running: bool, attempts: int = 0, has_job: bool = True) -> str:
     if was_running:
-        return "revoked (spec.revoke); its Job was stopped"
+        return "revoked (spec.revoke); its Job was stopped" if has_job else "revoked (spec.revoke)"
+    if attempts:
+        return f"revoked (spec.revoke) between attempts, after {attempts}"
     return "revoked (spec.revoke) before it started"
 
 

@@ -95,7 +95,10 @@ def admit(
     """
     name = worker.meta.name
     queue = ordering.ordered(list(waiting))
-    if worker.spec is None or worker.spec.paused:
+    if worker.spec is None:
+        cause = f"its spec cannot be read: {worker.spec_error}" if worker.spec_error else None
+        offline_cause = offline_cause or cause or "its spec cannot be read"
+    elif worker.spec.paused:
         message = reasons.worker_paused(worker=name)
         return Decision(
             waiting={
@@ -111,6 +114,7 @@ def admit(
                 for j in queue
             }
         )
+    assert worker.spec is not None
     limit = worker.spec.concurrency
     free = max(limit - len(holders), 0)
     admitted = tuple(queue[:free])

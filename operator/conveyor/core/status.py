@@ -76,11 +76,10 @@ def conditions(
                 "reason": reason,
                 "message": message,
                 "observedGeneration": generation,
-                "lastTransitionTime": model.format_time(now)
-                if transitioned
-                else before.get("lastTransitionTime")
-                if before
-                else model.format_time(now),
+                "lastTransitionTime": (
+                    None if transitioned or before is None else before.get("lastTransitionTime")
+                )
+                or model.format_time(now),
             }
         )
     return out

@@ -202,7 +202,10 @@ class Controller:
         timeout = None
         if self._timers:
             timeout = max(self._timers[0][0] - time.monotonic(), 0)
-        if not (self._dirty_jobs or self._dirty_namespaces):
+        # Yield every round, and sleep while the only dirty jobs have writes in
+        # flight (their completion wakes us): never spin.
+        await asyncio.sleep(0)
+        if not (self._dirty_jobs - self._inflight or self._dirty_namespaces):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
         self._wakeup.clear()
