@@ -112,7 +112,8 @@ def main() -> int:
 def _columns(item: dict[str, object]) -> tuple[str, ...]:
     status = item.get("status") or {}
     spec = item.get("spec") or {}
-    assert isinstance(status, dict) and isinstance(spec, dict)
+    assert isinstance(status, dict)
+    assert isinstance(spec, dict)
     metadata = item["metadata"]
     assert isinstance(metadata, dict)
     return (

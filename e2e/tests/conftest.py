@@ -48,10 +48,16 @@ class OperatorProcess:
         self.kubeconfig = kubeconfig
         self.namespaces = namespaces
         self.log = log
+        self.metrics_port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def start(self) -> None:
         args = [sys.executable, "-m", "conveyor.cli.main", "operator"]
+        args += ["--metrics-port", str(self.metrics_port)]
         for ns in self.namespaces:
             args += ["--namespace", ns]
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYTHONUNBUFFERED": "1"}
@@ -79,6 +85,13 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
+        return port
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
         return port
 
 

@@ -29,6 +29,7 @@ from conveyor.core import lifecycle, model, observe, params, render, scheduling,
 from conveyor.k8s import api, events, store
 
 Key = store.Key
+WORKER_STATUS_INTERVAL = 1.0  # seconds between count-only Worker status writes
 Clock = Callable[[], datetime.datetime]
 
 logger = logging.getLogger("conveyor.controller")
@@ -63,6 +64,7 @@ class Controller:
         self._inflight: set[Key] = set()
         self._wants: dict[Key, lifecycle.Step] = {}  # waiting for a slot
         self._message_written: dict[Key, float] = {}
+        self._worker_written: dict[Key, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._semaphore = asyncio.Semaphore(settings.max_inflight_writes)
         self.ready = asyncio.Event()
@@ -518,6 +520,14 @@ class Controller:
         patch = status.merge_patch(old=previous, new=new)
         if not patch:
             return
+        # Counts change with every admission; one write a second per Worker
+        # is enough for people watching, a state change goes out at once.
+        last = self._worker_written.get(key, 0.0)
+        wait = WORKER_STATUS_INTERVAL - (time.monotonic() - last)
+        if wait > 0 and set(patch) <= {"running", "queued", "message", "conditions"}:
+            self._at(now + datetime.timedelta(seconds=wait), key[0])
+            return
+        self._worker_written[key] = time.monotonic()
         # Recorded at once: the next pass compares against what we wrote.
         self.store.worker_bodies[key] = {**body, "status": {**previous, **new}}
         self._spawn(("worker", f"{key[0]}/{key[1]}"), self._patch_worker(key, patch))

@@ -1,0 +1,61 @@
+"""How many API writes the operator makes per job: a performance budget,
+counted from the operator's own request metrics and printed."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import urllib.request
+
+import pytest
+
+from e2e.tests import builders, conftest, kube
+
+pytestmark = pytest.mark.e2e
+
+WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE"}
+JOBS = 20
+
+
+def _requests(url: str) -> collections.Counter[tuple[str, str]]:
+    counts: collections.Counter[tuple[str, str]] = collections.Counter()
+    with urllib.request.urlopen(url, timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if not line.startswith("conveyor_api_requests_total{"):
+                continue
+            labels_text, value = line[len("conveyor_api_requests_total{") :].rsplit("} ", 1)
+            labels = dict(part.split("=", 1) for part in labels_text.split(","))
+            verb, resource = labels["verb"].strip('"'), labels["resource"].strip('"')
+            counts[(verb, resource)] += int(float(value))
+    return counts
+
+
+async def test_writes_per_single_attempt_job(
+    k: kube.Kube, operator: conftest.OperatorProcess
+) -> None:
+    await k.create(builders.worker("build", concurrency=JOBS))
+    await k.wait_for("the Worker's first status", lambda: _worker_online(k))
+    before = _requests(operator.metrics_url)
+
+    for i in range(JOBS):
+        await k.create(builders.pipelinejob(f"w-{i:02d}"))
+    for i in range(JOBS):
+        await k.wait_state(f"w-{i:02d}", "SUCCESS", timeout=90)
+    await asyncio.sleep(2)  # Events and the Worker's status trail behind
+    after = _requests(operator.metrics_url)
+
+    delta = {key: after[key] - before[key] for key in after if after[key] != before[key]}
+    writes = {key: n for key, n in delta.items() if key[0] in WRITE_VERBS}
+    per_job = {f"{verb} {resource}": n / JOBS for (verb, resource), n in sorted(writes.items())}
+    print(f"\nAPI writes per single-attempt job ({JOBS} jobs): {per_job}")
+    print(f"total: {sum(writes.values()) / JOBS:.2f} per job")
+
+    assert writes.get(("POST", "jobs")) == JOBS  # exactly one Job per attempt
+    # Status: queued or admitted, running, finished; never more than four.
+    assert writes.get(("PATCH", "pipelinejobs/status"), 0) <= 4 * JOBS
+    assert not any(resource in ("pipelinejobs",) for (_, resource) in writes)  # never the spec
+
+
+async def _worker_online(k: kube.Kube) -> bool:
+    worker = await k.get(kube.WK, "build")
+    return (worker.get("status") or {}).get("state") == "ONLINE"

@@ -1,0 +1,133 @@
+"""End to end: the operator is killed (SIGKILL) at random moments during a
+50-job run and restarted each time. Every job still ends in the right state,
+exactly one Job ever exists per attempt, and no Worker ever runs more Jobs
+than its concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+import random
+import secrets
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from conveyor.k8s import api
+from e2e.tests import builders, conftest, kube
+from e2e.tests import cluster as clusters
+
+pytestmark = pytest.mark.e2e
+
+CONCURRENCY = {"build": 4, "deploy": 2}
+
+
+@pytest.fixture
+async def chaos_namespace(
+    cluster: clusters.Cluster, crds: None, client: api.Client
+) -> AsyncIterator[str]:
+    # Not `e2e-*`: the session's operator must not act here.
+    name = f"chaos-{secrets.token_hex(4)}"
+    cluster.kubectl("create", "namespace", name)
+    k = kube.Kube(client=client, namespace=name)
+    await k.wait_for(
+        "default ServiceAccount",
+        lambda: k.get(api.Resource(group="", version="v1", plural="serviceaccounts"), "default"),
+    )
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def _plan() -> dict[str, dict[str, object]]:
+    """50 jobs: what each is and how it must end."""
+    rng = random.Random(7)
+    plan: dict[str, dict[str, object]] = {}
+    for i in range(50):
+        kind = rng.choice(["ok", "ok", "ok", "fail", "retry"])
+        worker = "deploy" if i % 5 == 0 else "build"
+        plan[f"job-{i:02d}"] = {"kind": kind, "worker": worker, "run": f"{rng.randint(1, 3)}s"}
+    return plan
+
+
+def _manifest(name: str, spec: dict[str, object]) -> dict[str, object]:
+    kind = spec["kind"]
+    body = builders.pipelinejob(
+        name,
+        run_time=str(spec["run"]),
+        exit_code=1 if kind == "fail" else None,
+        worker=str(spec["worker"]),
+        retry={"limit": 2, "backoff": {"delay": "1s"}} if kind == "retry" else {"limit": 0},
+    )
+    if kind == "retry":
+        body["spec"]["podTemplate"]["metadata"]["annotations"]["sim.conveyor.dev/fail-attempts"] = (
+            "1"
+        )
+    return body
+
+
+async def test_operator_killed_at_random_moments(
+    cluster: clusters.Cluster,
+    chaos_namespace: str,
+    client: api.Client,
+    tmp_path: pathlib.Path,
+) -> None:
+    ns = chaos_namespace
+    k = kube.Kube(client=client, namespace=ns)
+    for name, limit in CONCURRENCY.items():
+        # Two pools of the same type; each job names its pool in spec.worker.
+        await k.create(builders.worker(name, type="build", concurrency=limit))
+    watcher = kube.JobWatcher(client=client, namespace=ns)
+    watcher.start()
+    plan = _plan()
+    operator = conftest.OperatorProcess(
+        kubeconfig=cluster.kubeconfig, namespaces=[ns], log=tmp_path / "operator.log"
+    )
+    rng = random.Random(42)
+    try:
+        for name, spec in plan.items():
+            await k.create(_manifest(name, spec))
+
+        kills = 0
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            operator.start()
+            if kills < 8:
+                await asyncio.sleep(rng.uniform(1.0, 4.0))
+                operator.kill()
+                kills += 1
+                continue
+            if await _all_finished(k, plan):
+                break
+            await asyncio.sleep(2)
+            operator.kill()
+        else:
+            pytest.fail(f"jobs did not finish; operator log: {operator.log}")
+        await asyncio.sleep(1)  # let the watcher see the last events
+    finally:
+        operator.stop()
+        await watcher.stop()
+
+    for name, spec in plan.items():
+        status = (await k.pj(name))["status"]
+        expected = {"ok": ("SUCCESS", 1), "fail": ("FAILED", 1), "retry": ("SUCCESS", 2)}
+        assert (status["state"], status["attempt"]) == expected[str(spec["kind"])], (name, status)
+        assert [a["job"] for a in status["attempts"]] == [
+            f"{name}-{n}" for n in range(1, status["attempt"] + 1)
+        ], (name, status["attempts"])
+    expected_jobs = {
+        f"{name}-{n}"
+        for name, spec in plan.items()
+        for n in range(1, (2 if spec["kind"] == "retry" else 1) + 1)
+    }
+    assert set(watcher.seen) == expected_jobs
+    assert watcher.duplicates == []
+    for worker, limit in CONCURRENCY.items():
+        assert watcher.max_active.get(worker, 0) <= limit, watcher.max_active
+    print(f"\n{kills} kills; max active Jobs per Worker: {watcher.max_active}")
+
+
+async def _all_finished(k: kube.Kube, plan: dict[str, dict[str, object]]) -> bool:
+    items = await k.list(kube.PJ)
+    states = {i["metadata"]["name"]: (i.get("status") or {}).get("state") for i in items}
+    return all(states.get(n) in ("SUCCESS", "FAILED", "REVOKED") for n in plan)
