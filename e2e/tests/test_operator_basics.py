@@ -233,8 +233,12 @@ async def test_queue_message_names_the_holders_and_the_position(k: kube.Kube) ->
 
     status = _status(await k.wait_state("next", "IN-QUEUE", reason="ConcurrencyLimit"))
     assert status["message"] == "2 of 2 slots busy (hold-a, hold-b); position 1 of 1"
-    worker = await k.get(kube.WK, "build")
-    assert (worker["status"]["running"], worker["status"]["queued"]) == (2, 1)
+
+    async def counts() -> bool:
+        st = (await k.get(kube.WK, "build")).get("status") or {}
+        return (st.get("running"), st.get("queued")) == (2, 1)
+
+    await k.wait_for("Worker build: running 2, queued 1", counts)
 
 
 async def test_raising_concurrency_admits_at_once(k: kube.Kube) -> None:
@@ -279,3 +283,30 @@ async def test_the_operator_leaves_spec_labels_and_annotations_alone(k: kube.Kub
         if name != "conveyor-operator" and entry.get("subresource") != "status":
             continue
         assert entry.get("subresource") == "status", (name, json.dumps(entry))
+
+
+async def test_unschedulable_pods_show_in_the_starting_message(k: kube.Kube) -> None:
+    huge = {"containers": [{"name": "main", "resources": {"requests": {"cpu": "1000"}}}]}
+    await k.create(builders.worker("build", template={"spec": huge}))
+    await k.create(builders.pipelinejob("too-big"))
+
+    async def unschedulable() -> bool:
+        st = (await k.pj("too-big")).get("status") or {}
+        return st.get("reason") == "Starting" and "Unschedulable" in st.get("message", "")
+
+    await k.wait_for("too-big Starting with Unschedulable", unschedulable)
+
+
+async def test_ttl_after_finished_deletes_the_job(k: kube.Kube) -> None:
+    await k.create(builders.worker("build"))
+    await k.create(builders.pipelinejob("short-lived", ttlAfterFinished="2s"))
+    await k.wait_state("short-lived", "SUCCESS")
+
+    async def gone() -> bool:
+        try:
+            await k.pj("short-lived")
+        except api.ApiError as exc:
+            return exc.not_found
+        return False
+
+    await k.wait_for("short-lived deleted after its TTL", gone, timeout=30)

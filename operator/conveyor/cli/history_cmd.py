@@ -1,0 +1,151 @@
+"""`conveyor history`: recently finished PipelineJobs, newest first."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from conveyor.cli import context, fetch, output
+from conveyor.core import humanize, model
+from conveyor.k8s import api
+
+HEADERS = (
+    "NAME",
+    "TYPE",
+    "WORKER",
+    "RESULT",
+    "STARTED",
+    "FINISHED",
+    "DURATION",
+    "ATTEMPTS",
+    "REASON",
+)
+DEFAULT_LIMIT = 20
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "history", help="recently finished PipelineJobs: results, durations, attempts"
+    )
+    context.add_options(parser, all_namespaces=True, formats=True)
+    parser.add_argument("--worker", metavar="W", help="only jobs run by this Worker")
+    parser.add_argument(
+        "--limit",
+        type=_positive,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"show at most N jobs (default {DEFAULT_LIMIT})",
+    )
+    parser.set_defaults(
+        run=lambda args: context.run(
+            args, lambda ctx: _history(ctx, worker=args.worker, limit=args.limit)
+        )
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Row:
+    namespace: str
+    name: str
+    type: str
+    worker: str | None
+    result: str
+    started: str
+    finished: str
+    duration: str
+    attempts: int
+    reason: str
+    message: str
+    started_at: str | None
+    finished_at: str | None
+
+    def cells(self, *, all_namespaces: bool) -> list[str]:
+        cells = [
+            self.name,
+            self.type,
+            self.worker or "-",
+            self.result,
+            self.started,
+            self.finished,
+            self.duration,
+            str(self.attempts),
+            self.reason or "-",
+        ]
+        return [self.namespace, *cells] if all_namespaces else cells
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def rows(
+    *,
+    jobs: Sequence[Mapping[str, Any]],
+    now: datetime.datetime,
+    worker: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[Row]:
+    """Finished jobs (of `worker`, when given), newest finish first, at most `limit`."""
+    done = [
+        j
+        for j in (model.parse_pipelinejob(b) for b in jobs)
+        if j.status.state is not None
+        and j.status.state.finished
+        and (worker is None or j.status.worker == worker)
+    ]
+
+    def finished_at(job: model.PipelineJob) -> datetime.datetime:
+        return model.parse_time(job.status.finished_at) or job.meta.created_at
+
+    done.sort(key=lambda j: (finished_at(j), j.meta.name), reverse=True)
+    out = []
+    for job in done[:limit]:
+        status = job.status
+        started = model.parse_time(status.started_at)
+        finished = model.parse_time(status.finished_at)
+        out.append(
+            Row(
+                namespace=job.meta.namespace,
+                name=job.meta.name,
+                type=job.raw_type or "-",
+                worker=status.worker,
+                result=str(status.state),
+                started=f"{humanize.age(started, now=now)} ago" if started else "-",
+                finished=f"{humanize.age(finished, now=now)} ago" if finished else "-",
+                duration=humanize.between(started, finished, now=now) if finished else "-",
+                attempts=len(status.attempts) or status.attempt,
+                reason=str(status.reason or ""),
+                message=status.message or "",
+                started_at=status.started_at,
+                finished_at=status.finished_at,
+            )
+        )
+    return out
+
+
+async def _history(ctx: context.Context, *, worker: str | None, limit: int) -> int:
+    jobs = await fetch.items(ctx.client, api.PIPELINEJOBS, namespace=ctx.scope)
+    found = rows(jobs=jobs, now=ctx.now(), worker=worker, limit=limit)
+    if ctx.output:
+        print(output.dump([r.to_dict() for r in found], fmt=ctx.output))
+        return 0
+    if not found:
+        where = "any namespace" if ctx.all_namespaces else f"namespace {ctx.namespace}"
+        of = f" of Worker {worker}" if worker else ""
+        print(f"No finished PipelineJobs{of} in {where}.", file=sys.stderr)
+        return 0
+    heads = ["NAMESPACE", *HEADERS] if ctx.all_namespaces else list(HEADERS)
+    painter = output.state_painter("RESULT") if output.wants_colour(sys.stdout) else None
+    cells = [r.cells(all_namespaces=ctx.all_namespaces) for r in found]
+    print("\n".join(output.table(headers=heads, rows=cells, painter=painter)))
+    return 0

@@ -1,0 +1,124 @@
+"""`conveyor workers`: the Worker health page — state, slots, queue, heartbeat."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from conveyor.cli import context, fetch, output
+from conveyor.core import diagnosis, humanize, model, queue
+from conveyor.k8s import api
+
+HEADERS = ("NAME", "TYPE", "STATE", "RUNNING", "QUEUED", "OLDEST", "HEARTBEAT", "CAUSE")
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "workers", help="Worker health: state, running/concurrency, queue, heartbeat, cause"
+    )
+    context.add_options(parser, all_namespaces=True, formats=True)
+    parser.set_defaults(run=lambda args: context.run(args, _workers))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Row:
+    namespace: str
+    name: str
+    type: str
+    state: str
+    running: int
+    concurrency: int | None
+    queued: int
+    oldest: str
+    heartbeat: str
+    cause: str
+
+    def cells(self, *, all_namespaces: bool) -> list[str]:
+        limit = str(self.concurrency) if self.concurrency is not None else "?"
+        cells = [
+            self.name,
+            self.type,
+            self.state,
+            f"{self.running}/{limit}",
+            str(self.queued),
+            self.oldest,
+            self.heartbeat,
+            self.cause or "-",
+        ]
+        return [self.namespace, *cells] if all_namespaces else cells
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def rows(
+    *,
+    workers: Sequence[Mapping[str, Any]],
+    jobs: Sequence[Mapping[str, Any]],
+    now: datetime.datetime,
+) -> list[Row]:
+    """One row per Worker, by namespace and name; counts come from the jobs."""
+    parsed_jobs = [model.parse_pipelinejob(b) for b in jobs]
+    parsed = [model.parse_worker(b) for b in workers]
+    waiting = queue.waiting_by_worker(jobs=parsed_jobs, workers=parsed)
+    out = []
+    for worker, body in sorted(zip(parsed, workers, strict=True), key=lambda p: p[0].key):
+        status = body.get("status") or {}
+        ns, name = worker.key
+        queued = waiting.get(worker.key, [])
+        since = [model.parse_time(j.status.queued_at) or j.meta.created_at for j in queued]
+        beat = model.parse_time(worker.last_heartbeat)
+        out.append(
+            Row(
+                namespace=ns,
+                name=name,
+                type=str((body.get("spec") or {}).get("type") or "-"),
+                state=str(status.get("state") or "-"),
+                running=len(queue.holders(jobs=parsed_jobs, namespace=ns, worker=name)),
+                concurrency=worker.spec.concurrency if worker.spec else None,
+                queued=len(queued),
+                oldest=humanize.age(min(since), now=now) if since else "-",
+                heartbeat=humanize.age(beat, now=now),
+                cause=cause(status=status, heartbeat=beat, now=now),
+            )
+        )
+    return out
+
+
+def cause(
+    *, status: Mapping[str, Any], heartbeat: datetime.datetime | None, now: datetime.datetime
+) -> str:
+    """Why a Worker is not simply ONLINE (and whether the operator looks down)."""
+    if not status:
+        return "no status: the operator has not seen this Worker"
+    parts = []
+    if status.get("state") != model.WorkerState.ONLINE:
+        parts.append(str(status.get("message") or status.get("reason") or ""))
+    if heartbeat is None or now - heartbeat > diagnosis.STALE_HEARTBEAT:
+        parts.append("heartbeat stale: the operator seems down")
+    return "; ".join(p for p in parts if p)
+
+
+async def _workers(ctx: context.Context) -> int:
+    workers, jobs = await asyncio.gather(
+        fetch.items(ctx.client, api.WORKERS, namespace=ctx.scope),
+        fetch.items(ctx.client, api.PIPELINEJOBS, namespace=ctx.scope),
+    )
+    found = rows(workers=workers, jobs=jobs, now=ctx.now())
+    if ctx.output:
+        print(output.dump([r.to_dict() for r in found], fmt=ctx.output))
+        return 0
+    if not found:
+        where = "any namespace" if ctx.all_namespaces else f"namespace {ctx.namespace}"
+        print(f"No Workers found in {where}.", file=sys.stderr)
+        return 0
+    heads = ["NAMESPACE", *HEADERS] if ctx.all_namespaces else list(HEADERS)
+    painter = output.state_painter("STATE") if output.wants_colour(sys.stdout) else None
+    cells = [r.cells(all_namespaces=ctx.all_namespaces) for r in found]
+    print("\n".join(output.table(headers=heads, rows=cells, painter=painter)))
+    return 0
