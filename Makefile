@@ -109,6 +109,6 @@ manifests: helm-bin ## copy crds/ into the chart; render manifests/install.yaml,
 	HELM=$(HELM_BIN) KUBE_VERSION=$(KUBE_VERSION) PYTHON=$(PY) hack/render-manifests.sh
 
 .PHONY: deploy-test
-deploy-test: venv deploy-tools ## the install checks only: tests/deploy and e2e/tests/test_install.py
+deploy-test: venv $(CLUSTER_BIN) deploy-tools ## the install checks only: tests/deploy and e2e/tests/test_install.py
 	$(VENV)/bin/pytest tests/deploy e2e/tests/test_install.py
 # --- end install ---------------------------------------------------------------

@@ -43,11 +43,17 @@ class OperatorProcess:
     """`conveyor operator` as users run it, in its own process."""
 
     def __init__(
-        self, *, kubeconfig: pathlib.Path, namespaces: list[str], log: pathlib.Path
+        self,
+        *,
+        kubeconfig: pathlib.Path,
+        namespaces: list[str],
+        log: pathlib.Path,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.kubeconfig = kubeconfig
         self.namespaces = namespaces
         self.log = log
+        self.extra_args = extra_args
         self.metrics_port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -57,7 +63,7 @@ class OperatorProcess:
 
     def start(self) -> None:
         args = [sys.executable, "-m", "conveyor.cli.main", "operator"]
-        args += ["--metrics-port", str(self.metrics_port)]
+        args += ["--metrics-port", str(self.metrics_port), *self.extra_args]
         for ns in self.namespaces:
             args += ["--namespace", ns]
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYTHONUNBUFFERED": "1"}

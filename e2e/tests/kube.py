@@ -14,6 +14,7 @@ from conveyor.k8s import api
 
 PJ = api.PIPELINEJOBS
 WK = api.WORKERS
+PCJ = api.Resource(group="conveyor.dev", version="v1alpha1", plural="pipelinecronjobs")
 
 
 def connection(kubeconfig: str) -> kopf.ConnectionInfo:
@@ -120,6 +121,7 @@ def _resource_for(body: Mapping[str, Any]) -> api.Resource:
     return {
         "PipelineJob": PJ,
         "Worker": WK,
+        "PipelineCronJob": PCJ,
         "Job": api.JOBS,
         "Pod": api.PODS,
     }[str(kind)]

@@ -33,6 +33,9 @@ def register(commands: Any) -> None:
         "--metrics-port", type=int, default=8080, help="Prometheus /metrics port (0: off)"
     )
     parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
+    # Tests only (see Settings.time_scale); hidden from --help.
+    parser.add_argument("--time-scale", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument("--clock-anchor", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.set_defaults(run=run)
 
@@ -48,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
     from conveyor.handlers import operator as _handlers  # noqa: F401
 
     namespaces = tuple(args.namespace)
-    memo = kopf.Memo(settings=controller.Settings(namespaces=namespaces))
+    settings = controller.Settings(
+        namespaces=namespaces, time_scale=args.time_scale, clock_anchor=args.clock_anchor
+    )
+    memo = kopf.Memo(settings=settings)
     asyncio.run(
         kopf.operator(
             clusterwide=not namespaces,

@@ -325,7 +325,7 @@ class CronStatus:
             "lastCounted": self.last_counted,
             "suspended": self.suspended,
             "suspendedGeneration": self.suspended_generation,
-            "reason": self.reason,
+            "reason": str(self.reason) if self.reason else None,
             "message": self.message,
             "observedGeneration": generation,
         }
@@ -455,7 +455,7 @@ def invalid(*, status: CronStatus, error: model.SpecError) -> Decision:
     if status.reason != Reason.INVALID_SPEC or status.message != message:
         events = (lifecycle.Event(type="Warning", reason="InvalidSpec", message=message),)
     new = dataclasses.replace(
-        status, reason=Reason.INVALID_SPEC, message=message, next_schedule_time=None
+        status, reason=str(Reason.INVALID_SPEC), message=message, next_schedule_time=None
     )
     return Decision(status=new, events=events)
 
@@ -541,6 +541,9 @@ def _run(
     events: list[lifecycle.Event],
 ) -> tuple[Reason, str] | None:
     """Handle the most recent due time `latest`; returns the outcome for status."""
+    name = child_name(cron=meta.name, scheduled_at=latest)
+    if any(c.name == name for c in children):
+        return None  # created before (e.g. before a restart): nothing new to say
     at = model.format_time(latest)
     deadline = spec.deadline
     window = earliest if deadline is None else max(earliest, now - deadline)
@@ -562,9 +565,6 @@ def _run(
         events.append(lifecycle.Event(type="Warning", reason="MissedSchedule", message=message))
         return Reason.MISSED_SCHEDULE, message
 
-    name = child_name(cron=meta.name, scheduled_at=latest)
-    if any(c.name == name for c in children):
-        return None  # created before (e.g. before a restart): nothing new to say
     if active and spec.concurrency_policy is ConcurrencyPolicy.FORBID:
         running = ", ".join(c.name for c in active)
         message = (
@@ -678,7 +678,7 @@ def _resume_or_suspend(
             status,
             suspended=True,
             suspended_generation=meta.generation,
-            reason=Reason.TOO_MANY_FAILURES,
+            reason=str(Reason.TOO_MANY_FAILURES),
             message=message,
         )
         events.append(lifecycle.Event(type="Warning", reason="Suspended", message=message))
@@ -716,13 +716,13 @@ def _explain(
         return status  # TooManyFailures: its message says how to resume
     if spec.suspend:
         message = f"suspended by spec.suspend; {upcoming} once resumed"
-        return dataclasses.replace(status, reason=Reason.SUSPENDED, message=message)
+        return dataclasses.replace(status, reason=str(Reason.SUSPENDED), message=message)
     if outcome is not None:
         reason, what = outcome
-        return dataclasses.replace(status, reason=reason, message=f"{what}; {upcoming}")
+        return dataclasses.replace(status, reason=str(reason), message=f"{what}; {upcoming}")
     if status.reason in _OUTCOMES and status.message and status.message.endswith(upcoming):
         return status  # still true: keep what happened last
-    return dataclasses.replace(status, reason=Reason.SCHEDULED, message=upcoming)
+    return dataclasses.replace(status, reason=str(Reason.SCHEDULED), message=upcoming)
 
 
 def _next_run(when: datetime.datetime | None, *, spec: CronSpec) -> str:
@@ -731,5 +731,5 @@ def _next_run(when: datetime.datetime | None, *, spec: CronSpec) -> str:
     text = f"next run at {model.format_time(when)}"
     if spec.time_zone:
         local = when.astimezone(spec.zone)
-        text += f" ({local:%Y-%m-%d %H:%M %Z} {spec.time_zone})"
+        text += f" ({local:%Y-%m-%d %H:%M %Z}, {spec.time_zone})"
     return text

@@ -80,6 +80,11 @@ def pipelinejob_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _controller(memo).on_pipelinejob(event.get("type"), dict(event["object"]))
 
 
+@kopf.on.event(API_GROUP, API_VERSION, "pipelinecronjobs")
+def cronjob_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _controller(memo).on_cronjob(event.get("type"), dict(event["object"]))
+
+
 @kopf.on.event(API_GROUP, API_VERSION, "workers")
 def worker_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _controller(memo).on_worker(event.get("type"), dict(event["object"]))

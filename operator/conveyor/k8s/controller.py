@@ -21,12 +21,22 @@ import fnmatch
 import heapq
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from conveyor import API_GROUP, API_VERSION, metrics
-from conveyor.core import lifecycle, model, observe, params, render, scheduling, status, workers
-from conveyor.k8s import api, events, store
+from conveyor.core import (
+    cron,
+    lifecycle,
+    model,
+    observe,
+    params,
+    render,
+    scheduling,
+    status,
+    workers,
+)
+from conveyor.k8s import api, crons, events, store
 
 Key = store.Key
 WORKER_STATUS_INTERVAL = 1.0  # seconds between count-only Worker status writes
@@ -39,6 +49,18 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+def scaled_clock(*, scale: float, anchor: float) -> Clock:
+    if scale == 1.0:
+        return utcnow
+
+    def now() -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(
+            anchor + (time.time() - anchor) * scale, tz=datetime.UTC
+        )
+
+    return now
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
@@ -47,17 +69,25 @@ class Settings:
     # queued job's message each time would cost O(queue) writes per admission.
     queue_message_interval: float = 10.0
     resync_interval: float = 300.0
+    # Tests only: the operator's clock runs this many times faster than real
+    # time from `clock_anchor` (Unix seconds), so a "* * * * *" schedule fires
+    # every few seconds. Processes given the same anchor agree on the time.
+    time_scale: float = 1.0
+    clock_anchor: float = 0.0
 
 
 class Controller:
-    def __init__(self, *, client: api.Client, settings: Settings, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, *, client: api.Client, settings: Settings, clock: Clock | None = None
+    ) -> None:
         self.client = client
         self.settings = settings
-        self.clock = clock
+        self.clock = clock or scaled_clock(scale=settings.time_scale, anchor=settings.clock_anchor)
         self.store = store.Store()
         self.recorder = events.Recorder(client=client)
         self._dirty_jobs: set[Key] = set()
         self._dirty_namespaces: set[str] = set()
+        self._dirty_crons: set[Key] = set()
         self._timers: list[tuple[float, int, str, Key | str]] = []
         self._timer_seq = 0
         self._wakeup = asyncio.Event()
@@ -83,8 +113,23 @@ class Controller:
             if was is not None:
                 self._mark_namespace(key[0])
             return
+        parent = ((body.get("metadata") or {}).get("labels") or {}).get(cron.CRONJOB_LABEL)
+        if parent:
+            self._mark_cron((key[0], parent))
         if self.store.put_pipelinejob(body):
             self._mark_job(key)
+
+    def on_cronjob(self, event_type: str | None, body: dict[str, Any]) -> None:
+        key = store.key_of(body)
+        if event_type == "DELETED":
+            self.store.drop_cronjob(key)
+            return
+        if self.store.put_cronjob(body):
+            self._mark_cron(key)
+
+    def _mark_cron(self, key: Key) -> None:
+        self._dirty_crons.add(key)
+        self._wakeup.set()
 
     def on_worker(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = store.key_of(body)
@@ -122,10 +167,10 @@ class Controller:
         self._dirty_namespaces.add(namespace)
         self._wakeup.set()
 
-    def _at(self, when: datetime.datetime, target: Key | str) -> None:
-        delay = (when - self.clock()).total_seconds()
+    def _at(self, when: datetime.datetime, target: Key | str, *, kind: str = "") -> None:
+        delay = (when - self.clock()).total_seconds() / self.settings.time_scale
         self._timer_seq += 1
-        kind = "job" if isinstance(target, tuple) else "namespace"
+        kind = kind or ("job" if isinstance(target, tuple) else "namespace")
         heapq.heappush(
             self._timers, (time.monotonic() + max(delay, 0), self._timer_seq, kind, target)
         )
@@ -146,6 +191,7 @@ class Controller:
                 (api.JOBS, self.on_job, selector),
                 (api.PODS, self.on_pod, selector),
                 (api.PIPELINEJOBS, self.on_pipelinejob, {}),
+                (crons.CRONJOBS, self.on_cronjob, {}),
             ):
                 listing = await self.client.list(resource, namespace=namespace, **extra)
                 kind = _kind_of(resource)
@@ -207,14 +253,20 @@ class Controller:
         # Yield every round, and sleep while the only dirty jobs have writes in
         # flight (their completion wakes us): never spin.
         await asyncio.sleep(0)
-        if not (self._dirty_jobs - self._inflight or self._dirty_namespaces):
+        if not (
+            self._dirty_jobs - self._inflight
+            or self._dirty_namespaces
+            or self._dirty_crons - self._inflight
+        ):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
         self._wakeup.clear()
         now = time.monotonic()
         while self._timers and self._timers[0][0] <= now:
             _, _, kind, target = heapq.heappop(self._timers)
-            if kind == "job" and isinstance(target, tuple):
+            if kind == "cron" and isinstance(target, tuple):
+                self._dirty_crons.add(target)
+            elif kind == "job" and isinstance(target, tuple):
                 self._dirty_jobs.add(target)
             elif isinstance(target, str):
                 self._dirty_namespaces.add(target)
@@ -229,6 +281,42 @@ class Controller:
         namespaces, self._dirty_namespaces = self._dirty_namespaces, set()
         for namespace in namespaces:
             self._schedule(namespace, now=now)
+        cron_batch = self._dirty_crons - self._inflight
+        self._dirty_crons -= cron_batch
+        for key in cron_batch:
+            self._advance_cron(key, now=now)
+
+    def _advance_cron(self, key: Key, *, now: datetime.datetime) -> None:
+        body = self.store.cronjobs.get(key)
+        if body is None:
+            return
+        try:
+            decision = crons.decide(body=body, children=crons.children_of(self.store, key), now=now)
+        except Exception:  # never let one object stop the loop
+            logger.exception("scheduling %s/%s failed", *key)
+            return
+        if decision.wake_at is not None:
+            self._at(decision.wake_at, key, kind="cron")
+
+        async def run() -> None:
+            for event in decision.events:
+                self.recorder.post(body=body, event=event)
+            fresh = await crons.apply(client=self.client, body=body, decision=decision, now=now)
+            if fresh is not None:
+                self.store.put_cronjob(fresh, force=True)
+
+        self._spawn(key, run(), on_conflict=lambda: self._refresh_cron(key))
+
+    async def _refresh_cron(self, key: Key) -> None:
+        try:
+            fresh = await self.client.get(crons.CRONJOBS, namespace=key[0], name=key[1])
+        except api.ApiError as exc:
+            if exc.not_found:
+                self.store.drop_cronjob(key)
+                return
+            raise
+        self.store.put_cronjob(fresh, force=True)
+        self._mark_cron(key)
 
     def _advance(self, key: Key, *, now: datetime.datetime) -> None:
         job = self.store.pipelinejobs.get(key)
@@ -342,7 +430,9 @@ class Controller:
 
     # --- applying ---------------------------------------------------------------
 
-    def _spawn(self, key: Key, coro: Any) -> None:
+    def _spawn(
+        self, key: Key, coro: Any, *, on_conflict: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self._inflight.add(key)
 
         async def run() -> None:
@@ -351,13 +441,20 @@ class Controller:
                     await coro
             except asyncio.CancelledError:
                 raise
+            except api.ApiError as exc:
+                if not (exc.conflict and on_conflict is not None):
+                    logger.exception("applying a decision for %s/%s failed", *key)
+                    self.metrics["apply_errors"] += 1
+                    self._at(self.clock() + datetime.timedelta(seconds=5), key)
+                else:
+                    await on_conflict()
             except Exception:
                 logger.exception("applying a decision for %s/%s failed", *key)
                 self.metrics["apply_errors"] += 1
                 self._at(self.clock() + datetime.timedelta(seconds=5), key)
             finally:
                 self._inflight.discard(key)
-                if key in self._dirty_jobs:
+                if key in self._dirty_jobs or key in self._dirty_crons:
                     self._wakeup.set()
 
         task = asyncio.create_task(run())
@@ -570,6 +667,7 @@ def _kind_of(resource: api.Resource) -> str:
         "workers": "Worker",
         "jobs": "Job",
         "pods": "Pod",
+        "pipelinecronjobs": "PipelineCronJob",
     }[resource.plural]
 
 

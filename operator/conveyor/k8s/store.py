@@ -52,6 +52,7 @@ class Store:
         self.jobs: dict[Key, dict[str, Any]] = {}
         self.pods: dict[Key, dict[str, Any]] = {}
         self._pods_by_job: dict[Key, set[str]] = collections.defaultdict(set)
+        self.cronjobs: dict[Key, dict[str, Any]] = {}
         # Jobs not finished, per namespace: what scheduling passes look at.
         self._active: dict[str, set[str]] = collections.defaultdict(set)
 
@@ -107,6 +108,18 @@ class Store:
 
     def workers_in(self, namespace: str) -> list[model.Worker]:
         return [w for k, w in self.workers.items() if k[0] == namespace]
+
+    # --- PipelineCronJobs -----------------------------------------------------
+
+    def put_cronjob(self, body: dict[str, Any], *, force: bool = False) -> bool:
+        key = key_of(body)
+        if not force and not _newer(body, self.cronjobs.get(key)):
+            return False
+        self.cronjobs[key] = body
+        return True
+
+    def drop_cronjob(self, key: Key) -> None:
+        self.cronjobs.pop(key, None)
 
     # --- Jobs and pods --------------------------------------------------------
 
