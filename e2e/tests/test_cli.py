@@ -80,15 +80,16 @@ async def test_get_lists_jobs_with_state_and_queue_position(
     k: kube.Kube, cluster: clusters.Cluster, namespace: str
 ) -> None:
     await full_worker(k)
-    await k.create(builders.pipelinejob("last"))
-    await k.wait_state("last", "IN-QUEUE", reason="ConcurrencyLimit")
+    # Created within the same second as `waiting`, so after it by name.
+    await k.create(builders.pipelinejob("waiting-2"))
+    await k.wait_state("waiting-2", "IN-QUEUE", reason="ConcurrencyLimit")
 
     result = await conveyor(cluster, "get", "-n", namespace)
 
     assert result.code == 0, result.err
     rows = result.table()
-    assert list(rows) == ["hold", "last", "waiting"]
-    hold, waiting, last = rows["hold"], rows["waiting"], rows["last"]
+    assert list(rows) == ["hold", "waiting", "waiting-2"]
+    hold, waiting = rows["hold"], rows["waiting"]
     assert (hold["STATE"], hold["WORKER"], hold["ATTEMPT"], hold["QUEUE"]) == (
         "RUNNING",
         "build",
@@ -100,7 +101,7 @@ async def test_get_lists_jobs_with_state_and_queue_position(
         "ConcurrencyLimit",
         "1/2",
     )
-    assert last["QUEUE"] == "2/2"
+    assert rows["waiting-2"]["QUEUE"] == "2/2"
     assert "\x1b[" not in result.out  # no colour into a pipe
 
     everywhere = await conveyor(cluster, "get", "-A")

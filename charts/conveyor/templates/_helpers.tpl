@@ -63,11 +63,14 @@ release and its namespace, so two releases never fight over one name.
 The rules the operator needs on its objects, wherever it watches them. Each
 verb is used by a named piece of code (docs/security.md):
 - pipelinejobs: list/watch (kopf and the start-up listing), get (re-read
-  after a write conflict), delete (spec.ttlAfterFinished);
-- pipelinejobs/status, workers/status: patch (the only writes to them);
-- pipelinejobs/finalizers: update, so that Jobs may carry an ownerReference
-  with blockOwnerDeletion (clusters enforcing OwnerReferencesPermissionEnforcement);
-- workers: list/watch;
+  after a write conflict), delete (spec.ttlAfterFinished, cron history
+  limits), create (a PipelineCronJob's runs), patch (spec.revoke on a run the
+  operator created, concurrencyPolicy: Replace);
+- pipelinecronjobs, workers: list/watch; pipelinecronjobs: get (re-read);
+- the status subresources: patch (the operator's only writes to its kinds);
+- pipelinejobs/finalizers, pipelinecronjobs/finalizers: update, so that the
+  objects the operator creates may carry an ownerReference with
+  blockOwnerDeletion (clusters enforcing OwnerReferencesPermissionEnforcement);
 - jobs: list/watch, create (one per attempt), get (adopt an existing one),
   delete (revoke, timeout);
 - pods: list/watch (why a Job's pod does not run, exit codes, outputs);
@@ -76,16 +79,19 @@ verb is used by a named piece of code (docs/security.md):
 {{- define "conveyor.rules" -}}
 - apiGroups: [conveyor.dev]
   resources: [pipelinejobs]
-  verbs: [get, list, watch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [conveyor.dev]
-  resources: [pipelinejobs/status, workers/status]
-  verbs: [patch]
-- apiGroups: [conveyor.dev]
-  resources: [pipelinejobs/finalizers]
-  verbs: [update]
+  resources: [pipelinecronjobs]
+  verbs: [get, list, watch]
 - apiGroups: [conveyor.dev]
   resources: [workers]
   verbs: [list, watch]
+- apiGroups: [conveyor.dev]
+  resources: [pipelinejobs/status, pipelinecronjobs/status, workers/status]
+  verbs: [patch]
+- apiGroups: [conveyor.dev]
+  resources: [pipelinejobs/finalizers, pipelinecronjobs/finalizers]
+  verbs: [update]
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [get, list, watch, create, delete]

@@ -230,6 +230,12 @@ class Schedule:
         self, *, after: datetime.datetime, until: datetime.datetime
     ) -> datetime.datetime | None:
         """The last schedule time in (after, until], without walking all of them."""
+        first = self.next_after(after)
+        if first is None or first > until:
+            return None  # the common case: nothing due yet
+        second = self.next_after(first)
+        if second is None or second > until:
+            return first
         it = self._iter(until)
         found: datetime.datetime | None = None
         for _ in range(_GUARD):
