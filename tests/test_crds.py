@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import enum
 import functools
 import pathlib
@@ -19,7 +20,7 @@ import pytest
 import yaml
 from pydantic import alias_generators
 
-from conveyor.core import durations, model
+from conveyor.core import cron, durations, model
 
 CRDS = pathlib.Path(__file__).resolve().parent.parent / "crds"
 GROUP = "conveyor.dev"
@@ -494,3 +495,239 @@ def test_every_rule_says_which_field_is_wrong(file: str) -> None:
                 text = rule.get("message") or rule.get("messageExpression") or ""
                 field = path.replace("[]", "").replace("{}", "") or "metadata."
                 assert field in text, (path, rule["rule"])
+
+
+# --- PipelineCronJob ----------------------------------------------------------------
+
+CRON = "pipelinecronjobs"
+
+
+def test_pipelinecronjob_identity() -> None:
+    test_names(CRON, "PipelineCronJob", "pipelinecronjob", ["pcj"])
+    test_one_version_served_and_stored_with_status_subresource(CRON)
+    test_conditions_are_a_map_keyed_by_type(CRON)
+
+
+def test_pipelinecronjob_printer_columns() -> None:
+    test_printer_columns(
+        CRON,
+        [
+            ("Schedule", "string", ".spec.schedule"),
+            ("TimeZone", "string", ".spec.timeZone"),
+            ("Suspend", "boolean", ".spec.suspend"),
+            ("Active", "integer", ".status.activeCount"),
+            ("Last Schedule", "date", ".status.lastScheduleTime"),
+            ("Last Result", "string", ".status.lastResult"),
+            AGE,
+        ],
+    )
+
+
+def test_pipelinecronjob_printer_columns_point_at_declared_fields_of_their_type() -> None:
+    schema = schema_of(CRON)
+    for column in version_of(CRON)["additionalPrinterColumns"]:
+        if column["jsonPath"] == ".metadata.creationTimestamp":
+            continue
+        node = at(schema, column["jsonPath"].removeprefix("."))
+        if column["type"] == "date":
+            assert (node["type"], node["format"]) == ("string", "date-time"), column["name"]
+        else:
+            assert node["type"] == column["type"], column["name"]
+
+
+def test_pipelinecronjob_status_declares_every_field_written() -> None:
+    status = at(schema_of(CRON), "status")["properties"]
+    fields = {camel(f.name) for f in dataclasses.fields(cron.CronStatus)}
+    assert fields - status.keys() == set()
+    sample = cron.CronStatus(
+        last_schedule_time="2026-01-02T15:04:05Z",
+        last_successful_time="2026-01-02T15:04:05Z",
+        next_schedule_time="2026-01-02T15:04:05Z",
+        active=("a",),
+        last_result="SUCCESS",
+        consecutive_failures=1,
+        last_counted="2026-01-02T15:04:05Z",
+        suspended=True,
+        suspended_generation=2,
+        reason="TooManyFailures",
+        message="m",
+    )
+    written = sample.to_dict(generation=2, previous_conditions=(), now=model.EPOCH)
+    assert written.keys() - status.keys() == set()
+    design = {"lastScheduleTime", "lastSuccessfulTime", "nextScheduleTime", "active"}
+    assert design | {"consecutiveFailures", "conditions", "suspended"} <= status.keys()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "status.lastScheduleTime",
+        "status.lastSuccessfulTime",
+        "status.nextScheduleTime",
+        "status.lastCounted",
+    ],
+)
+def test_pipelinecronjob_times_are_date_time_strings(path: str) -> None:
+    test_times_are_date_time_strings(CRON, path)
+
+
+@pytest.mark.parametrize(
+    ("path", "names"),
+    [
+        ("spec", aliases(cron.CronSpec)),
+        ("spec.jobTemplate", {"metadata", "spec"}),
+        ("spec.jobTemplate.metadata", {"labels", "annotations"}),
+        ("spec.jobTemplate.spec", aliases(model.PipelineJobSpec)),
+    ],
+)
+def test_pipelinecronjob_spec_fields_are_the_models(path: str, names: set[str]) -> None:
+    assert set(at(schema_of(CRON), path)["properties"]) == names
+
+
+def test_pipelinecronjob_required_fields() -> None:
+    schema = schema_of(CRON)
+    assert schema["required"] == ["spec"]
+    assert at(schema, "spec")["required"] == ["schedule", "jobTemplate"]
+    assert at(schema, "spec.jobTemplate")["required"] == ["spec"]
+    assert at(schema, "spec.jobTemplate.spec")["required"] == ["type"]
+
+
+def test_pipelinecronjob_schema_defaults_are_the_models() -> None:
+    bare = {"schedule": "* * * * *", "jobTemplate": {"spec": {"type": "build"}}}
+    spec = apply_defaults(bare, at(schema_of(CRON), "spec"))
+    assert spec.keys() - bare.keys() == {
+        "concurrencyPolicy",
+        "suspend",
+        "successfulJobsHistoryLimit",
+        "failedJobsHistoryLimit",
+    }
+    stored = cron.CronSpec.model_validate(spec)
+    meant = cron.CronSpec.model_validate(bare)
+    assert stored.model_dump(exclude={"job_template"}) == meant.model_dump(exclude={"job_template"})
+    # The template's spec gets the PipelineJob defaults: each run means the same.
+    assert model.PipelineJobSpec.model_validate(
+        stored.job_template["spec"]
+    ) == model.PipelineJobSpec.model_validate({"type": "build"})
+
+
+@pytest.mark.parametrize(
+    ("path", "values"),
+    [
+        ("spec.concurrencyPolicy", [p.value for p in cron.ConcurrencyPolicy]),
+        ("status.lastResult", [s.value for s in model.State if s.finished]),
+        ("spec.jobTemplate.spec.type", [t.value for t in model.JobType]),
+    ],
+)
+def test_pipelinecronjob_enums_are_the_models(path: str, values: list[str]) -> None:
+    assert at(schema_of(CRON), path)["enum"] == values
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("spec.startingDeadlineSeconds", "starting_deadline_seconds"),
+        ("spec.successfulJobsHistoryLimit", "successful_jobs_history_limit"),
+        ("spec.failedJobsHistoryLimit", "failed_jobs_history_limit"),
+        ("spec.maxConsecutiveFailures", "max_consecutive_failures"),
+    ],
+)
+def test_pipelinecronjob_integer_minimums_are_the_models(path: str, field: str) -> None:
+    node = at(schema_of(CRON), path)
+    (ge,) = [m.ge for m in cron.CronSpec.model_fields[field].metadata if hasattr(m, "ge")]
+    assert (node["type"], node["minimum"]) == ("integer", ge)
+    default = cron.CronSpec.model_fields[field].default
+    assert node.get("default") == default
+
+
+def test_pipelinecronjob_schedule_rule_is_the_models_pattern() -> None:
+    node = at(schema_of(CRON), "spec.schedule")
+    (rule,) = node["x-kubernetes-validations"]
+    assert rule["rule"] == f"self.matches(r'{cron.SCHEDULE_PATTERN}')"
+    assert "'" not in cron.SCHEDULE_PATTERN  # fits the CEL raw string as is
+    assert node["maxLength"] <= 256  # bounds the cost of the rule
+
+
+def test_pipelinecronjob_time_zone_rule_evaluates_the_zone() -> None:
+    node = at(schema_of(CRON), "spec.timeZone")
+    (rule,) = node["x-kubernetes-validations"]
+    # An unknown zone makes getHours fail to evaluate, and the object is refused.
+    assert "getHours(self)" in rule["rule"]
+    assert "'Local'" in rule["rule"]
+
+
+def test_pipelinecronjob_runs_fit_a_pipelinejob_name() -> None:
+    (cron_rule,) = schema_of(CRON)["x-kubernetes-validations"]
+    (job_rule,) = schema_of("pipelinejobs")["x-kubernetes-validations"]
+    cron_limit = int(cron_rule["rule"].rsplit("<=", 1)[1])
+    job_limit = int(job_rule["rule"].rsplit("<=", 1)[1])
+    far = datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)
+    assert len(cron.child_name(cron="x" * cron_limit, scheduled_at=far)) <= job_limit
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("", "metadata.name must be at most 50 characters"),
+        ("spec.schedule", "spec.schedule must be five fields"),
+        ("spec.timeZone", "spec.timeZone must be an IANA time zone name"),
+        ("spec.jobTemplate.spec.timeout", "spec.jobTemplate.spec.timeout must be greater than 0"),
+        (
+            "spec.jobTemplate.spec.retry.backoff",
+            "must not be less than spec.jobTemplate.spec.retry.backoff.delay",
+        ),
+    ],
+)
+def test_pipelinecronjob_cel_rules(path: str, message: str) -> None:
+    test_cel_rules(CRON, path, message)
+
+
+def as_template(node: Any) -> Any:
+    """A PipelineJob spec schema as jobTemplate.spec should be: no descriptions
+    (they may speak of templates), no update rules (oldSelf: a template may change
+    freely), and rule messages naming the field under spec.jobTemplate."""
+    if isinstance(node, list):
+        return [as_template(v) for v in node]
+    if not isinstance(node, Mapping):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "description":
+            continue
+        if key == "x-kubernetes-validations":
+            rules = [
+                {
+                    k: v.replace("spec.", "spec.jobTemplate.spec.")
+                    if k in ("message", "messageExpression")
+                    else v
+                    for k, v in rule.items()
+                }
+                for rule in value
+                if "oldSelf" not in rule["rule"]
+            ]
+            if rules:
+                out[key] = rules
+            continue
+        out[key] = as_template(value)
+    return out
+
+
+def without_descriptions(node: Any) -> Any:
+    if isinstance(node, list):
+        return [without_descriptions(v) for v in node]
+    if isinstance(node, Mapping):
+        return {k: without_descriptions(v) for k, v in node.items() if k != "description"}
+    return node
+
+
+def test_pipelinecronjob_job_template_spec_is_the_pipelinejob_spec() -> None:
+    """Kept in sync: a job spec the PipelineJob CRD refuses is refused in a template."""
+    template = at(schema_of(CRON), "spec.jobTemplate.spec")
+    job = at(schema_of("pipelinejobs"), "spec")
+    assert without_descriptions(template) == as_template(job)
+
+
+def test_the_template_comparison_would_notice_a_drift() -> None:
+    job = copy.deepcopy(dict(at(schema_of("pipelinejobs"), "spec")))
+    job["properties"]["retry"]["properties"]["limit"]["maximum"] = 5
+    template = at(schema_of(CRON), "spec.jobTemplate.spec")
+    assert without_descriptions(template) != as_template(job)

@@ -203,7 +203,7 @@ async def test_history_shows_finished_jobs(
     assert set(rows) == {"good", "bad"}  # not the running one
     assert (rows["good"]["RESULT"], rows["good"]["ATTEMPTS"]) == ("SUCCESS", "1")
     assert (rows["bad"]["RESULT"], rows["bad"]["REASON"]) == ("FAILED", "PodFailed")
-    assert rows["good"]["STARTED"].endswith("ago")
+    assert rows["good"]["STARTED"] != "-"
     limited = await conveyor(cluster, "history", "-n", namespace, "--limit", "1", "-o", "json")
     assert len(json.loads(limited.out)) == 1
     other = await conveyor(cluster, "history", "-n", namespace, "--worker", "nope")

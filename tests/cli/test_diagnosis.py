@@ -177,6 +177,36 @@ CASES = [
         actions=["create the Secrets and ConfigMaps its pods refer to"],
     ),
     Case(
+        id="WorkerOffline: container config, as the health check names it",
+        job=queued("WorkerOffline"),
+        workers=(
+            worker(
+                status=worker_status(
+                    "OFFLINE",
+                    reason="ContainerConfigError",
+                    message="no pod can start (e.g. pod j-1-abc: CreateContainerConfigError)",
+                )
+            ),
+        ),
+        summary="its Worker build is offline",
+        actions=["create the Secrets and ConfigMaps its pods refer to"],
+    ),
+    Case(
+        id="ConcurrencyLimit behind a DEGRADED Worker",
+        job=queued("ConcurrencyLimit"),
+        others=(HOLDER,),
+        workers=(
+            worker(
+                status=worker_status(
+                    "DEGRADED", reason="ImagePullFailing", message="1 of 2 pods cannot start"
+                )
+            ),
+        ),
+        summary="waiting for a free slot on Worker build",
+        facts=["Worker: build (type build, concurrency 1): DEGRADED (ImagePullFailing)"],
+        actions=["wait: 0 job(s) ahead", "fix the image in the Worker's template"],
+    ),
+    Case(
         id="WorkerOffline: other cause",
         job=queued("WorkerOffline"),
         workers=(worker(status=worker_status("OFFLINE", reason="InvalidSpec", message="bad")),),
@@ -237,7 +267,7 @@ CASES = [
         ),
         summary="waiting to retry after a failed attempt",
         facts=[
-            "Attempt: 1: FAILED, PodFailed, exit code 1 (Job j-1)",
+            "Attempt 1: FAILED, PodFailed, exit code 1 (Job j-1)",
             "Next attempt: at 2026-01-01T12:01:05Z (in 5s)",
             "Attempt: 1 of 3 (Job j-1)",
         ],
@@ -321,7 +351,7 @@ CASES = [
             attempts=[b.attempt_entry(1, result="FAILED", reason="PodFailed", exit_code=3)],
         ),
         summary="failed: its pod failed",
-        facts=["Attempt: 1: FAILED, PodFailed, exit code 3 (Job j-1)"],
+        facts=["Attempt 1: FAILED, PodFailed, exit code 3 (Job j-1)"],
         actions=["see why: conveyor logs j -n team-a --attempt 1", "conveyor rerun j"],
     ),
     Case(
@@ -462,7 +492,7 @@ def test_finished_jobs_do_not_report_on_workers_or_the_operator() -> None:
 
 
 def test_warnings_are_marked() -> None:
-    case = CASES[-4]  # operator heartbeat stale
+    case = next(c for c in CASES if c.id == "operator heartbeat stale")
     levels = {f.label: f.level for f in run(case).facts}
     assert levels["Operator"] is diagnosis.Level.WARNING
     assert levels["Queue"] is diagnosis.Level.INFO

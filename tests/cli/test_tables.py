@@ -152,13 +152,13 @@ def test_history_rows_newest_first() -> None:
             "custom",
             "build",
             "FAILED",
-            "2m ago",
-            "20s ago",
+            "2m",
+            "20s",
             "100s",
             "2",
             "RetriesExhausted",
         ],
-        ["ok", "custom", "build", "SUCCESS", "2m ago", "30s ago", "90s", "1", "Succeeded"],
+        ["ok", "custom", "build", "SUCCESS", "2m", "30s", "90s", "1", "Succeeded"],
     ]
 
 

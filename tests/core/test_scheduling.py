@@ -228,10 +228,10 @@ def test_a_paused_worker_admits_nothing_and_says_so() -> None:
     assert decision.waiting[key("a")].worker == "build"
 
 
-def test_an_offline_worker_admits_nothing_and_says_why() -> None:
+def test_an_offline_worker_admits_nothing_while_its_pods_cannot_start() -> None:
     decision = scheduling.admit(
         worker=b.worker(concurrency=5),
-        holders=[],
+        holders=[holding("stuck")],
         waiting=[waiting("a")],
         offline_cause="its pods cannot pull their image (ImagePullBackOff)",
     )
@@ -241,6 +241,17 @@ def test_an_offline_worker_admits_nothing_and_says_why() -> None:
     assert only.message == (
         "Worker build is offline: its pods cannot pull their image (ImagePullBackOff)"
     )
+
+
+def test_an_offline_worker_with_no_slot_held_lets_one_job_probe() -> None:
+    decision = scheduling.admit(
+        worker=b.worker(concurrency=5),
+        holders=[],
+        waiting=[waiting("a"), waiting("b")],
+        offline_cause="its pods cannot pull their image (ImagePullBackOff)",
+    )
+    assert [j.meta.name for j in decision.admitted] == ["a"]
+    assert decision.waiting[key("b")].reason is Reason.WORKER_OFFLINE
 
 
 def test_concurrency_0_holds_the_queue() -> None:

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime
+import os
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -80,7 +81,8 @@ def run(args: argparse.Namespace, command: Command, *, on_interrupt: int = 130) 
         return _fail(errors.describe(exc, server=server))
     except KeyboardInterrupt:
         return on_interrupt
-    except BrokenPipeError:  # `conveyor get | head`
+    except BrokenPipeError:  # `conveyor get -w | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 

@@ -161,6 +161,7 @@ def diagnose(
     actions = list(parts.actions)
     if status.state is not None and not status.state.finished:
         facts += _worker_facts(situation)
+        actions += _unhealthy_worker(situation)
         operator = _operator_health(situation)
         if operator is not None:
             facts.append(operator)
@@ -232,6 +233,16 @@ def _worker_facts(s: _Situation) -> list[Fact]:
         text += f" — {st['message']}"
     healthy = state == model.WorkerState.ONLINE
     return [Fact(label="Worker", text=text, level=Level.INFO if healthy else Level.WARNING)]
+
+
+def _unhealthy_worker(s: _Situation) -> list[str]:
+    """What to do about a DEGRADED or OFFLINE Worker, unless the reason said it already."""
+    st = (s.worker or {}).get("status") or {}
+    unhealthy = st.get("state") in (model.WorkerState.DEGRADED, model.WorkerState.OFFLINE)
+    if not unhealthy or s.job.status.reason == Reason.WORKER_OFFLINE:
+        return []
+    cause = " ".join(str(st.get(k) or "") for k in ("reason", "message"))
+    return list(_fix_worker(s, cause=cause))
 
 
 def _operator_health(s: _Situation) -> Fact | None:
@@ -370,7 +381,7 @@ def _fix_worker(s: _Situation, *, cause: str) -> tuple[str, ...]:
             "no node can take its pods: free capacity, or fix resources, nodeSelector or "
             f"tolerations in the Worker's template: {edit}",
         )
-    if any(word in cause for word in CONFIG_PROBLEMS) or "Secret" in cause:
+    if any(word in cause for word in ("ContainerConfig", "CreateContainer", "Secret", "ConfigMap")):
         return (
             "create the Secrets and ConfigMaps its pods refer to, or fix the references "
             f"in the Worker's template: {edit}",
@@ -650,10 +661,10 @@ def _attempt_facts(s: _Situation, *, failures_only: bool = False) -> list[Fact]:
             parts.append(a.reason)
         if a.exit_code is not None:
             parts.append(f"exit code {a.exit_code}")
-        text = f"{a.attempt}: {', '.join(parts)} (Job {a.job})"
+        text = f"{', '.join(parts)} (Job {a.job})"
         if a.message:
             text += f": {a.message}"
-        facts.append(Fact(label="Attempt", text=text))
+        facts.append(Fact(label=f"Attempt {a.attempt}", text=text))
     return facts
 
 

@@ -14,10 +14,14 @@ import dataclasses
 import datetime
 from typing import Literal
 
-from conveyor.core import backoff, durations, model, observe, params, reasons
+from conveyor.core import backoff, durations, health, model, observe, params, reasons
 
 State = model.State
 Reason = model.Reason
+
+# The reason on an attempt given back to the queue: its pod never started and
+# the Worker's spec changed. Such attempts do not count against retry.limit.
+WORKER_CHANGED = "WorkerChanged"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -50,9 +54,14 @@ def attempts_allowed(spec: model.PipelineJobSpec) -> int:
 
 
 def advance(
-    *, job: model.PipelineJob, observation: observe.Observation | None, now: datetime.datetime
+    *,
+    job: model.PipelineJob,
+    observation: observe.Observation | None,
+    now: datetime.datetime,
+    worker_generation: int | None = None,
 ) -> Step:
-    """The next step for one job. `observation` is of status.job (None if none)."""
+    """The next step for one job. `observation` is of status.job (None if none);
+    `worker_generation` is the current generation of the job's Worker."""
     status = job.status
     events: list[Event] = []
     if status.state is None:
@@ -82,7 +91,15 @@ def advance(
         return _delay(job=job, spec=spec, status=status, now=now, events=events)
 
     if status.holds_slot and status.job:
-        return _follow(job=job, spec=spec, status=status, obs=observation, now=now, events=events)
+        return _follow(
+            job=job,
+            spec=spec,
+            status=status,
+            obs=observation,
+            now=now,
+            events=events,
+            worker_generation=worker_generation,
+        )
 
     if status.reason == Reason.RETRY_BACKOFF and status.next_attempt_at:
         next_at = model.parse_time(status.next_attempt_at)
@@ -100,7 +117,13 @@ def advance(
     return Step(status=status, wants_admission=True, events=tuple(events))
 
 
-def admit(*, job: model.PipelineJob, worker: str, now: datetime.datetime) -> Step:
+def admit(
+    *,
+    job: model.PipelineJob,
+    worker: str,
+    now: datetime.datetime,
+    worker_generation: int | None = None,
+) -> Step:
     """The step for a job the scheduler gave a slot: the next attempt starts."""
     status = job.status
     attempt = status.attempt + 1
@@ -111,6 +134,7 @@ def admit(*, job: model.PipelineJob, worker: str, now: datetime.datetime) -> Ste
         reason=Reason.STARTING,
         message=reasons.starting(job=name, waiting_reason=None, waiting_message=None),
         worker=worker,
+        worker_generation=worker_generation,
         attempt=attempt,
         job=name,
         next_attempt_at=None,
@@ -247,6 +271,7 @@ def _follow(
     obs: observe.Observation | None,
     now: datetime.datetime,
     events: list[Event],
+    worker_generation: int | None = None,
 ) -> Step:
     """An admitted attempt: reflect its Job and pod into the status."""
     assert status.job is not None
@@ -268,6 +293,14 @@ def _follow(
         return Step(status=status, create_job=True, events=tuple(events))
 
     assert obs is not None
+    if (
+        phase is observe.Phase.PENDING
+        and obs.waiting_reason in health.CANNOT_START
+        and worker_generation is not None
+        and status.worker_generation is not None
+        and worker_generation != status.worker_generation
+    ):
+        return _requeue(status=status, obs=obs, now=now, events=events)
     if phase is observe.Phase.PENDING:
         message = reasons.starting(
             job=status.job, waiting_reason=obs.waiting_reason, waiting_message=obs.waiting_message
@@ -317,6 +350,39 @@ def _follow(
     return _attempt_failed(job=job, spec=spec, status=status, obs=obs, now=now, events=events)
 
 
+def _requeue(
+    *,
+    status: model.JobStatus,
+    obs: observe.Observation,
+    now: datetime.datetime,
+    events: list[Event],
+) -> Step:
+    """The Worker's spec changed while this attempt's pod could not start: give
+    the slot back and run a fresh attempt with the new spec. The abandoned
+    attempt never ran, so it does not count against spec.retry.limit."""
+    message = (
+        f"Worker {status.worker} changed while the pod of Job {status.job} could not start "
+        f"({obs.waiting_reason}); requeued"
+    )
+    new = dataclasses.replace(
+        status,
+        state=State.IN_QUEUE,
+        reason=Reason.QUEUED,
+        message=message,
+        worker_generation=None,
+        attempts=_close_attempt(
+            status.attempts, now=now, result=State.REVOKED, reason=WORKER_CHANGED, message=message
+        ),
+    )
+    event = Event(type="Normal", reason="Requeued", message=message)
+    return Step(status=new, delete_job=status.job, events=(*events, event))
+
+
+def _tries(attempts: tuple[model.Attempt, ...]) -> int:
+    """Attempts that count against spec.retry.limit (requeued ones never ran)."""
+    return sum(1 for a in attempts if a.reason != WORKER_CHANGED)
+
+
 def _attempt_failed(
     *,
     job: model.PipelineJob,
@@ -342,8 +408,8 @@ def _attempt_failed(
         exit_code=obs.exit_code,
         message=account,
     )
-    if status.attempt < allowed:
-        wait = backoff.delay(backoff=spec.retry.backoff, failures=status.attempt)
+    if _tries(attempts) < allowed:
+        wait = backoff.delay(backoff=spec.retry.backoff, failures=_tries(attempts))
         next_at = now + wait
         message = reasons.retry_backoff(
             attempt=status.attempt, attempts=allowed, failure=account, next_at=next_at, now=now
@@ -391,7 +457,7 @@ def _close_attempt(
     *,
     now: datetime.datetime,
     result: State,
-    reason: Reason,
+    reason: str,
     message: str,
     finish: str | None = None,
     exit_code: int | None = None,

@@ -233,6 +233,7 @@ class JobStatus:
     attempts: tuple[Attempt, ...] = ()
     outputs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     observed_generation: int = 0
+    worker_generation: int | None = None  # the Worker's generation at admission
 
     @property
     def holds_slot(self) -> bool:
@@ -263,6 +264,7 @@ class JobStatus:
             attempts=tuple(Attempt.from_dict(a) for a in data.get("attempts") or ()),
             outputs=dict(data.get("outputs") or {}),
             observed_generation=int(data.get("observedGeneration") or 0),
+            worker_generation=_int_or_none(data.get("workerGeneration")),
         )
 
 
@@ -354,6 +356,10 @@ def parse_worker(body: Mapping[str, Any]) -> Worker:
         state=status.get("state"),
         last_heartbeat=status.get("lastHeartbeat"),
     )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)

@@ -31,6 +31,7 @@ class Observation:
     waiting_reason: str | None = None
     waiting_message: str | None = None
     pod: str | None = None
+    pod_created_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
     exit_code: int | None = None
@@ -164,11 +165,13 @@ def _from_pod(pod: Mapping[str, Any], *, pod_name: str | None) -> Observation | 
             pod=pod_name,
             started_at=running.get("startedAt") or status.get("startTime"),
         )
+    created = (pod.get("metadata") or {}).get("creationTimestamp")
     waiting = state.get("waiting") or {}
     if waiting.get("reason"):
         return Observation(
             phase=Phase.PENDING,
             pod=pod_name,
+            pod_created_at=created,
             waiting_reason=waiting.get("reason"),
             waiting_message=waiting.get("message"),
         )
@@ -177,10 +180,11 @@ def _from_pod(pod: Mapping[str, Any], *, pod_name: str | None) -> Observation | 
             return Observation(
                 phase=Phase.PENDING,
                 pod=pod_name,
+                pod_created_at=created,
                 waiting_reason=cond.get("reason") or "Unschedulable",
                 waiting_message=cond.get("message"),
             )
-    return Observation(phase=Phase.PENDING, pod=pod_name)
+    return Observation(phase=Phase.PENDING, pod=pod_name, pod_created_at=created)
 
 
 def outputs(*, termination_message: str | None) -> tuple[dict[str, Any], str | None]:

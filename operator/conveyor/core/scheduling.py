@@ -97,8 +97,14 @@ def admit(
     queue = ordering.ordered(list(waiting))
     if worker.spec is None:
         cause = f"its spec cannot be read: {worker.spec_error}" if worker.spec_error else None
-        offline_cause = offline_cause or cause or "its spec cannot be read"
-    elif worker.spec.paused:
+        message = reasons.worker_offline(worker=name, cause=cause or "its spec cannot be read")
+        return Decision(
+            waiting={
+                j.key: Waiting(reason=model.Reason.WORKER_OFFLINE, message=message, worker=name)
+                for j in queue
+            }
+        )
+    if worker.spec.paused:
         message = reasons.worker_paused(worker=name)
         return Decision(
             waiting={
@@ -107,12 +113,16 @@ def admit(
             }
         )
     if offline_cause is not None:
+        # Nothing new starts while its pods cannot start; once no slot is held,
+        # one job goes ahead as a probe (a circuit breaker's half-open state).
+        probe = tuple(queue[:1]) if not holders and worker.spec.concurrency > 0 else ()
         message = reasons.worker_offline(worker=name, cause=offline_cause)
         return Decision(
+            admitted=probe,
             waiting={
                 j.key: Waiting(reason=model.Reason.WORKER_OFFLINE, message=message, worker=name)
-                for j in queue
-            }
+                for j in queue[len(probe) :]
+            },
         )
     assert worker.spec is not None
     limit = worker.spec.concurrency

@@ -41,6 +41,7 @@ def to_dict(
         "attempts": [a.to_dict() for a in status.attempts],
         "outputs": dict(status.outputs),
         "observedGeneration": generation,
+        "workerGeneration": status.worker_generation,
     }
     out["conditions"] = conditions(
         status=status, generation=generation, previous=previous_conditions, now=now

@@ -9,6 +9,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from conveyor.core import health as health_
 from conveyor.core import model
 
 # How often the operator proves it is alive on each Worker.
@@ -22,6 +23,7 @@ def status(
     queued: int,
     now: datetime.datetime,
     previous: Mapping[str, Any],
+    health: health_.Health | None = None,
 ) -> dict[str, Any]:
     """The Worker's status; lastHeartbeat is refreshed only when it is due,
     so an idle Worker costs one write per HEARTBEAT_INTERVAL."""
@@ -32,6 +34,8 @@ def status(
     elif spec.paused:
         state, reason = model.WorkerState.PAUSED, "Paused"
         message = f"paused: {running} running job(s) finish, {queued} wait"
+    elif health is not None and health.state is not model.WorkerState.ONLINE:
+        state, reason, message = health.state, health.reason, health.message
     else:
         state, reason = model.WorkerState.ONLINE, "Ready"
         message = f"{running} of {spec.concurrency} slots busy, {queued} queued"

@@ -27,6 +27,7 @@ from typing import Any
 from conveyor import API_GROUP, API_VERSION, metrics
 from conveyor.core import (
     cron,
+    health,
     lifecycle,
     model,
     observe,
@@ -74,6 +75,8 @@ class Settings:
     # every few seconds. Processes given the same anchor agree on the time.
     time_scale: float = 1.0
     clock_anchor: float = 0.0
+    # How long a pod may stay unschedulable before its Worker counts as unhealthy.
+    unschedulable_grace: datetime.timedelta = health.DEFAULT_GRACE
 
 
 class Controller:
@@ -138,6 +141,10 @@ class Controller:
         elif not self.store.put_worker(body):
             return
         self._mark_namespace(key[0])
+        # Its jobs judge their stuck pods against the Worker's new spec.
+        for job in self.store.active(key[0]):
+            if job.status.worker == key[1] and job.status.holds_slot:
+                self._mark_job(job.key)
 
     def on_job(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = store.key_of(body)
@@ -322,13 +329,15 @@ class Controller:
         job = self.store.pipelinejobs.get(key)
         if job is None:
             return
-        observation = None
-        if job.status.job:
-            job_body = self.store.jobs.get((key[0], job.status.job))
-            pods = self.store.pods_of_job((key[0], job.status.job))
-            observation = observe.summarize(job=job_body, pods=pods)
+        observation = self._observe(job)
+        worker = self.store.workers.get((key[0], job.status.worker or ""))
         try:
-            step = lifecycle.advance(job=job, observation=observation, now=now)
+            step = lifecycle.advance(
+                job=job,
+                observation=observation,
+                now=now,
+                worker_generation=worker.meta.generation if worker else None,
+            )
         except Exception:  # never let one object stop the loop
             logger.exception("advancing %s/%s failed", *key)
             self.metrics["advance_errors"] += 1
@@ -345,6 +354,15 @@ class Controller:
         if step == lifecycle.Step(status=job.status, wake_at=step.wake_at):
             return  # nothing to write or do
         self._spawn(key, self._apply(job=job, step=step))
+
+    def _observe(self, job: model.PipelineJob) -> observe.Observation | None:
+        if not job.status.job:
+            return None
+        namespace = job.meta.namespace
+        return observe.summarize(
+            job=self.store.jobs.get((namespace, job.status.job)),
+            pods=self.store.pods_of_job((namespace, job.status.job)),
+        )
 
     def _schedule(self, namespace: str, *, now: datetime.datetime) -> None:
         """One admission pass over all Workers of a namespace."""
@@ -371,17 +389,26 @@ class Controller:
 
         for worker in ns_workers:
             name = worker.meta.name
+            held = holders.get(name, [])
+            observations = [o for h in held if (o := self._observe(h)) is not None]
+            judged = health.assess(
+                observations=observations, now=now, grace=self.settings.unschedulable_grace
+            )
             decision = scheduling.admit(
-                worker=worker, holders=holders.get(name, []), waiting=waiting.get(name, [])
+                worker=worker,
+                holders=held,
+                waiting=waiting.get(name, []),
+                offline_cause=judged.offline_cause,
             )
             decided.update(decision.waiting)
             for admitted in decision.admitted:
-                self._admit(admitted, worker=name, now=now)
+                self._admit(admitted, worker=worker, now=now)
             self._write_worker_status(
                 worker,
-                running=len(holders.get(name, [])) + len(decision.admitted),
+                running=len(held) + len(decision.admitted),
                 queued=len(decision.waiting),
                 now=now,
+                judged=judged,
             )
 
         retry_in: float | None = None
@@ -415,8 +442,12 @@ class Controller:
         last = self._message_written.get(key, 0.0)
         return max(self.settings.queue_message_interval - (time.monotonic() - last), 0.0)
 
-    def _admit(self, job: model.PipelineJob, *, worker: str, now: datetime.datetime) -> None:
-        step = lifecycle.admit(job=job, worker=worker, now=now)
+    def _admit(
+        self, job: model.PipelineJob, *, worker: model.Worker, now: datetime.datetime
+    ) -> None:
+        step = lifecycle.admit(
+            job=job, worker=worker.meta.name, now=now, worker_generation=worker.meta.generation
+        )
         wanted = self._wants.pop(job.key, None)
         if wanted is not None:
             step = dataclasses.replace(step, events=(*wanted.events, *step.events))
@@ -606,13 +637,19 @@ class Controller:
                 raise
 
     def _write_worker_status(
-        self, worker: model.Worker, *, running: int, queued: int, now: datetime.datetime
+        self,
+        worker: model.Worker,
+        *,
+        running: int,
+        queued: int,
+        now: datetime.datetime,
+        judged: health.Health,
     ) -> None:
         key = worker.key
         body = self.store.worker_bodies.get(key) or {}
         previous = body.get("status") or {}
         new = workers.status(
-            worker=worker, running=running, queued=queued, now=now, previous=previous
+            worker=worker, running=running, queued=queued, now=now, previous=previous, health=judged
         )
         patch = status.merge_patch(old=previous, new=new)
         if not patch:
