@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -70,6 +71,19 @@ class OperatorProcess:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
 
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until its metrics endpoint answers: the process is up and serving."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.metrics_url, timeout=2):
+                    return
+            except OSError:
+                if not self.alive():
+                    raise RuntimeError(f"the operator exited; log: {self.log}") from None
+                time.sleep(0.2)
+        raise RuntimeError(f"the operator did not come up in {timeout}s; log: {self.log}")
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
@@ -109,6 +123,7 @@ def operator(
     log = tmp_path_factory.mktemp("operator") / "operator.log"
     proc = OperatorProcess(kubeconfig=cluster.kubeconfig, namespaces=["e2e-*"], log=log)
     proc.start()
+    proc.wait_ready()
     try:
         yield proc
     finally:

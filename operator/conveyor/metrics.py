@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import prometheus_client
 
 REGISTRY = prometheus_client.CollectorRegistry(auto_describe=True)
@@ -24,6 +26,76 @@ JOBS_CREATED = prometheus_client.Counter(
     ["namespace", "worker"],
     registry=REGISTRY,
 )
+
+
+WORKER_CONCURRENCY = prometheus_client.Gauge(
+    "conveyor_worker_concurrency",
+    "A Worker's concurrency limit.",
+    ["namespace", "worker"],
+    registry=REGISTRY,
+)
+WORKER_RUNNING = prometheus_client.Gauge(
+    "conveyor_worker_running",
+    "Jobs holding one of a Worker's slots.",
+    ["namespace", "worker"],
+    registry=REGISTRY,
+)
+QUEUE_DEPTH = prometheus_client.Gauge(
+    "conveyor_queue_depth",
+    "IN-QUEUE jobs waiting for a Worker's slot.",
+    ["namespace", "worker"],
+    registry=REGISTRY,
+)
+WORKER_STATE = prometheus_client.Gauge(
+    "conveyor_worker_state",
+    "1 for the Worker's current state (ONLINE, DEGRADED, OFFLINE, PAUSED), else 0.",
+    ["namespace", "worker", "state"],
+    registry=REGISTRY,
+)
+QUEUE_WAIT = prometheus_client.Histogram(
+    "conveyor_job_queue_wait_seconds",
+    "From queued to running, per attempt.",
+    ["namespace", "worker"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+    registry=REGISTRY,
+)
+RUN_TIME = prometheus_client.Histogram(
+    "conveyor_job_run_seconds",
+    "From running to finished, by result.",
+    ["namespace", "worker", "result"],
+    buckets=(1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200),
+    registry=REGISTRY,
+)
+
+
+def observe_transition(
+    *,
+    namespace: str,
+    worker: str,
+    to_state: str,
+    queued_at: datetime.datetime | None,
+    started_at: datetime.datetime | None,
+    finished_at: datetime.datetime | None,
+) -> None:
+    """Fill the wait and run time histograms from one state change."""
+    if to_state == "RUNNING" and queued_at and started_at:
+        QUEUE_WAIT.labels(namespace, worker).observe(
+            max((started_at - queued_at).total_seconds(), 0)
+        )
+    if to_state in ("SUCCESS", "FAILED") and started_at and finished_at:
+        RUN_TIME.labels(namespace, worker, to_state).observe(
+            max((finished_at - started_at).total_seconds(), 0)
+        )
+
+
+def set_worker(
+    *, namespace: str, worker: str, concurrency: int, running: int, queued: int, state: str
+) -> None:
+    WORKER_CONCURRENCY.labels(namespace, worker).set(concurrency)
+    WORKER_RUNNING.labels(namespace, worker).set(running)
+    QUEUE_DEPTH.labels(namespace, worker).set(queued)
+    for candidate in ("ONLINE", "DEGRADED", "OFFLINE", "PAUSED"):
+        WORKER_STATE.labels(namespace, worker, candidate).set(1 if candidate == state else 0)
 
 
 def serve(*, port: int, address: str = "0.0.0.0") -> None:

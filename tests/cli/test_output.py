@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -100,3 +101,17 @@ def test_dump_json_and_yaml_round_trip() -> None:
     data = [{"name": "a", "queuePosition": 1, "worker": None}]
     assert json.loads(output.dump(data, fmt="json")) == data
     assert yaml.safe_load(output.dump(data, fmt="yaml")) == data
+
+
+def test_records_have_camel_case_keys() -> None:
+    @dataclasses.dataclass
+    class Row:
+        name: str
+        started_at: str | None
+        queue_length: int
+
+    assert output.record(Row(name="a", started_at=None, queue_length=2)) == {
+        "name": "a",
+        "startedAt": None,
+        "queueLength": 2,
+    }

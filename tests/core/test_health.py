@@ -67,6 +67,7 @@ def test_the_message_names_the_cause_and_an_example_pod() -> None:
         observations=[pending("ImagePullBackOff", pod="build-7-1-x"), RUNNING], now=NOW
     )
     assert judged.message == (
-        "1 of 2 pods cannot start (e.g. pod build-7-1-x: ImagePullBackOff: ImagePullBackOff details)"
+        "1 of 2 pods cannot start "
+        "(e.g. pod build-7-1-x: ImagePullBackOff: ImagePullBackOff details)"
     )
     assert judged.example_pod == "build-7-1-x"

@@ -17,7 +17,8 @@ from tests.deploy import tools
 def _render_module() -> ModuleType:
     path = tools.ROOT / "hack" / "render_manifests.py"
     spec = importlib.util.spec_from_file_location("render_manifests", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

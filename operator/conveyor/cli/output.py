@@ -3,12 +3,14 @@ never with NO_COLOR set), and JSON/YAML for scripts."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 import yaml
+from pydantic import alias_generators
 
 FORMATS = ("json", "yaml")
 
@@ -91,3 +93,8 @@ def dump(data: Any, *, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(data, indent=2, default=str)
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip("\n")
+
+
+def record(row: Any) -> dict[str, Any]:
+    """A dataclass row as a JSON object with Kubernetes-style camelCase keys."""
+    return {alias_generators.to_camel(k): v for k, v in dataclasses.asdict(row).items()}

@@ -53,7 +53,7 @@ class Row:
         return [self.namespace, *cells] if all_namespaces else cells
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return output.record(self)
 
 
 def rows(

@@ -651,6 +651,14 @@ class Controller:
         new = workers.status(
             worker=worker, running=running, queued=queued, now=now, previous=previous, health=judged
         )
+        metrics.set_worker(
+            namespace=key[0],
+            worker=key[1],
+            concurrency=worker.spec.concurrency if worker.spec else 0,
+            running=running,
+            queued=queued,
+            state=str(new["state"]),
+        )
         patch = status.merge_patch(old=previous, new=new)
         if not patch:
             return
@@ -685,6 +693,14 @@ def _log_decision(*, job: model.PipelineJob, new: model.JobStatus) -> None:
     metrics.TRANSITIONS.labels(
         job.meta.namespace, new.worker or "", str(old.state or ""), str(new.state), str(new.reason)
     ).inc()
+    metrics.observe_transition(
+        namespace=job.meta.namespace,
+        worker=new.worker or "",
+        to_state=str(new.state),
+        queued_at=model.parse_time(new.queued_at),
+        started_at=model.parse_time(new.started_at),
+        finished_at=model.parse_time(new.finished_at),
+    )
     logger.info(
         "%s/%s %s/%s -> %s/%s: %s",
         job.meta.namespace,
