@@ -68,6 +68,14 @@ RUN_TIME = prometheus_client.Histogram(
 )
 
 
+STUCK_JOBS = prometheus_client.Gauge(
+    "conveyor_stuck_jobs",
+    "Jobs waiting longer than a minute while their Worker has a free slot (an operator fault).",
+    ["namespace", "worker"],
+    registry=REGISTRY,
+)
+
+
 def observe_transition(
     *,
     namespace: str,

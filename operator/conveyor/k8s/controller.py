@@ -35,6 +35,7 @@ from conveyor.core import (
     render,
     scheduling,
     status,
+    stuck,
     workers,
 )
 from conveyor.k8s import api, crons, events, store
@@ -98,6 +99,7 @@ class Controller:
         self._wants: dict[Key, lifecycle.Step] = {}  # waiting for a slot
         self._message_written: dict[Key, float] = {}
         self._worker_written: dict[Key, float] = {}
+        self._reported_stuck: set[Key] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._semaphore = asyncio.Semaphore(settings.max_inflight_writes)
         self.ready = asyncio.Event()
@@ -249,9 +251,36 @@ class Controller:
     async def _heartbeat(self) -> None:
         interval = workers.HEARTBEAT_INTERVAL.total_seconds()
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(interval / self.settings.time_scale)
             for namespace in {k[0] for k in self.store.workers}:
                 self._mark_namespace(namespace)
+                self._check_stuck(namespace)
+
+    def _check_stuck(self, namespace: str) -> None:
+        """Report jobs that wait while their Worker has a free slot."""
+        active = list(self.store.active(namespace))
+        running: dict[str, int] = collections.Counter(
+            j.status.worker for j in active if j.status.holds_slot and j.status.worker
+        )
+        ns_workers = {w.meta.name: w for w in self.store.workers_in(namespace)}
+        found = stuck.find(jobs=active, workers=ns_workers, running=running, now=self.clock())
+        per_worker = collections.Counter(j.status.worker or "" for j in found)
+        for name in ns_workers:
+            metrics.STUCK_JOBS.labels(namespace, name).set(per_worker.get(name, 0))
+        for job in found:
+            if job.key in self._reported_stuck:
+                continue
+            self._reported_stuck.add(job.key)
+            message = (
+                f"waiting since {job.status.queued_at} although Worker {job.status.worker} "
+                "has a free slot; this is an operator fault, please report it"
+            )
+            logger.warning("%s/%s stuck: %s", namespace, job.meta.name, message)
+            body = self.store.pipelinejob_bodies.get(job.key) or {}
+            self.recorder.post(
+                body=body, event=lifecycle.Event(type="Warning", reason="Stuck", message=message)
+            )
+            self._mark_job(job.key)
 
     async def _wait(self) -> None:
         timeout = None
