@@ -119,6 +119,8 @@ def _rows(
             _rows(prop, value, prefix=f"{key}.", rows=rows)
             continue
         type_ = prop.get("type", "")
+        if isinstance(type_, list):
+            type_ = " or ".join(type_)
         if "enum" in prop:
             type_ = f"{type_}: " + ", ".join(f"`{v}`" for v in prop["enum"])
         default = "`" + json.dumps(value, separators=(", ", ": ")) + "`"

@@ -76,6 +76,26 @@ STUCK_JOBS = prometheus_client.Gauge(
 )
 
 
+JOBS_BY_STATE = prometheus_client.Gauge(
+    "conveyor_jobs",
+    "PipelineJobs known to the operator, by namespace, type and state.",
+    ["namespace", "type", "state"],
+    registry=REGISTRY,
+)
+ROUND_SECONDS = prometheus_client.Histogram(
+    "conveyor_reconcile_round_seconds",
+    "Time of one control round: advancing dirty jobs and the admission passes.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+    registry=REGISTRY,
+)
+WRITE_SECONDS = prometheus_client.Histogram(
+    "conveyor_reconcile_apply_seconds",
+    "Time to apply one decision to the API (status write, Job creation, ...).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+
+
 def observe_transition(
     *,
     namespace: str,

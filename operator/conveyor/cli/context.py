@@ -12,6 +12,8 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 
+import aiohttp
+
 from conveyor.cli import errors, kubeconfig, output
 from conveyor.k8s import api
 
@@ -84,6 +86,8 @@ def run(args: argparse.Namespace, command: Command, *, on_interrupt: int = 130) 
     except BrokenPipeError:  # `conveyor get -w | head`: the reader has gone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (aiohttp.ClientError, OSError) as exc:  # TLS setup, a dropped stream
+        return _fail(f"cannot talk to the API server at {server}: {exc}")
 
 
 def _fail(message: str) -> int:

@@ -308,6 +308,10 @@ class Controller:
                 self._dirty_namespaces.add(target)
 
     def _round(self) -> None:
+        with metrics.ROUND_SECONDS.time():
+            self._round_inner()
+
+    def _round_inner(self) -> None:
         self.rounds += 1
         now = self.clock()
         batch = self._dirty_jobs - self._inflight
@@ -498,7 +502,8 @@ class Controller:
         async def run() -> None:
             try:
                 async with self._semaphore:
-                    await coro
+                    with metrics.WRITE_SECONDS.time():
+                        await coro
             except asyncio.CancelledError:
                 raise
             except api.ApiError as exc:
@@ -739,7 +744,14 @@ def _log_decision(*, job: model.PipelineJob, new: model.JobStatus) -> None:
         new.state,
         new.reason,
         new.message,
-        extra={"job": job.meta.name, "worker": new.worker, "reason": str(new.reason)},
+        extra={
+            "namespace": job.meta.namespace,
+            "job": job.meta.name,
+            "worker": new.worker,
+            "from_state": str(old.state or ""),
+            "state": str(new.state),
+            "reason": str(new.reason),
+        },
     )
 
 

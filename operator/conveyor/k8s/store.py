@@ -12,6 +12,7 @@ import collections
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from conveyor import metrics
 from conveyor.core import model
 
 Key = tuple[str, str]
@@ -63,6 +64,8 @@ class Store:
         if not force and not _newer(body, self.pipelinejob_bodies.get(key)):
             return False
         job = model.parse_pipelinejob(body)
+        self._count(self.pipelinejobs.get(key), -1)
+        self._count(job, +1)
         self.pipelinejob_bodies[key] = body
         self.pipelinejobs[key] = job
         if job.status.state is not None and job.status.state.finished:
@@ -70,6 +73,13 @@ class Store:
         else:
             self._active[key[0]].add(key[1])
         return True
+
+    @staticmethod
+    def _count(job: model.PipelineJob | None, delta: int) -> None:
+        if job is not None:
+            metrics.JOBS_BY_STATE.labels(
+                job.meta.namespace, job.raw_type, str(job.status.state or "")
+            ).inc(delta)
 
     def assume_status(self, key: Key, status: dict[str, Any]) -> None:
         """Record a status we are about to write, keeping the old version."""
@@ -80,7 +90,7 @@ class Store:
 
     def drop_pipelinejob(self, key: Key) -> None:
         self.pipelinejob_bodies.pop(key, None)
-        self.pipelinejobs.pop(key, None)
+        self._count(self.pipelinejobs.pop(key, None), -1)
         self._active[key[0]].discard(key[1])
 
     def active(self, namespace: str) -> Iterator[model.PipelineJob]:
