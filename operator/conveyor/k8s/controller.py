@@ -463,6 +463,8 @@ class Controller:
                 retry_in = wait if retry_in is None else min(retry_in, wait)
                 continue
             step = lifecycle.Step(status=new, events=pending.events)
+            # Its events go out with this write, not again at admission.
+            self._wants[key] = dataclasses.replace(pending, events=())
             self._spawn(key, self._apply(job=current, step=step))
         if retry_in is not None:
             self._at(now + datetime.timedelta(seconds=retry_in), namespace)
