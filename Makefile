@@ -87,7 +87,7 @@ HADOLINT_VERSION := 2.15.1
 ARGOCD_LUA_BIN := e2e/bin/argocd-lua
 
 .PHONY: helm-bin
-helm-bin: ## build Helm $(HELM_VERSION) into e2e/bin (go install; cached)
+helm-bin: ## build Helm (v3, go install) into e2e/bin; cached
 	@if [ "$$($(HELM_BIN) version --template '{{.Version}}' 2>/dev/null)" != "$(HELM_VERSION)" ]; then \
 	  echo "go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) (first build: ~4 min on 2 cores)"; \
 	  GOBIN=$(CURDIR)/e2e/bin CGO_ENABLED=0 go install -trimpath -ldflags "$(HELM_LDFLAGS)" \

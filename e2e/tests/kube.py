@@ -11,6 +11,7 @@ from typing import Any
 import kopf
 
 from conveyor.k8s import api
+from e2e.tests import builders
 
 PJ = api.PIPELINEJOBS
 WK = api.WORKERS
@@ -98,6 +99,26 @@ class Kube:
                 f"{name} never reached {want}; status: {json.dumps(body.get('status'), indent=1)}"
             ) from None
         return result
+
+    async def wait_gone(self, resource: api.Resource, name: str, *, timeout: float = 60) -> None:
+        async def gone() -> bool:
+            try:
+                await self.get(resource, name)
+            except api.ApiError as exc:
+                return exc.not_found
+            return False
+
+        await self.wait_for(f"{resource.plural}/{name} deleted", gone, timeout=timeout)
+
+    async def queue_behind_full_worker(
+        self, *, holder: str, waiting: str, run_time: str = "60s"
+    ) -> None:
+        """Worker `build` with one slot held by `holder`; `waiting` queued behind it."""
+        await self.create(builders.worker("build", concurrency=1))
+        await self.create(builders.pipelinejob(holder, run_time=run_time))
+        await self.wait_state(holder, "RUNNING")
+        await self.create(builders.pipelinejob(waiting))
+        await self.wait_state(waiting, "IN-QUEUE", reason="ConcurrencyLimit")
 
     async def events_for(self, name: str) -> list[dict[str, Any]]:
         items = await self.list(api.EVENTS, fieldSelector=f"involvedObject.name={name}")

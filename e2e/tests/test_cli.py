@@ -69,11 +69,7 @@ async def conveyor(
 
 async def full_worker(k: kube.Kube) -> None:
     """Worker build with one slot, held by `hold` (30s); `waiting` queued behind it."""
-    await k.create(builders.worker("build", concurrency=1))
-    await k.create(builders.pipelinejob("hold", run_time="30s"))
-    await k.wait_state("hold", "RUNNING")
-    await k.create(builders.pipelinejob("waiting"))
-    await k.wait_state("waiting", "IN-QUEUE", reason="ConcurrencyLimit")
+    await k.queue_behind_full_worker(holder="hold", waiting="waiting", run_time="30s")
 
 
 async def test_get_lists_jobs_with_state_and_queue_position(

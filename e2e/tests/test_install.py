@@ -316,8 +316,32 @@ def test_install_yaml_applies_and_its_operator_pod_runs(
     if cluster.kubectl("get", "namespace", "conveyor-system", check=False):
         pytest.skip("this cluster already has a conveyor-system namespace: not touching it")
     docs = [d for d in yaml.safe_load_all(INSTALL_YAML.read_text()) if d]
+    crds = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
+    rest = [d for d in docs if d["kind"] != "CustomResourceDefinition"]
+    assert [d["metadata"]["name"] for d in crds] == sorted(
+        p.name.removesuffix(".yaml") for p in (tools.ROOT / "crds").glob("*.yaml")
+    )
     try:
-        cluster.kubectl("apply", "--server-side", "--warnings-as-errors", "-f", str(INSTALL_YAML))
+        # The CRDs validated only: the session's were applied from crds/, and
+        # an out-of-date install.yaml (test_generated says so) must not
+        # change them under the other tests.
+        cluster.kubectl(
+            "apply",
+            "--server-side",
+            "--dry-run=server",
+            "--warnings-as-errors",
+            "-f",
+            "-",
+            input=yaml.safe_dump_all(crds),
+        )
+        cluster.kubectl(
+            "apply",
+            "--server-side",
+            "--warnings-as-errors",
+            "-f",
+            "-",
+            input=yaml.safe_dump_all(rest),
+        )
         if cluster.local:  # kwok plays the pod; a real cluster would pull the image
             cluster.kubectl(
                 "-n",
@@ -333,14 +357,13 @@ def test_install_yaml_applies_and_its_operator_pod_runs(
         no_wildcards(role["rules"])
     finally:
         # Everything but the CRDs: deleting those would delete every test's objects.
-        keep = [d for d in docs if d["kind"] != "CustomResourceDefinition"]
         cluster.kubectl(
             "delete",
             "--ignore-not-found",
             "--wait=false",
             "-f",
             "-",
-            input=yaml.safe_dump_all(keep),
+            input=yaml.safe_dump_all(rest),
             check=False,
         )
 

@@ -161,11 +161,7 @@ async def test_a_delay_job_needs_no_pod(k: kube.Kube) -> None:
 
 
 async def test_revoke_while_queued_and_while_running(k: kube.Kube) -> None:
-    await k.create(builders.worker("build", concurrency=1))
-    await k.create(builders.pipelinejob("busy", run_time="60s"))
-    await k.wait_state("busy", "RUNNING")
-    await k.create(builders.pipelinejob("waiting"))
-    await k.wait_state("waiting", "IN-QUEUE", reason="ConcurrencyLimit")
+    await k.queue_behind_full_worker(holder="busy", waiting="waiting")
 
     await k.patch(kube.PJ, "waiting", {"spec": {"revoke": True}})
     queued = _status(await k.wait_state("waiting", "REVOKED"))
@@ -174,14 +170,7 @@ async def test_revoke_while_queued_and_while_running(k: kube.Kube) -> None:
     await k.patch(kube.PJ, "busy", {"spec": {"revoke": True}})
     await k.wait_state("busy", "REVOKED")
 
-    async def job_gone() -> bool:
-        try:
-            await k.get(api.JOBS, "busy-1")
-        except api.ApiError as exc:
-            return exc.not_found
-        return False
-
-    await k.wait_for("Job busy-1 deleted", job_gone)
+    await k.wait_gone(api.JOBS, "busy-1")
 
 
 async def test_starting_shows_why_the_pod_does_not_run(k: kube.Kube) -> None:
@@ -253,11 +242,7 @@ async def test_raising_concurrency_admits_at_once(k: kube.Kube) -> None:
 
 
 async def test_deleting_a_running_job_frees_its_slot(k: kube.Kube) -> None:
-    await k.create(builders.worker("build", concurrency=1))
-    await k.create(builders.pipelinejob("first", run_time="60s"))
-    await k.wait_state("first", "RUNNING")
-    await k.create(builders.pipelinejob("second"))
-    await k.wait_state("second", "IN-QUEUE", reason="ConcurrencyLimit")
+    await k.queue_behind_full_worker(holder="first", waiting="second")
 
     await k.delete(kube.PJ, "first")
     await k.wait_state("second", "SUCCESS", timeout=60)
@@ -302,11 +287,4 @@ async def test_ttl_after_finished_deletes_the_job(k: kube.Kube) -> None:
     await k.create(builders.pipelinejob("short-lived", ttlAfterFinished="2s"))
     await k.wait_state("short-lived", "SUCCESS")
 
-    async def gone() -> bool:
-        try:
-            await k.pj("short-lived")
-        except api.ApiError as exc:
-            return exc.not_found
-        return False
-
-    await k.wait_for("short-lived deleted after its TTL", gone, timeout=30)
+    await k.wait_gone(kube.PJ, "short-lived", timeout=30)
