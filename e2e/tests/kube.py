@@ -15,7 +15,7 @@ from e2e.tests import builders
 
 PJ = api.PIPELINEJOBS
 WK = api.WORKERS
-PCJ = api.Resource(group="conveyor.dev", version="v1alpha1", plural="pipelinecronjobs")
+PCJ = api.PIPELINECRONJOBS
 
 
 def connection(kubeconfig: str) -> kopf.ConnectionInfo:

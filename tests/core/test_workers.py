@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conveyor.core import model, workers
+from conveyor.core import health, model, workers
 from tests.core import builders as b
 
 T0 = b.T0
@@ -45,7 +45,7 @@ def worker_status(
         ),
         pytest.param(
             b.worker(concurrency=3, paused=True), 1, 4, "PAUSED", "Paused",
-            "paused: 1 running job(s) finish, 4 wait", "False",
+            "paused: 1 running job(s) finish, 4 wait", "True",
             id="paused",
         ),
         pytest.param(
@@ -70,10 +70,11 @@ def test_state(
     assert message in written["message"]
     assert (written["running"], written["queued"]) == (running, queued)
     assert written["observedGeneration"] == worker.meta.generation
-    [condition] = written["conditions"]
-    assert condition["type"] == "Ready"
-    assert condition["status"] == ready
-    assert condition["reason"] == reason
+    conditions = {c["type"]: c for c in written["conditions"]}
+    assert conditions["Ready"]["status"] == ready
+    assert conditions["Ready"]["reason"] == reason
+    # kstatus: only a spec the operator cannot read is Stalled (Failed).
+    assert conditions["Stalled"]["status"] == ("True" if reason == "InvalidSpec" else "False")
 
 
 def test_the_states_are_the_contract_ones() -> None:
@@ -124,10 +125,16 @@ def test_the_ready_transition_time_is_kept_while_ready_holds() -> None:
     assert later["conditions"][0]["message"] == "2 of 2 slots busy, 3 queued"
 
 
-def test_the_ready_transition_time_moves_on_pause() -> None:
+def test_the_ready_transition_time_moves_when_its_pods_cannot_start() -> None:
+    offline = health.Health(state=model.WorkerState.OFFLINE, reason="ImagePullFailing")
     first = worker_status(b.worker(), now=T0)
-    paused = worker_status(b.worker(paused=True), now=b.at(60), previous=first)
-    assert paused["conditions"][0]["status"] == "False"
-    assert paused["conditions"][0]["lastTransitionTime"] == b.ts(b.at(60))
-    resumed = worker_status(b.worker(), now=b.at(120), previous=paused)
-    assert resumed["conditions"][0]["lastTransitionTime"] == b.ts(b.at(120))
+    down = workers.status(
+        worker=b.worker(), running=1, queued=0, now=b.at(60), previous=first, health=offline
+    )
+    ready = {c["type"]: c for c in down["conditions"]}["Ready"]
+    assert (down["state"], ready["status"]) == ("OFFLINE", "False")
+    assert ready["lastTransitionTime"] == b.ts(b.at(60))
+    back = worker_status(b.worker(), now=b.at(120), previous=down)
+    assert {c["type"]: c for c in back["conditions"]}["Ready"]["lastTransitionTime"] == b.ts(
+        b.at(120)
+    )

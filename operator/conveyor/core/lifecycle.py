@@ -358,12 +358,23 @@ def _requeue(
     events: list[Event],
 ) -> Step:
     """The Worker's spec changed while this attempt's pod could not start: give
-    the slot back and run a fresh attempt with the new spec. The abandoned
-    attempt never ran, so it does not count against spec.retry.limit."""
+    the slot back and run a fresh attempt with the new spec."""
     message = (
         f"Worker {status.worker} changed while the pod of Job {status.job} could not start "
         f"({obs.waiting_reason}); requeued"
     )
+    return requeue(status=status, message=message, now=now, events=events)
+
+
+def requeue(
+    *,
+    status: model.JobStatus,
+    message: str,
+    now: datetime.datetime,
+    events: list[Event] | None = None,
+) -> Step:
+    """Give an admitted attempt that never ran back to the queue (its Job is
+    deleted if it exists). It does not count against spec.retry.limit."""
     new = dataclasses.replace(
         status,
         state=State.IN_QUEUE,
@@ -375,7 +386,7 @@ def _requeue(
         ),
     )
     event = Event(type="Normal", reason="Requeued", message=message)
-    return Step(status=new, delete_job=status.job, events=(*events, event))
+    return Step(status=new, delete_job=status.job, events=(*(events or ()), event))
 
 
 def _tries(attempts: tuple[model.Attempt, ...]) -> int:

@@ -45,15 +45,33 @@ def status(
         if last is not None and now - last < HEARTBEAT_INTERVAL
         else model.format_time(now)
     )
-    ready = state is model.WorkerState.ONLINE
+    # kstatus reading: ONLINE and PAUSED (what the user asked for) are Ready;
+    # an unreadable spec is Stalled (it will not get better by itself);
+    # DEGRADED and OFFLINE are in progress (they mend when pods can start).
+    wanted = {
+        "Ready": state in (model.WorkerState.ONLINE, model.WorkerState.PAUSED),
+        "Stalled": spec is None,
+    }
     old_conditions = {c.get("type"): c for c in previous.get("conditions") or ()}
-    before = old_conditions.get("Ready")
-    value = "True" if ready else "False"
-    transition = (
-        before.get("lastTransitionTime")
-        if before is not None and before.get("status") == value
-        else model.format_time(now)
-    )
+    conditions = []
+    for type_, true in wanted.items():
+        value = "True" if true else "False"
+        before = old_conditions.get(type_)
+        transition = (
+            before.get("lastTransitionTime")
+            if before is not None and before.get("status") == value
+            else None
+        ) or model.format_time(now)
+        conditions.append(
+            {
+                "type": type_,
+                "status": value,
+                "reason": reason,
+                "message": message,
+                "observedGeneration": worker.meta.generation,
+                "lastTransitionTime": transition,
+            }
+        )
     return {
         "state": str(state),
         "reason": reason,
@@ -62,14 +80,5 @@ def status(
         "queued": queued,
         "lastHeartbeat": heartbeat,
         "observedGeneration": worker.meta.generation,
-        "conditions": [
-            {
-                "type": "Ready",
-                "status": value,
-                "reason": reason,
-                "message": message,
-                "observedGeneration": worker.meta.generation,
-                "lastTransitionTime": transition,
-            }
-        ],
+        "conditions": conditions,
     }

@@ -43,6 +43,7 @@ class Resource:
 
 PIPELINEJOBS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelinejobs")
 WORKERS = Resource(group=API_GROUP, version=API_VERSION, plural="workers")
+PIPELINECRONJOBS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelinecronjobs")
 JOBS = Resource(group="batch", version="v1", plural="jobs")
 PODS = Resource(group="", version="v1", plural="pods")
 EVENTS = Resource(group="", version="v1", plural="events")
@@ -57,6 +58,18 @@ RETRIES = 5
 
 def _backoff(attempt: int) -> float:
     return float(min(0.2 * 2**attempt, 5.0))
+
+
+def owner_reference(*, kind: str, name: str, uid: str) -> dict[str, Any]:
+    """An ownerReference to one of our objects: deleting it deletes what it owns."""
+    return {
+        "apiVersion": f"{API_GROUP}/{API_VERSION}",
+        "kind": kind,
+        "name": name,
+        "uid": uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 class ApiError(Exception):

@@ -24,21 +24,19 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from conveyor import API_GROUP, API_VERSION, metrics
+from conveyor import metrics
 from conveyor.core import (
     cron,
     health,
     lifecycle,
     model,
     observe,
-    params,
-    render,
     scheduling,
     status,
     stuck,
     workers,
 )
-from conveyor.k8s import api, crons, events, store
+from conveyor.k8s import api, crons, events, jobs, store
 
 Key = store.Key
 WORKER_STATUS_INTERVAL = 1.0  # seconds between count-only Worker status writes
@@ -200,7 +198,7 @@ class Controller:
                 (api.JOBS, self.on_job, selector),
                 (api.PODS, self.on_pod, selector),
                 (api.PIPELINEJOBS, self.on_pipelinejob, {}),
-                (crons.CRONJOBS, self.on_cronjob, {}),
+                (api.PIPELINECRONJOBS, self.on_cronjob, {}),
             ):
                 listing = await self.client.list(resource, namespace=namespace, **extra)
                 kind = _kind_of(resource)
@@ -250,11 +248,19 @@ class Controller:
 
     async def _heartbeat(self) -> None:
         interval = workers.HEARTBEAT_INTERVAL.total_seconds()
+        last_resync = time.monotonic()
         while True:
             await asyncio.sleep(interval / self.settings.time_scale)
             for namespace in {k[0] for k in self.store.workers}:
                 self._mark_namespace(namespace)
                 self._check_stuck(namespace)
+            if time.monotonic() - last_resync >= self.settings.resync_interval:
+                # A safety net under the watches: look at every object again.
+                last_resync = time.monotonic()
+                for key in self.store.pipelinejobs:
+                    self._mark_job(key)
+                for key in self.store.cronjobs:
+                    self._mark_cron(key)
 
     def _check_stuck(self, namespace: str) -> None:
         """Report jobs that wait while their Worker has a free slot."""
@@ -349,7 +355,7 @@ class Controller:
 
     async def _refresh_cron(self, key: Key) -> None:
         try:
-            fresh = await self.client.get(crons.CRONJOBS, namespace=key[0], name=key[1])
+            fresh = await self.client.get(api.PIPELINECRONJOBS, namespace=key[0], name=key[1])
         except api.ApiError as exc:
             if exc.not_found:
                 self.store.drop_cronjob(key)
@@ -616,54 +622,28 @@ class Controller:
             return
         worker = self.store.workers.get((namespace, job.status.worker))
         if worker is None:
-            # The Worker went away between admission and now: queue again.
-            self._mark_job(key)
-            return
-        parsed = params.validate(job_type=job.spec.type, params=job.spec.params)
-        try:
-            if isinstance(parsed, model.SpecError):
-                raise render.RenderError(field=parsed.field, message=parsed.message)
-            manifest = render.render_job(
-                job=job,
-                worker=worker,
-                attempt=job.status.attempt,
-                params=parsed.model_dump(by_alias=True, mode="json", exclude_none=True),
-            )
-        except render.RenderError as exc:
-            error = model.SpecError(field=exc.field, message=exc.message)
+            message = f"Worker {job.status.worker} was deleted before the Job started; requeued"
             await self._apply(
-                job=job, step=lifecycle.invalid(job=job, error=error, now=self.clock())
+                job=job,
+                step=lifecycle.requeue(status=job.status, message=message, now=self.clock()),
             )
             return
-        manifest.setdefault("metadata", {})["ownerReferences"] = [
-            {
-                "apiVersion": f"{API_GROUP}/{API_VERSION}",
-                "kind": "PipelineJob",
-                "name": job.meta.name,
-                "uid": job.meta.uid,
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ]
-        try:
-            created = await self.client.create(api.JOBS, namespace=namespace, body=manifest)
-        except api.ApiError as exc:
-            if exc.already_exists:
-                # Created before a restart or by an earlier try: adopt it.
-                self.metrics["adopted"] += 1
-                created = await self.client.get(api.JOBS, namespace=namespace, name=job.status.job)
-            elif exc.status in (400, 422):
-                error = model.SpecError(field="spec.podTemplate", message=exc.message)
-                await self._apply(
-                    job=job, step=lifecycle.invalid(job=job, error=error, now=self.clock())
-                )
-                return
-            else:
-                raise
-        else:
-            self.metrics["jobs_created"] += 1
+        body = jobs.manifest(job=job, worker=worker)
+        created = (
+            body
+            if isinstance(body, model.SpecError)
+            else await jobs.create(client=self.client, namespace=namespace, body=body)
+        )
+        if isinstance(created, model.SpecError):
+            step = lifecycle.invalid(job=job, error=created, now=self.clock())
+            await self._apply(job=job, step=step)
+            return
+        job_body, fresh = created
+        if fresh:
             metrics.JOBS_CREATED.labels(namespace, job.status.worker).inc()
-        self.on_job(None, created)
+        else:
+            self.metrics["adopted"] += 1
+        self.on_job(None, job_body)
 
     async def _delete(self, resource: api.Resource, *, namespace: str, name: str) -> None:
         try:

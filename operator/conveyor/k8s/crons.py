@@ -13,7 +13,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from conveyor import API_GROUP, API_VERSION
 from conveyor.core import cron, model, status
 from conveyor.k8s import api, store
 
@@ -73,14 +72,7 @@ async def apply(
                 cron=meta, spec=spec, name=name, scheduled_at=scheduled_at
             )
             manifest["metadata"]["ownerReferences"] = [
-                {
-                    "apiVersion": f"{API_GROUP}/{API_VERSION}",
-                    "kind": "PipelineCronJob",
-                    "name": meta.name,
-                    "uid": meta.uid,
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
+                api.owner_reference(kind="PipelineCronJob", name=meta.name, uid=meta.uid)
             ]
             try:
                 await client.create(api.PIPELINEJOBS, namespace=namespace, body=manifest)
@@ -103,7 +95,7 @@ async def apply(
         return dict(body)
     try:
         return await client.patch_status(
-            CRONJOBS,
+            api.PIPELINECRONJOBS,
             namespace=namespace,
             name=meta.name,
             patch={"metadata": {"resourceVersion": meta.resource_version}, "status": patch},
@@ -112,6 +104,3 @@ async def apply(
         if exc.not_found:
             return None
         raise
-
-
-CRONJOBS = api.Resource(group=API_GROUP, version=API_VERSION, plural="pipelinecronjobs")
