@@ -288,3 +288,45 @@ class Operator:
 def run_cleanups() -> None:
     """Stop everything still registered (operator, cluster), newest first."""
     _run_cleanups()
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU-seconds of the whole machine since boot, all cores."""
+    fields = [int(v) for v in pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    total = sum(fields[:8])
+    return (total - idle) / CLK_TCK, total / CLK_TCK
+
+
+class CpuMeter:
+    """CPU-seconds used between `start()` and `stop()` by the operator, each
+    control plane component, the benchmark itself and the whole machine."""
+
+    def __init__(self, *, operator: Operator | None, cluster: Cluster) -> None:
+        self.operator = operator
+        self.cluster = cluster
+        self._before: dict[str, float] = {}
+        self._wall = 0.0
+
+    def _sample(self) -> dict[str, float]:
+        sample: dict[str, float] = {}
+        if self.operator is not None and self.operator.alive():
+            sample["operator"] = self.operator.cpu()
+        for pid, name in self.cluster.components().items():
+            with contextlib.suppress(OSError):
+                sample[name] = cpu_seconds(pid)
+        sample["bench"] = cpu_seconds(os.getpid())
+        busy, total = machine_cpu()
+        sample["machine busy"] = busy
+        sample["machine total"] = total
+        return sample
+
+    def start(self) -> None:
+        self._before = self._sample()
+        self._wall = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        after = self._sample()
+        used = {k: round(v - self._before[k], 2) for k, v in after.items() if k in self._before}
+        used["wall"] = round(time.monotonic() - self._wall, 2)
+        return used

@@ -117,20 +117,10 @@ def test_a_worker_change_not_yet_observed_is_in_progress() -> None:
     assert kstatus.compute(body).status == kstatus.IN_PROGRESS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="operator: a PAUSED Worker writes Ready=False without Reconciling/Stalled, which "
-    "kstatus reads as InProgress forever; paused is the state the user asked for (Current)",
-)
 def test_a_paused_worker_is_current() -> None:
     assert kstatus.compute(worker(paused=True)).status == kstatus.CURRENT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="operator: a Worker with an invalid spec (OFFLINE/InvalidSpec) writes no "
-    "Stalled=True condition, so kstatus reads InProgress instead of Failed",
-)
 def test_a_worker_with_an_invalid_spec_is_failed() -> None:
     body = worker(spec={"type": "no-such-type", "concurrency": 1})
 

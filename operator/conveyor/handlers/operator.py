@@ -34,15 +34,18 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     # Only Conveyor's own Jobs and pods are watched, filtered by the API server.
     for group_plural in (("batch", "jobs"), ("", "pods")):
         settings.watching.label_selectors[group_plural] = store.LABEL_PIPELINEJOB
+    ctl_settings: controller.Settings = memo.get("settings") or controller.Settings()
+    names = ctl_settings.namespaces
+    if names and not any(ch in n for n in names for ch in "*?[!"):
+        # Exact namespaces: nothing to discover, so no cluster-wide rights needed.
+        settings.scanning.disabled = True
     info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
         settings=settings
     )
     if info is None:
         raise kopf.PermanentError("no Kubernetes credentials: no service account, no kubeconfig")
     client = api.Client(info=info)
-    ctl = controller.Controller(
-        client=client, settings=memo.get("settings") or controller.Settings()
-    )
+    ctl = controller.Controller(client=client, settings=ctl_settings)
     memo["client"] = client
     memo["controller"] = ctl
     task = asyncio.create_task(ctl.run(), name="conveyor-controller")

@@ -390,8 +390,9 @@ class Controller:
         self._wants.pop(key, None)
         if job.status.holds_slot and not step.status.holds_slot:
             self._mark_namespace(key[0])  # a slot is free
-        if step == lifecycle.Step(status=job.status, wake_at=step.wake_at):
-            return  # nothing to write or do
+        unchanged = step == lifecycle.Step(status=job.status, wake_at=step.wake_at)
+        if unchanged and job.status.observed_generation == job.meta.generation:
+            return  # nothing to write or do (a spec edit is acknowledged in status)
         self._spawn(key, self._apply(job=job, step=step))
 
     def _observe(self, job: model.PipelineJob) -> observe.Observation | None:
