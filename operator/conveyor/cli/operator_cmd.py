@@ -9,6 +9,7 @@ from typing import Any
 import kopf
 
 from conveyor import metrics
+from conveyor.core import durations
 from conveyor.k8s import controller
 
 
@@ -32,6 +33,12 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--metrics-port", type=int, default=8080, help="Prometheus /metrics port (0: off)"
     )
+    parser.add_argument(
+        "--unschedulable-grace",
+        default="2m",
+        metavar="DURATION",
+        help="how long a pod may stay unschedulable before its Worker is unhealthy (default 2m)",
+    )
     parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
     # Tests only (see Settings.time_scale); hidden from --help.
     parser.add_argument("--time-scale", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -51,8 +58,15 @@ def run(args: argparse.Namespace) -> int:
     from conveyor.handlers import operator as _handlers  # noqa: F401
 
     namespaces = tuple(args.namespace)
+    try:
+        grace = durations.parse(args.unschedulable_grace)
+    except ValueError as exc:
+        raise SystemExit(f"--unschedulable-grace: {exc}") from None
     settings = controller.Settings(
-        namespaces=namespaces, time_scale=args.time_scale, clock_anchor=args.clock_anchor
+        namespaces=namespaces,
+        time_scale=args.time_scale,
+        clock_anchor=args.clock_anchor,
+        unschedulable_grace=grace,
     )
     memo = kopf.Memo(settings=settings)
     asyncio.run(
