@@ -180,9 +180,17 @@ class Cluster:
 class Operator:
     """`conveyor operator` as users run it: its own process, all namespaces."""
 
-    def __init__(self, *, kubeconfig: pathlib.Path, log_path: pathlib.Path) -> None:
+    def __init__(
+        self,
+        *,
+        kubeconfig: pathlib.Path,
+        log_path: pathlib.Path,
+        profile: pathlib.Path | None = None,
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.log_path = log_path
+        self.profile = profile  # write a cProfile of each start here (.1, .2, ...)
+        self.starts = 0
         self.metrics_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
@@ -202,7 +210,11 @@ class Operator:
         if self.alive():
             raise BenchError("the operator is already running")
         self.metrics_port = free_port()
-        args = [sys.executable, "-m", "conveyor.cli.main", "operator"]
+        self.starts += 1
+        args = [sys.executable]
+        if self.profile is not None:
+            args += ["-m", "cProfile", "-o", f"{self.profile}.{self.starts}"]
+        args += ["-m", "conveyor.cli.main", "operator"]
         args += ["--metrics-port", str(self.metrics_port)]
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYTHONUNBUFFERED": "1"}
         with self.log_path.open("ab") as out:

@@ -334,4 +334,3 @@ def job_finished(job: Mapping[str, Any]) -> bool:
         and c.get("type") in ("Complete", "SuccessCriteriaMet", "Failed", "FailureTarget")
         for c in (job.get("status") or {}).get("conditions") or ()
     )
-

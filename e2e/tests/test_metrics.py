@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import urllib.request
 
 import pytest
 
 from e2e.tests import builders, conftest, kube
 
 pytestmark = pytest.mark.e2e
-
-
-def scrape(url: str, name: str, **labels: str) -> float:
-    """The sum of a metric's samples whose labels include `labels`."""
-    total = 0.0
-    with urllib.request.urlopen(url, timeout=10) as response:
-        for line in response.read().decode().splitlines():
-            if not line.startswith(name + "{"):
-                continue
-            if all(f'{k}="{v}"' in line for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 async def test_queue_depth_goes_up_and_down_and_histograms_fill(
@@ -34,7 +21,7 @@ async def test_queue_depth_goes_up_and_down_and_histograms_fill(
 
     depths: list[float] = []
     for _ in range(100):
-        depths.append(scrape(url, "conveyor_queue_depth", namespace=ns, worker="build"))
+        depths.append(kube.scrape(url, "conveyor_queue_depth", namespace=ns, worker="build"))
         if depths[-1] > 0:
             break
         await asyncio.sleep(0.1)
@@ -42,11 +29,13 @@ async def test_queue_depth_goes_up_and_down_and_histograms_fill(
         await k.wait_state(f"m-{i}", "SUCCESS", timeout=60)
 
     async def drained() -> bool:
-        return scrape(url, "conveyor_queue_depth", namespace=ns, worker="build") == 0
+        return kube.scrape(url, "conveyor_queue_depth", namespace=ns, worker="build") == 0
 
     await k.wait_for("queue depth back to 0", drained)
     assert max(depths) >= 1, depths
-    assert scrape(url, "conveyor_job_queue_wait_seconds_count", namespace=ns) >= 3
-    assert scrape(url, "conveyor_job_run_seconds_count", namespace=ns, result="SUCCESS") >= 3
-    assert scrape(url, "conveyor_worker_concurrency", namespace=ns, worker="build") == 1
-    assert scrape(url, "conveyor_worker_state", namespace=ns, worker="build", state="ONLINE") == 1
+    assert kube.scrape(url, "conveyor_job_queue_wait_seconds_count", namespace=ns) >= 3
+    assert kube.scrape(url, "conveyor_job_run_seconds_count", namespace=ns, result="SUCCESS") >= 3
+    assert kube.scrape(url, "conveyor_worker_concurrency", namespace=ns, worker="build") == 1
+    assert (
+        kube.scrape(url, "conveyor_worker_state", namespace=ns, worker="build", state="ONLINE") == 1
+    )

@@ -1,6 +1,6 @@
 """The Helm chart, rendered without a cluster: lint, values schema, the two
 RBAC modes, least privilege, the restricted Pod Security Standard, and the
-refusals (more than one replica, Workers outside the watched namespaces)."""
+refusals (replicas without leader election, Workers outside the watched namespaces)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,8 @@ def bound_to_operator(docs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], 
         ):
             continue
         ref = binding["roleRef"]
+        if ref["name"].endswith("-leader"):
+            continue  # leader election's Lease: tested on its own
         namespace = binding["metadata"].get("namespace") if ref["kind"] == "Role" else None
         pairs.append((binding, roles[(ref["kind"], namespace, ref["name"])]))
     return pairs
@@ -97,7 +99,7 @@ def test_cluster_wide_mode_binds_one_cluster_role() -> None:
         **OPERATOR_RIGHTS,
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     }
-    assert by_kind(docs, "Role") == []
+    assert [r for r in by_kind(docs, "Role") if not r["metadata"]["name"].endswith("-leader")] == []
     [deployment] = by_kind(docs, "Deployment")
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert not any(a.startswith("--namespace") for a in args)
@@ -190,14 +192,33 @@ def test_one_replica_never_two() -> None:
     assert stopped[0]["spec"]["replicas"] == 0
 
 
-def test_more_than_one_replica_is_refused_with_the_reason() -> None:
+def test_more_than_one_replica_needs_leader_election() -> None:
     result = tools.helm(
-        "template", "conveyor", str(tools.CHART), "--set", "replicaCount=2", check=False
+        "template",
+        "conveyor",
+        str(tools.CHART),
+        "--set",
+        "replicaCount=2",
+        "--set",
+        "leaderElection.enabled=false",
+        check=False,
     )
 
     assert result.returncode != 0
     assert "only one Conveyor operator may run at a time" in result.stderr
-    assert "leader election" in result.stderr
+    assert "leaderElection.enabled=true" in result.stderr
+
+
+def test_replicas_elect_a_leader_on_a_lease_in_the_release_namespace() -> None:
+    docs = objects(tools.template("--set", "replicaCount=2"))
+    [deployment] = by_kind(docs, "Deployment")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+
+    assert deployment["spec"]["replicas"] == 2
+    assert "--leader-elect" in container["args"]
+    leader_roles = [r for r in by_kind(docs, "Role") if r["metadata"]["name"].endswith("-leader")]
+    assert [rule["resources"] for role in leader_roles for rule in role["rules"]] == [["leases"]]
+    assert leader_roles[0]["rules"][0]["verbs"] == ["get", "create", "update"]
 
 
 def test_probes_and_ports() -> None:

@@ -1,7 +1,7 @@
 {{/* Refuse values the operator cannot honour, with a message saying why. */}}
 {{- define "conveyor.validate" -}}
-{{- if gt (int .Values.replicaCount) 1 -}}
-{{- fail (printf "replicaCount is %d, but only one Conveyor operator may run at a time: it has no leader election yet (kopf peering is off), and two operators would admit jobs twice. Use replicaCount: 1 (the Deployment's Recreate strategy never runs two during an upgrade)." (int .Values.replicaCount)) -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) -}}
+{{- fail (printf "replicaCount is %d, but only one Conveyor operator may run at a time: without leader election two operators would admit jobs twice. Set leaderElection.enabled=true (the Lease holder acts, the others stand by) or replicaCount: 1." (int .Values.replicaCount)) -}}
 {{- end -}}
 {{- $seen := dict -}}
 {{- range .Values.watchNamespaces -}}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import pathlib
 from typing import Any
 
 import kopf
 
 from conveyor import metrics
 from conveyor.core import durations
-from conveyor.k8s import controller
+from conveyor.k8s import controller, leader
 
 
 def register(commands: Any) -> None:
@@ -39,6 +40,17 @@ def register(commands: Any) -> None:
         metavar="DURATION",
         help="how long a pod may stay unschedulable before its Worker is unhealthy (default 2m)",
     )
+    parser.add_argument(
+        "--leader-elect",
+        action="store_true",
+        help="with more than one replica: only the holder of a Lease acts",
+    )
+    parser.add_argument(
+        "--leader-elect-namespace",
+        default=None,
+        help="namespace of the Lease (default: the pod's, from its service account)",
+    )
+    parser.add_argument("--leader-elect-name", default="conveyor-operator", help="the Lease's name")
     parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
     # Tests only (see Settings.time_scale); hidden from --help.
     parser.add_argument("--time-scale", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -69,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
         unschedulable_grace=grace,
     )
     memo = kopf.Memo(settings=settings)
+    if args.leader_elect:
+        memo["leader_election"] = leader.Config(
+            namespace=args.leader_elect_namespace or _own_namespace(),
+            name=args.leader_elect_name,
+        )
     asyncio.run(
         kopf.operator(
             clusterwide=not namespaces,
@@ -79,3 +96,8 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _own_namespace() -> str:
+    path = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+    return path.read_text().strip() if path.exists() else "default"

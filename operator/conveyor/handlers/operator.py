@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+from collections.abc import Callable
 from typing import Any
 
 import kopf
 
 from conveyor import API_GROUP, API_VERSION
-from conveyor.k8s import api, controller, store
+from conveyor.k8s import api, controller, leader, store
 
 logger = logging.getLogger("conveyor.operator")
 
@@ -48,9 +51,25 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     ctl = controller.Controller(client=client, settings=ctl_settings)
     memo["client"] = client
     memo["controller"] = ctl
-    task = asyncio.create_task(ctl.run(), name="conveyor-controller")
+    gate = None
+    election: leader.Config | None = memo.get("leader_election")
+    if election is not None:
+        elector = leader.Elector(client=client, config=election)
+        gate = elector.leading
+        memo["elector"] = asyncio.create_task(elector.run(on_lost=_stop_acting(memo)))
+    task = asyncio.create_task(ctl.run(gate=gate), name="conveyor-controller")
     task.add_done_callback(_report_stop)
     memo["task"] = task
+
+
+def _stop_acting(memo: kopf.Memo) -> Callable[[], None]:
+    """On a lost lease: stop deciding at once, then stop the process."""
+
+    def stop() -> None:
+        memo["task"].cancel()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    return stop
 
 
 def _report_stop(task: asyncio.Task[None]) -> None:
@@ -60,10 +79,11 @@ def _report_stop(task: asyncio.Task[None]) -> None:
 
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
-    task: asyncio.Task[None] | None = memo.get("task")
-    if task is not None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    for name in ("task", "elector"):
+        task: asyncio.Task[None] | None = memo.get(name)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
     client: api.Client | None = memo.get("client")
     if client is not None:
         await client.close()

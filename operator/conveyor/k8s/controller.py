@@ -214,7 +214,11 @@ class Controller:
         for namespace in self.store.namespaces():
             self._mark_namespace(namespace)
 
-    async def run(self) -> None:
+    async def run(self, *, gate: asyncio.Event | None = None) -> None:
+        """Decide and act until cancelled; with a `gate` (leader election) only
+        once it is set. Until then the store is fed but nothing is written."""
+        if gate is not None:
+            await gate.wait()
         delay = 1.0
         while True:
             try:

@@ -1,0 +1,1 @@
+"""Conveyor benchmark: `make bench` / `make bench-quick` (see docs/performance.md)."""

@@ -1,0 +1,271 @@
+"""Summaries over runs: the printed table and the JSON written to bench/results/."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bench.infra import ROOT
+
+MiB = 2**20
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Figure:
+    name: str
+    unit: str
+    get: Callable[[Mapping[str, Any]], float | None]
+    digits: int = 2
+    goal: str = ""
+
+
+def _path(*keys: str, scale: float = 1.0) -> Callable[[Mapping[str, Any]], float | None]:
+    def get(run: Mapping[str, Any]) -> float | None:
+        value: Any = run
+        for key in keys:
+            if not isinstance(value, Mapping) or key not in value:
+                return None
+            value = value[key]
+        return float(value) * scale if isinstance(value, int | float) else None
+
+    return get
+
+
+def _ratio(run: Mapping[str, Any]) -> float | None:
+    drain, base = _path("drain", "seconds")(run), _path("baseline", "seconds")(run)
+    return drain / base if drain and base else None
+
+
+def figures(run_sample: list[Mapping[str, Any]], sizes: Mapping[str, Any]) -> list[Figure]:
+    n, c = sizes["drain_jobs"], sizes["drain_concurrency"]
+    rate, secs = sizes["latency_rate"], sizes["latency_seconds"]
+    out = [
+        Figure(
+            name=f"1. drain: {n} PipelineJobs, concurrency {c}",
+            unit="s",
+            get=_path("drain", "seconds"),
+        ),
+        Figure(name="1. drain throughput", unit="jobs/s", get=_path("drain", "jobs_per_second")),
+        Figure(
+            name=f"2. baseline: {n} plain Jobs, {c} at a time",
+            unit="s",
+            get=_path("baseline", "seconds"),
+        ),
+        Figure(
+            name="2. baseline throughput", unit="jobs/s", get=_path("baseline", "jobs_per_second")
+        ),
+        Figure(name="2. overhead ratio (drain / baseline)", unit="x", get=_ratio, goal="<= 1.2"),
+    ]
+    latency_rows = (
+        ("created_to_job", "created -> Job created"),
+        ("pod_phase_to_status", "pod phase -> status (Running and Succeeded)"),
+        ("pod_running_to_status", "  pod Running -> RUNNING"),
+        ("pod_succeeded_to_status", "  pod Succeeded -> SUCCESS"),
+        ("job_finished_to_status", "  Job finished -> SUCCESS"),
+    )
+    for key, label in latency_rows:
+        for p in ("p50", "p95", "p99"):
+            out.append(
+                Figure(
+                    name=f"3. latency @{rate:g}/s for {secs:g}s: {label} {p}",
+                    unit="ms",
+                    get=_path("latency", key, p),
+                    digits=0,
+                )
+            )
+    out.append(
+        Figure(
+            name="4. API writes per job (all but Events)",
+            unit="writes",
+            get=_path("drain", "api", "writes_total"),
+            goal="<= 3",
+        )
+    )
+    kinds: set[str] = set()
+    events: set[str] = set()
+    for run in run_sample:
+        api = (run.get("drain") or {}).get("api") or {}
+        kinds |= set(api.get("writes") or {})
+        events |= set(api.get("events") or {})
+    for kind in sorted(kinds):
+        out.append(
+            Figure(name=f"4.   {kind}", unit="writes", get=_path("drain", "api", "writes", kind))
+        )
+    for kind in sorted(events):
+        out.append(
+            Figure(
+                name=f"4. Events per job: {kind}",
+                unit="writes",
+                get=_path("drain", "api", "events", kind),
+            )
+        )
+    out.append(
+        Figure(
+            name="5. operator CPU per 1,000 jobs (drain)",
+            unit="CPU-s",
+            get=_path("drain", "operator_cpu_per_1000_jobs"),
+        )
+    )
+    out.append(
+        Figure(
+            name="5. operator RSS, idle",
+            unit="MiB",
+            get=_path("memory", "rss_idle", scale=1 / MiB),
+            digits=1,
+        )
+    )
+    for stage in sizes["memory_stages"]:
+        out.append(
+            Figure(
+                name=f"5. operator RSS, {stage:,} PipelineJobs present",
+                unit="MiB",
+                get=_path("memory", f"rss_at_{stage}", scale=1 / MiB),
+                digits=1,
+            )
+        )
+        out.append(
+            Figure(
+                name=f"5. bytes per PipelineJob ({stage:,} present)",
+                unit="bytes",
+                get=_path("memory", f"bytes_per_object_at_{stage}"),
+                digits=0,
+            )
+        )
+    total, queued = sizes["memory_stages"][-1], sizes["cold_queued"]
+    cold = f"6. cold start ({total:,} present, {queued:,} queued):"
+    out += [
+        Figure(name=f"{cold} /metrics up", unit="s", get=_path("memory", "cold_metrics_up")),
+        Figure(name=f"{cold} view rebuilt", unit="s", get=_path("memory", "cold_view_rebuilt")),
+        Figure(
+            name=f"{cold} first admission", unit="s", get=_path("memory", "cold_first_admission")
+        ),
+        Figure(
+            name=f"{cold} all {min(queued, sizes['cold_concurrency'])} slots filled",
+            unit="s",
+            get=_path("memory", "cold_all_slots"),
+        ),
+        Figure(
+            name=f"{cold} RSS when rebuilt",
+            unit="MiB",
+            get=_path("memory", "rss_at_view", scale=1 / MiB),
+            digits=1,
+        ),
+    ]
+    return out
+
+
+def summarize(runs: list[Mapping[str, Any]], sizes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for figure in figures(runs, sizes):
+        values = [v for run in runs if (v := figure.get(run)) is not None]
+        row: dict[str, Any] = {"figure": figure.name, "unit": figure.unit, "runs": len(values)}
+        if values:
+            row |= {
+                "min": round(min(values), figure.digits),
+                "median": round(statistics.median(values), figure.digits),
+                "max": round(max(values), figure.digits),
+            }
+        if figure.goal:
+            row["goal"] = figure.goal
+        rows.append(row)
+    return rows
+
+
+def cpu_split(runs: list[Mapping[str, Any]], scenario: str) -> dict[str, float]:
+    """Median CPU-seconds per process over the runs of one scenario."""
+    per: dict[str, list[float]] = {}
+    for run in runs:
+        for name, value in ((run.get(scenario) or {}).get("cpu") or {}).items():
+            per.setdefault(name, []).append(value)
+    return {name: round(statistics.median(v), 1) for name, v in per.items()}
+
+
+def environment() -> dict[str, Any]:
+    def version(package: str) -> str:
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return "?"
+
+    model = ""
+    try:
+        for line in open("/proc/cpuinfo").read().splitlines():  # noqa: SIM115
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": model,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "kopf": version("kopf"),
+        "aiohttp": version("aiohttp"),
+        "kubernetes": (ROOT / "e2e" / "cluster" / "KUBE_VERSION").read_text().strip(),
+        "conveyor_commit": commit,
+        "platform": platform.platform(),
+        "executable": sys.executable,
+    }
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 100:
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:,}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def table(result: Mapping[str, Any]) -> str:
+    """The summary as a Markdown table (also readable as plain text)."""
+    env, sizes = result["environment"], result["sizes"]
+    lines = [
+        f"Conveyor benchmark, {result['mode']} ({result['runs']} run"
+        f"{'s' if result['runs'] != 1 else ''}), {result['started']}",
+        "",
+        f"Machine: {env['cores']} cores ({env['cpu_model']}), load average at start "
+        f"{' '.join(str(x) for x in env['load_average_at_start'])}; Python {env['python']}, "
+        f"kopf {env['kopf']}, Kubernetes {env['kubernetes']} (local control plane, --load-test), "
+        f"conveyor {env['conveyor_commit']}; simulated run time {sizes['run_time']}.",
+        "",
+        "| figure | unit | min | median | max | runs | goal |",
+        "|---|---|--:|--:|--:|--:|---|",
+    ]
+    for row in result["summary"]:
+        lines.append(
+            f"| {row['figure']} | {row['unit']} | {_fmt(row.get('min'))} | "
+            f"{_fmt(row.get('median'))} | {_fmt(row.get('max'))} | {row['runs']} | "
+            f"{row.get('goal', '')} |"
+        )
+    for scenario in ("baseline", "drain", "latency"):
+        split = result["cpu"].get(scenario) or {}
+        if split:
+            parts = ", ".join(f"{k} {v}" for k, v in sorted(split.items(), key=lambda kv: -kv[1]))
+            lines += ["", f"CPU-seconds during the {scenario} (median): {parts}"]
+    errors = [
+        (run["run"], step, text)
+        for run in result["per_run"]
+        for step, text in run["errors"].items()
+    ]
+    if errors:
+        lines += ["", "ERRORS:"]
+        lines += [f"- run {run}, {step}: {text}" for run, step, text in errors]
+    return "\n".join(lines)

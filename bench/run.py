@@ -1,0 +1,243 @@
+"""Conveyor's benchmark: one command, a table, a JSON file.
+
+    .venv/bin/python -m bench.run            # full: 3 runs, 2,000-job drain (make bench)
+    .venv/bin/python -m bench.run --quick    # 1 run, smaller sizes, < 3 min (make bench-quick)
+
+Starts its own local control plane (`conveyor-cluster up --load-test`) in a
+temporary directory, installs the CRDs, runs `conveyor operator` as its own
+process, generates load and watches from this process, and always stops what
+it started. See docs/performance.md for the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import datetime
+import json
+import pathlib
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bench import kube, report, scenarios
+from bench.infra import ROOT, BenchError, Cluster, Operator, log, run_cleanups
+
+FULL = scenarios.Sizes(
+    drain_jobs=2000,
+    drain_concurrency=100,
+    run_time="1s",
+    latency_rate=20,
+    latency_seconds=30,
+    memory_stages=(1000, 10000),
+    cold_queued=1000,
+    cold_concurrency=100,
+)
+QUICK = scenarios.Sizes(
+    drain_jobs=300,
+    drain_concurrency=50,
+    run_time="1s",
+    latency_rate=10,
+    latency_seconds=10,
+    memory_stages=(1000,),
+    cold_queued=100,
+    cold_concurrency=50,
+)
+
+Scenario = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 run, smaller sizes (< 3 minutes)")
+    parser.add_argument("--runs", type=int, default=None, help="runs (default: 3, quick: 1)")
+    parser.add_argument(
+        "--results", type=pathlib.Path, default=ROOT / "bench" / "results", help="JSON goes here"
+    )
+    parser.add_argument("--drain-jobs", type=int, help="override the drain's job count")
+    parser.add_argument("--concurrency", type=int, help="override the drain's concurrency")
+    parser.add_argument(
+        "--only",
+        default="baseline,drain,latency,memory",
+        help="comma-separated scenarios to run (default: all)",
+    )
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep the work directory (logs) afterwards"
+    )
+    parser.add_argument(
+        "--profile",
+        type=pathlib.Path,
+        help="run the operator under cProfile, writing PROFILE.1, PROFILE.2, ... (one per start)",
+    )
+    return parser.parse_args(argv)
+
+
+async def quiesce(b: scenarios.Bench, *, limit: float = 0.35, timeout: float = 60) -> None:
+    """Wait until the operator and the control plane are near idle (below
+    `limit` CPU-seconds per second together), so a scenario does not pay for
+    the previous one's clean-up."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        meter = b.cpu_meter()
+        meter.start()
+        await asyncio.sleep(1.0)
+        used = meter.stop()
+        busy = sum(v for k, v in used.items() if not k.startswith(("machine", "bench", "wall")))
+        if busy < limit:
+            return
+    log(f"  the cluster did not go quiet within {timeout:.0f}s; going on")
+
+
+async def step(
+    b: scenarios.Bench,
+    run: dict[str, Any],
+    name: str,
+    scenario: Scenario,
+    *,
+    only: set[str],
+    runs: int,
+    cleanup: bool = True,
+) -> None:
+    """One scenario of one run in its own namespace; a failure is recorded, not raised."""
+    if name not in only:
+        return
+    index = run["run"]
+    namespace = f"bench-{index}-{name}"
+    log(f"run {index}/{runs}: {name}")
+    if name in ("drain", "latency") and not b.operator.alive():
+        log("  the operator is not running; starting it again")
+        await b.restart_operator()
+    started = time.monotonic()
+    try:
+        run[name] = await scenario(b, namespace=namespace)
+        log(f"run {index}/{runs}: {name} done in {time.monotonic() - started:.0f}s")
+    except Exception as exc:
+        run["errors"][name] = f"{type(exc).__name__}: {exc}"
+        log(f"run {index}/{runs}: {name} FAILED: {exc}")
+    if cleanup:
+        with contextlib.suppress(Exception):
+            seconds = await kube.delete_namespace(b.client, namespace)
+            log(f"  namespace {namespace} deleted in {seconds:.0f}s")
+        await quiesce(b)
+
+
+async def run_all(b: scenarios.Bench, *, runs: int, only: set[str]) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    for index in range(1, runs + 1):
+        last_run = index == runs
+        run: dict[str, Any] = {"run": index, "errors": {}}
+        results.append(run)
+
+        # 2. Baseline first, with no operator running at all.
+        b.operator.stop()
+        await step(b, run, "baseline", scenarios.baseline, only=only, runs=runs)
+        await b.restart_operator()
+        await quiesce(b)
+        await step(b, run, "drain", scenarios.drain, only=only, runs=runs)
+        await step(b, run, "latency", scenarios.latency, only=only, runs=runs)
+        # Restarts the operator itself; its objects are not worth deleting in the last run.
+        await step(
+            b, run, "memory", scenarios.memory_and_cold_start, only=only, runs=runs, cleanup=False
+        )
+        b.operator.stop()
+        if "memory" in only and not last_run:
+            with contextlib.suppress(Exception):
+                seconds = await kube.delete_namespace(b.client, f"bench-{index}-memory")
+                log(f"  namespace bench-{index}-memory deleted in {seconds:.0f}s")
+    return results
+
+
+async def main_async(
+    cluster: Cluster, operator: Operator, sizes: scenarios.Sizes, *, runs: int, only: set[str]
+) -> list[dict[str, Any]]:
+    info = kube.connection(cluster.kubeconfig)
+    async with kube.client(info) as client:
+        b = scenarios.Bench(
+            cluster=cluster,
+            operator=operator,
+            info=info,
+            client=client,
+            sizes=sizes,
+            log_dir=operator.log_path.parent,
+        )
+        return await run_all(b, runs=runs, only=only)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    if args.drain_jobs:
+        sizes = dataclasses.replace(sizes, drain_jobs=args.drain_jobs)
+    if args.concurrency:
+        sizes = dataclasses.replace(sizes, drain_concurrency=args.concurrency)
+    runs = args.runs or (1 if args.quick else 3)
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    mode = "quick" if args.quick else "full"
+    started = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    environment = report.environment()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+    work = pathlib.Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
+    cluster = Cluster(state_dir=work / "cluster")
+    operator = Operator(
+        kubeconfig=cluster.kubeconfig, log_path=work / "operator.log", profile=args.profile
+    )
+    per_run: list[dict[str, Any]] = []
+    failure: str | None = None
+    clock = time.monotonic()
+    try:
+        log(f"{mode} benchmark, {runs} run(s); work directory {work}")
+        log(f"control plane up in {cluster.up():.1f}s (--load-test)")
+        cluster.install_crds()
+        per_run = asyncio.run(main_async(cluster, operator, sizes, runs=runs, only=only))
+    except KeyboardInterrupt as exc:
+        failure = f"interrupted ({exc or 'Ctrl-C'})"
+    except BenchError as exc:
+        failure = str(exc)
+    finally:
+        log("stopping the operator and the control plane")
+        operator.stop()
+        cluster.down()
+        run_cleanups()
+
+    result: dict[str, Any] = {
+        "mode": mode,
+        "runs": runs,
+        "started": started.isoformat(),
+        "wall_seconds": round(time.monotonic() - clock, 1),
+        "environment": environment,
+        "sizes": dataclasses.asdict(sizes),
+        "per_run": per_run,
+        "failure": failure,
+    }
+    result["summary"] = report.summarize(per_run, result["sizes"])
+    result["cpu"] = {s: report.cpu_split(per_run, s) for s in ("baseline", "drain", "latency")}
+    args.results.mkdir(parents=True, exist_ok=True)
+    path = args.results / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{mode}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+
+    print(report.table(result))
+    print(f"\n(wall time {result['wall_seconds']:.0f}s; JSON: {path.relative_to(ROOT)})")
+    errors = failure or any(run["errors"] for run in per_run)
+    if failure:
+        print(f"\nBENCHMARK FAILED: {failure}", file=sys.stderr)
+    if errors or args.keep_logs:
+        # The control plane's state is gone (its `down` keeps the logs); keep ours.
+        print(f"logs kept: {operator.log_path}, {cluster.state_dir / 'logs'}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
