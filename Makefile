@@ -112,3 +112,16 @@ manifests: venv helm-bin ## copy crds/ into the chart; render manifests/install.
 deploy-test: venv $(CLUSTER_BIN) deploy-tools ## the install checks only: tests/deploy and e2e/tests/test_install.py
 	$(VENV)/bin/pytest tests/deploy e2e/tests/test_install.py
 # --- end install ---------------------------------------------------------------
+
+# --- benchmark (issue 7) ---------------------------------------------------------
+# Starts its own control plane (--load-test) in a temporary directory and stops
+# it afterwards; results also go to bench/results/<time>-<mode>.json (git-ignored).
+# Method and latest tables: docs/performance.md. Extra flags: BENCH_ARGS="--runs 5".
+.PHONY: bench
+bench: venv $(CLUSTER_BIN) ## benchmark: 3 runs of drain, baseline, latency, writes, memory, cold start (~15-30 min)
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+.PHONY: bench-quick
+bench-quick: venv $(CLUSTER_BIN) ## quick benchmark: 1 run, smaller sizes (under 3 minutes)
+	$(PY) -m bench.run --quick $(BENCH_ARGS)
+# --- end benchmark ---------------------------------------------------------------

@@ -231,6 +231,7 @@ class Operator:
             )
         if self.stop not in _cleanups:
             _cleanups.append(self.stop)
+        log(f"  operator started (pid {self.process.pid}, metrics port {self.metrics_port})")
         return self.started_at
 
     def wait_ready(self, *, timeout: float = 60) -> float:

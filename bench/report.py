@@ -9,7 +9,7 @@ import platform
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bench.infra import ROOT
@@ -43,7 +43,7 @@ def _ratio(run: Mapping[str, Any]) -> float | None:
     return drain / base if drain and base else None
 
 
-def figures(run_sample: list[Mapping[str, Any]], sizes: Mapping[str, Any]) -> list[Figure]:
+def figures(run_sample: Sequence[Mapping[str, Any]], sizes: Mapping[str, Any]) -> list[Figure]:
     n, c = sizes["drain_jobs"], sizes["drain_concurrency"]
     rate, secs = sizes["latency_rate"], sizes["latency_seconds"]
     out = [
@@ -161,7 +161,7 @@ def figures(run_sample: list[Mapping[str, Any]], sizes: Mapping[str, Any]) -> li
     return out
 
 
-def summarize(runs: list[Mapping[str, Any]], sizes: Mapping[str, Any]) -> list[dict[str, Any]]:
+def summarize(runs: Sequence[Mapping[str, Any]], sizes: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for figure in figures(runs, sizes):
         values = [v for run in runs if (v := figure.get(run)) is not None]
@@ -178,7 +178,7 @@ def summarize(runs: list[Mapping[str, Any]], sizes: Mapping[str, Any]) -> list[d
     return rows
 
 
-def cpu_split(runs: list[Mapping[str, Any]], scenario: str) -> dict[str, float]:
+def cpu_split(runs: Sequence[Mapping[str, Any]], scenario: str) -> dict[str, float]:
     """Median CPU-seconds per process over the runs of one scenario."""
     per: dict[str, list[float]] = {}
     for run in runs:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import datetime
 import json
@@ -102,7 +101,6 @@ async def step(
     *,
     only: set[str],
     runs: int,
-    cleanup: bool = True,
 ) -> None:
     """One scenario of one run in its own namespace; a failure is recorded, not raised."""
     if name not in only:
@@ -120,36 +118,48 @@ async def step(
     except Exception as exc:
         run["errors"][name] = f"{type(exc).__name__}: {exc}"
         log(f"run {index}/{runs}: {name} FAILED: {exc}")
-    if cleanup:
-        with contextlib.suppress(Exception):
-            seconds = await kube.delete_namespace(b.client, namespace)
-            log(f"  namespace {namespace} deleted in {seconds:.0f}s")
-        await quiesce(b)
+
+
+async def delete_namespaces(b: scenarios.Bench, names: list[str]) -> None:
+    """Delete them in parallel and wait until all are gone (failures are logged)."""
+    started = time.monotonic()
+    done = await asyncio.gather(
+        *(kube.delete_namespace(b.client, n) for n in names), return_exceptions=True
+    )
+    for name, outcome in zip(names, done, strict=True):
+        if isinstance(outcome, BaseException):
+            log(f"  could not delete namespace {name}: {outcome}")
+    log(f"  namespaces deleted in {time.monotonic() - started:.0f}s: {', '.join(names)}")
 
 
 async def run_all(b: scenarios.Bench, *, runs: int, only: set[str]) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     for index in range(1, runs + 1):
-        last_run = index == runs
         run: dict[str, Any] = {"run": index, "errors": {}}
         results.append(run)
 
-        # 2. Baseline first, with no operator running at all.
+        # 2. The baseline first, with no operator running at all. Its Jobs carry
+        # no Conveyor label: the operator never sees them, so they can stay.
         b.operator.stop()
         await step(b, run, "baseline", scenarios.baseline, only=only, runs=runs)
         await b.restart_operator()
         await quiesce(b)
+        # 1, 4, 5 (CPU), then 3 with the drain's finished objects still present.
         await step(b, run, "drain", scenarios.drain, only=only, runs=runs)
+        await quiesce(b)
         await step(b, run, "latency", scenarios.latency, only=only, runs=runs)
-        # Restarts the operator itself; its objects are not worth deleting in the last run.
-        await step(
-            b, run, "memory", scenarios.memory_and_cold_start, only=only, runs=runs, cleanup=False
-        )
+        # The memory figures need a cluster without the other scenarios' objects.
         b.operator.stop()
-        if "memory" in only and not last_run:
-            with contextlib.suppress(Exception):
-                seconds = await kube.delete_namespace(b.client, f"bench-{index}-memory")
-                log(f"  namespace bench-{index}-memory deleted in {seconds:.0f}s")
+        await delete_namespaces(
+            b, [f"bench-{index}-{n}" for n in ("baseline", "drain", "latency") if n in only]
+        )
+        await quiesce(b)
+        # 5 (memory) and 6: restarts the operator itself.
+        await step(b, run, "memory", scenarios.memory_and_cold_start, only=only, runs=runs)
+        b.operator.stop()
+        if "memory" in only and index < runs:
+            await delete_namespaces(b, [f"bench-{index}-memory"])
+            await quiesce(b)
     return results
 
 
@@ -167,6 +177,10 @@ async def main_async(
             log_dir=operator.log_path.parent,
         )
         return await run_all(b, runs=runs, only=only)
+
+
+def _shown(path: pathlib.Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -227,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps(result, indent=2) + "\n")
 
     print(report.table(result))
-    print(f"\n(wall time {result['wall_seconds']:.0f}s; JSON: {path.relative_to(ROOT)})")
+    print(f"\n(wall time {result['wall_seconds']:.0f}s; JSON: {_shown(path)})")
     errors = failure or any(run["errors"] for run in per_run)
     if failure:
         print(f"\nBENCHMARK FAILED: {failure}", file=sys.stderr)
