@@ -341,5 +341,8 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         after = self._sample()
         used = {k: round(v - self._before[k], 2) for k, v in after.items() if k in self._before}
+        ours = sum(v for k, v in used.items() if not k.startswith("machine"))
+        # Whatever else runs on the machine (it may be shared) competes for the cores.
+        used["other processes"] = round(max(used.get("machine busy", 0.0) - ours, 0.0), 2)
         used["wall"] = round(time.monotonic() - self._wall, 2)
         return used

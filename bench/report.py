@@ -43,6 +43,14 @@ def _ratio(run: Mapping[str, Any]) -> float | None:
     return drain / base if drain and base else None
 
 
+def _rebuilt_bytes(total: int) -> Callable[[Mapping[str, Any]], float | None]:
+    def get(run: Mapping[str, Any]) -> float | None:
+        rebuilt, idle = _path("memory", "rss_at_view")(run), _path("memory", "rss_idle")(run)
+        return (rebuilt - idle) / total if rebuilt and idle else None
+
+    return get
+
+
 def figures(run_sample: Sequence[Mapping[str, Any]], sizes: Mapping[str, Any]) -> list[Figure]:
     n, c = sizes["drain_jobs"], sizes["drain_concurrency"]
     rate, secs = sizes["latency_rate"], sizes["latency_seconds"]
@@ -152,6 +160,12 @@ def figures(run_sample: Sequence[Mapping[str, Any]], sizes: Mapping[str, Any]) -
             get=_path("memory", "cold_all_slots"),
         ),
         Figure(
+            name=f"{cold} bytes per PipelineJob when rebuilt",
+            unit="bytes",
+            get=_rebuilt_bytes(total),
+            digits=0,
+        ),
+        Figure(
             name=f"{cold} RSS when rebuilt",
             unit="MiB",
             get=_path("memory", "rss_at_view", scale=1 / MiB),
@@ -256,10 +270,17 @@ def table(result: Mapping[str, Any]) -> str:
             f"{row.get('goal', '')} |"
         )
     for scenario in ("baseline", "drain", "latency"):
-        split = result["cpu"].get(scenario) or {}
-        if split:
-            parts = ", ".join(f"{k} {v}" for k, v in sorted(split.items(), key=lambda kv: -kv[1]))
-            lines += ["", f"CPU-seconds during the {scenario} (median): {parts}"]
+        split = dict(result["cpu"].get(scenario) or {})
+        if not split:
+            continue
+        wall, total = split.pop("wall", 0.0), split.pop("machine total", 0.0)
+        busy = split.pop("machine busy", 0.0)
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(split.items(), key=lambda kv: -kv[1]))
+        lines += [
+            "",
+            f"CPU-seconds during the {scenario} (median of runs; {wall:g} s wall, "
+            f"{total:g} available on all cores, {busy:g} busy): {parts}",
+        ]
     errors = [
         (run["run"], step, text)
         for run in result["per_run"]

@@ -87,7 +87,9 @@ async def quiesce(b: scenarios.Bench, *, limit: float = 0.35, timeout: float = 6
         meter.start()
         await asyncio.sleep(1.0)
         used = meter.stop()
-        busy = sum(v for k, v in used.items() if not k.startswith(("machine", "bench", "wall")))
+        busy = sum(
+            v for k, v in used.items() if not k.startswith(("machine", "bench", "wall", "other"))
+        )
         if busy < limit:
             return
     log(f"  the cluster did not go quiet within {timeout:.0f}s; going on")
