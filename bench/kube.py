@@ -334,3 +334,10 @@ def job_finished(job: Mapping[str, Any]) -> bool:
         and c.get("type") in ("Complete", "SuccessCriteriaMet", "Failed", "FailureTarget")
         for c in (job.get("status") or {}).get("conditions") or ()
     )
+
+
+def job_failed(job: Mapping[str, Any]) -> bool:
+    return any(
+        c.get("status") == "True" and c.get("type") in ("Failed", "FailureTarget")
+        for c in (job.get("status") or {}).get("conditions") or ()
+    )

@@ -94,6 +94,7 @@ class Jobs:
         self.by_label = by_label
         self.seen: dict[str, float] = {}
         self.finished: dict[str, float] = {}
+        self.failed: set[str] = set()
 
     def __call__(self, kind: str, obj: dict[str, Any], received: float) -> None:
         if kind == "DELETED":
@@ -106,6 +107,8 @@ class Jobs:
         self.seen.setdefault(owner, received)
         if kube.job_finished(obj):
             self.finished.setdefault(owner, received)
+            if kube.job_failed(obj):
+                self.failed.add(owner)
 
 
 class Pods:
@@ -248,6 +251,7 @@ async def baseline(b: Bench, *, namespace: str) -> dict[str, Any]:
         "limit": limit,
         "seconds": round(seconds, 3),
         "jobs_per_second": round(n / seconds, 2),
+        "failed": len(jobs.failed),
         "cpu": cpu,
     }
 
@@ -267,12 +271,14 @@ async def drain(b: Bench, *, namespace: str) -> dict[str, Any]:
     ]
     pjs = PipelineJobs()
     meter = b.cpu_meter()
+    timeline: list[dict[str, float]] = []
     async with kube.Watcher(
         info=b.info, resource=api.PIPELINEJOBS, namespace=namespace, handler=pjs
     ) as watcher:
         before = api_requests(await asyncio.to_thread(b.operator.metrics))
         meter.start()
         started = time.monotonic()
+        sampler = asyncio.create_task(_timeline(pjs, started=started, into=timeline))
         await kube.create_all(b.client, api.PIPELINEJOBS, namespace=namespace, bodies=bodies)
         created = time.monotonic()
         finished = ("SUCCESS", "FAILED", "REVOKED")
@@ -283,6 +289,7 @@ async def drain(b: Bench, *, namespace: str) -> dict[str, Any]:
             watchers=[watcher],
             progress=pjs.progress,
         )
+        sampler.cancel()
         if pjs.counts["SUCCESS"] != n:
             raise BenchError(f"drain: not all succeeded: {pjs.progress()}")
         ended = max(f["SUCCESS"] for f in pjs.first.values())
@@ -299,7 +306,20 @@ async def drain(b: Bench, *, namespace: str) -> dict[str, Any]:
         "api": per_job_writes(before, after, n),
         "cpu": cpu,
         "operator_cpu_per_1000_jobs": round(cpu.get("operator", 0.0) / n * 1000, 2),
+        "timeline": timeline,
     }
+
+
+async def _timeline(
+    pjs: PipelineJobs, *, started: float, into: list[dict[str, float]], every: float = 5.0
+) -> None:
+    """Every few seconds, how many PipelineJobs are in each state (JSON only):
+    shows whether throughput depends on the queue's length."""
+    while True:
+        await asyncio.sleep(every)
+        row: dict[str, float] = {"t": round(time.monotonic() - started, 1)}
+        row |= {state or "no status": count for state, count in pjs.counts.items() if count}
+        into.append(row)
 
 
 # --- 3. latency ----------------------------------------------------------------------
