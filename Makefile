@@ -118,7 +118,7 @@ deploy-test: venv $(CLUSTER_BIN) deploy-tools ## the install checks only: tests/
 # it afterwards; results also go to bench/results/<time>-<mode>.json (git-ignored).
 # Method and latest tables: docs/performance.md. Extra flags: BENCH_ARGS="--runs 5".
 .PHONY: bench
-bench: venv $(CLUSTER_BIN) ## benchmark: 3 runs of drain, baseline, latency, writes, memory, cold start (~15-30 min)
+bench: venv $(CLUSTER_BIN) ## benchmark: 3 runs of drain, baseline, latency, writes, memory, cold start (~50 min on 2 cores)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 .PHONY: bench-quick
