@@ -2,6 +2,8 @@
 
 Only level-based `on.event` handlers are used: kopf then keeps no progress
 annotations or finalizers on user objects, so GitOps tools see no drift.
+They are `async def` because kopf runs plain functions in a thread pool, and
+the store and the control loop's dirty sets are not thread-safe.
 """
 
 from __future__ import annotations
@@ -99,25 +101,25 @@ def controller_ready(memo: kopf.Memo, **_: Any) -> dict[str, Any]:
 
 
 @kopf.on.event(API_GROUP, API_VERSION, "pipelinejobs")
-def pipelinejob_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def pipelinejob_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _controller(memo).on_pipelinejob(event.get("type"), dict(event["object"]))
 
 
 @kopf.on.event(API_GROUP, API_VERSION, "pipelinecronjobs")
-def cronjob_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def cronjob_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _controller(memo).on_cronjob(event.get("type"), dict(event["object"]))
 
 
 @kopf.on.event(API_GROUP, API_VERSION, "workers")
-def worker_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def worker_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _controller(memo).on_worker(event.get("type"), dict(event["object"]))
 
 
 @kopf.on.event("batch", "v1", "jobs", labels=OWNED)
-def job_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def job_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _controller(memo).on_job(event.get("type"), dict(event["object"]))
 
 
 @kopf.on.event("", "v1", "pods", labels=OWNED)
-def pod_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+async def pod_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _controller(memo).on_pod(event.get("type"), dict(event["object"]))

@@ -67,7 +67,7 @@ class Settings:
     max_inflight_writes: int = 64
     # A queued job's position changes with every admission; rewriting every
     # queued job's message each time would cost O(queue) writes per admission.
-    queue_message_interval: float = 10.0
+    queue_message_interval: float = 30.0
     resync_interval: float = 300.0
     # Tests only: the operator's clock runs this many times faster than real
     # time from `clock_anchor` (Unix seconds), so a "* * * * *" schedule fires
@@ -418,7 +418,10 @@ class Controller:
         waiting: dict[str, list[model.PipelineJob]] = collections.defaultdict(list)
         decided: dict[Key, scheduling.Waiting] = {}
         for key, wanted in list(self._wants.items()):
-            if key[0] != namespace or key in self._inflight:
+            # Jobs with a write in flight still count for everyone's queue
+            # position (else positions flicker and each flicker is a write);
+            # they are neither admitted nor rewritten until it returns.
+            if key[0] != namespace:
                 continue
             stored = self.store.pipelinejobs.get(key)
             if stored is None:
@@ -446,6 +449,9 @@ class Controller:
             )
             decided.update(decision.waiting)
             for admitted in decision.admitted:
+                if admitted.key in self._inflight:
+                    self._dirty_jobs.add(admitted.key)  # look again when its write returns
+                    continue
                 self._admit(admitted, worker=worker, now=now)
             self._write_worker_status(
                 worker,
@@ -459,7 +465,7 @@ class Controller:
         for key, why in decided.items():
             current = self.store.pipelinejobs.get(key)
             pending = self._wants.get(key)
-            if current is None or pending is None:
+            if current is None or pending is None or key in self._inflight:
                 continue
             new = dataclasses.replace(
                 pending.status,
