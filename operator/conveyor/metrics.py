@@ -20,6 +20,12 @@ TRANSITIONS = prometheus_client.Counter(
     ["namespace", "worker", "from_state", "to_state", "reason"],
     registry=REGISTRY,
 )
+CONTROLLER_EVENTS = prometheus_client.Counter(
+    "conveyor_controller_events",
+    "Noteworthy control-loop events: conflicts, adopted Jobs, and errors by kind.",
+    ["event"],
+    registry=REGISTRY,
+)
 JOBS_CREATED = prometheus_client.Counter(
     "conveyor_jobs_created",
     "batch/v1 Jobs created (one per attempt), by namespace and worker.",

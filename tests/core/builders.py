@@ -165,68 +165,9 @@ def pipelinejob_body(
     return body
 
 
-def pipelinejob(
-    name: str = "j",
-    *,
-    type: str = "custom",
-    namespace: str = NAMESPACE,
-    priority: int = 0,
-    created: datetime.datetime = T0,
-    state: str | None = None,
-    reason: str | None = None,
-    message: str | None = None,
-    attempt: int = 0,
-    job: str | None = None,
-    worker: str | None = None,
-    spec_worker: str | None = None,
-    retry_limit: int = 0,
-    backoff: Mapping[str, Any] | None = None,
-    timeout: str | None = None,
-    start_at: datetime.datetime | None = None,
-    revoke: bool = False,
-    ttl: str | None = None,
-    params: Mapping[str, Any] | None = None,
-    attempts: Sequence[Mapping[str, Any] | model.Attempt] = (),
-    queued_at: datetime.datetime | None = None,
-    next_attempt_at: datetime.datetime | None = None,
-    started_at: datetime.datetime | None = None,
-    finished_at: datetime.datetime | None = None,
-    outputs: Mapping[str, Any] | None = None,
-    generation: int = 1,
-    extra_spec: Mapping[str, Any] | None = None,
-) -> model.PipelineJob:
-    """A parsed PipelineJob (see `pipelinejob_body` for the fields)."""
-    return model.parse_pipelinejob(
-        pipelinejob_body(
-            name,
-            type=type,
-            namespace=namespace,
-            priority=priority,
-            created=created,
-            state=state,
-            reason=reason,
-            message=message,
-            attempt=attempt,
-            job=job,
-            worker=worker,
-            spec_worker=spec_worker,
-            retry_limit=retry_limit,
-            backoff=backoff,
-            timeout=timeout,
-            start_at=start_at,
-            revoke=revoke,
-            ttl=ttl,
-            params=params,
-            attempts=attempts,
-            queued_at=queued_at,
-            next_attempt_at=next_attempt_at,
-            started_at=started_at,
-            finished_at=finished_at,
-            outputs=outputs,
-            generation=generation,
-            extra_spec=extra_spec,
-        )
-    )
+def pipelinejob(name: str = "j", **fields: Any) -> model.PipelineJob:
+    """A parsed PipelineJob; takes the keyword fields of `pipelinejob_body`."""
+    return model.parse_pipelinejob(pipelinejob_body(name, **fields))
 
 
 def persisted(new: model.JobStatus, *, generation: int = 1) -> dict[str, Any]:

@@ -6,7 +6,6 @@ object models, so bulk work stays cheap.
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import json
 from collections.abc import Mapping
@@ -102,7 +101,6 @@ class Client:
         self._info = info
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
-        self.requests: collections.Counter[tuple[str, str, int]] = collections.Counter()
 
     async def __aenter__(self) -> Client:
         return self
@@ -143,14 +141,12 @@ class Client:
                 async with self._get_session().request(
                     method, path.lstrip("/"), data=data, params=params, headers=headers
                 ) as response:
-                    self.requests[(method, resource, response.status)] += 1
                     metrics.API_REQUESTS.labels(method, resource, str(response.status)).inc()
                     text = await response.text()
                     if response.status < 400:
                         return json.loads(text) if text else {}
                     error = _error(response.status, text)
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
-                self.requests[(method, resource, 0)] += 1
                 metrics.API_REQUESTS.labels(method, resource, "error").inc()
                 if attempt == RETRIES:
                     raise ApiError(status=0, reason="ConnectionError", message=str(exc)) from exc
@@ -164,7 +160,6 @@ class Client:
     async def text(self, path: str, *, params: Mapping[str, str] | None = None) -> str:
         session = self._get_session()
         async with session.get(path.lstrip("/"), params=params) as response:
-            self.requests[("GET", _resource_of(path), response.status)] += 1
             metrics.API_REQUESTS.labels("GET", _resource_of(path), str(response.status)).inc()
             text = await response.text()
             if response.status >= 400:

@@ -102,7 +102,6 @@ class Controller:
         self._semaphore = asyncio.Semaphore(settings.max_inflight_writes)
         self.ready = asyncio.Event()
         self.rounds = 0
-        self.metrics: collections.Counter[str] = collections.Counter()
 
     # --- feeding ----------------------------------------------------------------
 
@@ -243,7 +242,7 @@ class Controller:
                     self._round()
                 except Exception:  # one bad round must not stop the operator
                     logger.exception("a control round failed; retrying")
-                    self.metrics["round_errors"] += 1
+                    metrics.CONTROLLER_EVENTS.labels("round_errors").inc()
                     await asyncio.sleep(1)
         finally:
             heartbeat.cancel()
@@ -383,7 +382,7 @@ class Controller:
             )
         except Exception:  # never let one object stop the loop
             logger.exception("advancing %s/%s failed", *key)
-            self.metrics["advance_errors"] += 1
+            metrics.CONTROLLER_EVENTS.labels("advance_errors").inc()
             return
         if step.wake_at is not None:
             self._at(step.wake_at, key)
@@ -528,13 +527,13 @@ class Controller:
             except api.ApiError as exc:
                 if not (exc.conflict and on_conflict is not None):
                     logger.exception("applying a decision for %s/%s failed", *key)
-                    self.metrics["apply_errors"] += 1
+                    metrics.CONTROLLER_EVENTS.labels("apply_errors").inc()
                     self._at(self.clock() + datetime.timedelta(seconds=5), key)
                 else:
                     await on_conflict()
             except Exception:
                 logger.exception("applying a decision for %s/%s failed", *key)
-                self.metrics["apply_errors"] += 1
+                metrics.CONTROLLER_EVENTS.labels("apply_errors").inc()
                 self._at(self.clock() + datetime.timedelta(seconds=5), key)
             finally:
                 self._inflight.discard(key)
@@ -600,7 +599,7 @@ class Controller:
                 self.on_pipelinejob("DELETED", {"metadata": {"namespace": key[0], "name": key[1]}})
                 return False
             if exc.conflict:
-                self.metrics["conflicts"] += 1
+                metrics.CONTROLLER_EVENTS.labels("conflicts").inc()
                 await self._refresh(key)
                 return False
             raise
@@ -609,7 +608,6 @@ class Controller:
         after = self.store.pipelinejobs.get(key)
         if before and after and before.status.holds_slot != after.status.holds_slot:
             self._mark_namespace(key[0])  # a slot was taken or freed: recount
-        self.metrics["status_writes"] += 1
         return True
 
     async def _refresh(self, key: Key) -> None:
@@ -653,7 +651,7 @@ class Controller:
         if fresh:
             metrics.JOBS_CREATED.labels(namespace, job.status.worker).inc()
         else:
-            self.metrics["adopted"] += 1
+            metrics.CONTROLLER_EVENTS.labels("adopted").inc()
         self.on_job(None, job_body)
 
     async def _delete(self, resource: api.Resource, *, namespace: str, name: str) -> None:

@@ -59,7 +59,6 @@ class Recorder:
     def __init__(self, *, client: api.Client) -> None:
         self._client = client
         self._tasks: set[asyncio.Task[None]] = set()
-        self.posted = 0
 
     def post(self, *, body: Mapping[str, Any], event: lifecycle.Event) -> None:
         data = manifest(body=body, event=event, now=datetime.datetime.now(datetime.UTC))
@@ -72,6 +71,5 @@ class Recorder:
             await self._client.create(
                 api.EVENTS, namespace=data["metadata"]["namespace"], body=data
             )
-            self.posted += 1
         except Exception as exc:  # an Event is not worth a crash
             logger.warning("could not post event %s: %s", data.get("reason"), exc)
