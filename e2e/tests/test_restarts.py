@@ -6,6 +6,7 @@ than its concurrency."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import pathlib
 import random
 import secrets
@@ -14,7 +15,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from conveyor.k8s import api
+from conveyor.core import model
+from conveyor.k8s import api, jobs
 from e2e.tests import builders, conftest, kube
 from e2e.tests import cluster as clusters
 
@@ -128,3 +130,33 @@ async def _all_finished(k: kube.Kube, plan: dict[str, dict[str, object]]) -> boo
     items = await k.list(kube.PJ)
     states = {i["metadata"]["name"]: (i.get("status") or {}).get("state") for i in items}
     return all(states.get(n) in ("SUCCESS", "FAILED", "REVOKED") for n in plan)
+
+
+@pytest.mark.usefixtures("operator")
+async def test_a_job_created_but_not_recorded_is_adopted(k: kube.Kube) -> None:
+    """Admission creates the Job before it writes the status. An operator
+    stopped in between leaves a Job the status does not name; the next one
+    must record it as the attempt and count its slot, never start another."""
+    await k.create(builders.worker("build", concurrency=1, paused=True))
+    await k.create(builders.pipelinejob("left", run_time="3s"))
+    await k.create(builders.pipelinejob("other"))
+    await k.wait_state("left", "IN-QUEUE", reason="WorkerPaused")
+    await k.wait_state("other", "IN-QUEUE", reason="WorkerPaused")
+
+    # The Job as an operator would have created it for attempt 1, by our renderer.
+    left = model.parse_pipelinejob(await k.pj("left"))
+    left = dataclasses.replace(left, status=dataclasses.replace(left.status, attempt=1))
+    manifest = jobs.manifest(job=left, worker=model.parse_worker(await k.get(kube.WK, "build")))
+    assert not isinstance(manifest, model.SpecError)
+    await k.client.create(api.JOBS, namespace=k.namespace, body=manifest)
+
+    status = (await k.wait_state("left", "RUNNING"))["status"]
+    assert (status["job"], status["attempt"]) == ("left-1", 1)
+    assert [a["job"] for a in status["attempts"]] == ["left-1"]
+    # Its slot counts: with the Worker resumed, `other` waits until it is done.
+    await k.patch(kube.WK, "build", {"spec": {"paused": False}})
+    other = await k.wait_state("other", "IN-QUEUE", reason="ConcurrencyLimit")
+    assert "1 of 1 slots busy (left)" in other["status"]["message"]
+    await k.wait_state("left", "SUCCESS", timeout=60)
+    await k.wait_state("other", "SUCCESS", timeout=60)
+    assert sorted(j["metadata"]["name"] for j in await k.list(api.JOBS)) == ["left-1", "other-1"]

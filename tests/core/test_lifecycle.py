@@ -1002,3 +1002,40 @@ def test_a_duration_too_long_is_invalid_spec_not_a_crash(field: str, spec: dict[
     step = lifecycle.advance(job=job, observation=None, now=T0)
     assert (step.status.state, step.status.reason) == (State.FAILED, Reason.INVALID_SPEC)
     assert (step.status.message or "").startswith(field)
+
+
+# --- unrecorded_job: the Job an interrupted admission left behind ----------------------
+
+
+@pytest.mark.parametrize(
+    ("job", "expected"),
+    [
+        pytest.param(b.pipelinejob("a"), "a-1", id="new: its first attempt"),
+        pytest.param(
+            b.pipelinejob("a", state="IN-QUEUE", reason="ConcurrencyLimit"), "a-1", id="waiting"
+        ),
+        pytest.param(
+            b.pipelinejob("a", state="IN-QUEUE", reason="RetryBackoff", attempt=1, job="a-1"),
+            "a-2",
+            id="between retries: the next attempt",
+        ),
+        pytest.param(
+            b.pipelinejob("a", state="IN-QUEUE", reason="Starting", attempt=1, job="a-1"),
+            None,
+            id="admitted and recorded",
+        ),
+        pytest.param(
+            b.pipelinejob("a", state="RUNNING", reason="Running", attempt=1, job="a-1"),
+            None,
+            id="running",
+        ),
+        pytest.param(
+            b.pipelinejob("a", state="SUCCESS", reason="Succeeded", attempt=1, job="a-1"),
+            None,
+            id="finished",
+        ),
+        pytest.param(b.pipelinejob("a", type="delay", params={"duration": "1s"}), None, id="delay"),
+    ],
+)
+def test_unrecorded_job(job: model.PipelineJob, expected: str | None) -> None:
+    assert lifecycle.unrecorded_job(job) == expected

@@ -3,6 +3,7 @@ now — in queue order, never more than its concurrency — and why the others w
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Sequence
 
@@ -355,3 +356,126 @@ def test_a_worker_with_a_spec_the_operator_cannot_read_is_offline_not_paused() -
     assert why.reason is Reason.WORKER_OFFLINE
     assert "spec.replicas" in why.message
     assert "paused" not in why.message
+
+
+# --- rewrite_in: when a waiting job's status is written again ---------------------------
+
+_WAITING = model.JobStatus(
+    state=model.State.IN_QUEUE,
+    reason=Reason.CONCURRENCY_LIMIT,
+    message="2 of 2 slots busy (a, b); position 8 of 9",
+    worker="build",
+)
+
+
+def _waiting(**changes: object) -> model.JobStatus:
+    return dataclasses.replace(_WAITING, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("new", "old_position", "new_position", "since", "expected"),
+    [
+        pytest.param(_WAITING, 8, 8, 100.0, None, id="nothing changed: no write"),
+        pytest.param(
+            _waiting(message="2 of 2 slots busy (a, c); position 7 of 8"),
+            8,
+            7,
+            100.0,
+            None,
+            id="a step forward: no write",
+        ),
+        pytest.param(
+            _waiting(message="2 of 2 slots busy (c, d); position 4 of 5"),
+            8,
+            4,
+            100.0,
+            0.0,
+            id="position halved, interval passed: now",
+        ),
+        pytest.param(
+            _waiting(message="2 of 2 slots busy (c, d); position 4 of 5"),
+            8,
+            4,
+            10.0,
+            20.0,
+            id="position halved within the interval: when it has passed",
+        ),
+        pytest.param(
+            _waiting(message="2 of 2 slots busy (c, d); position 1 of 2"),
+            2,
+            1,
+            30.0,
+            0.0,
+            id="next to start: 2 -> 1 is a halving",
+        ),
+        pytest.param(
+            _waiting(message="2 of 2 slots busy (c, d); position 1 of 9"),
+            None,
+            1,
+            100.0,
+            None,
+            id="position unknown (after a restart): the object's message stands",
+        ),
+        pytest.param(
+            _waiting(reason=Reason.WORKER_PAUSED, message="Worker build is paused"),
+            8,
+            None,
+            0.0,
+            0.0,
+            id="another reason: now, whatever the interval",
+        ),
+        pytest.param(_waiting(worker="fast"), 8, 8, 0.0, 0.0, id="another Worker: now"),
+        pytest.param(
+            _waiting(reason=Reason.WORKER_OFFLINE, message="offline: cause B"),
+            None,
+            None,
+            10.0,
+            0.0,
+            id="reason changes are never held back",
+        ),
+    ],
+)
+def test_rewrite_in(
+    new: model.JobStatus,
+    old_position: int | None,
+    new_position: int | None,
+    since: float,
+    expected: float | None,
+) -> None:
+    wait = scheduling.rewrite_in(
+        old=_WAITING,
+        new=new,
+        old_position=old_position,
+        new_position=new_position,
+        since_written=since,
+        interval=30.0,
+    )
+    assert wait == expected
+
+
+def test_rewrite_in_holds_back_a_message_change_of_the_same_reason() -> None:
+    offline = _waiting(reason=Reason.WORKER_OFFLINE, message="Worker build is offline: A")
+    changed = dataclasses.replace(offline, message="Worker build is offline: B")
+    kwargs = {"old_position": None, "new_position": None, "interval": 30.0}
+    assert scheduling.rewrite_in(old=offline, new=changed, since_written=5.0, **kwargs) == 25.0
+    assert scheduling.rewrite_in(old=offline, new=changed, since_written=31.0, **kwargs) == 0.0
+
+
+def test_a_waiting_job_is_rewritten_a_logarithmic_number_of_times() -> None:
+    """Draining a queue of 256 one by one rewrites each job at most log2(256) times."""
+    worst = 0
+    for start in range(1, 257):
+        written, writes = start, 0
+        for position in range(start - 1, 0, -1):
+            wait = scheduling.rewrite_in(
+                old=_WAITING,
+                new=_waiting(message=f"position {position}"),
+                old_position=written,
+                new_position=position,
+                since_written=1000.0,
+                interval=30.0,
+            )
+            if wait == 0.0:
+                written, writes = position, writes + 1
+        worst = max(worst, writes)
+    assert worst == 8

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import pathlib
 from typing import Any
 
@@ -64,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,
     )
+    if not args.verbose:
+        # kopf logs every handler call at INFO ("Handler ... succeeded"): one
+        # line per watch event, most of the operator's log. Our decisions are
+        # logged by conveyor.controller.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     if args.metrics_port:
         metrics.serve(port=args.metrics_port)
     # Importing registers the handlers with kopf's default registry.

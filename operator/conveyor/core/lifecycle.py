@@ -49,6 +49,19 @@ def job_name(*, pipelinejob: str, attempt: int) -> str:
     return f"{pipelinejob}-{attempt}"
 
 
+def unrecorded_job(job: model.PipelineJob) -> str | None:
+    """The Job an admission of `job` would have created but not recorded yet:
+    admission creates the Job before it writes the status (see the
+    controller), so a stop in between leaves this Job behind. None for a job
+    that holds its slot already or is finished."""
+    status = job.status
+    if job.spec is None or status.holds_slot or (status.state and status.state.finished):
+        return None
+    if job.spec.type is model.JobType.DELAY:
+        return None
+    return job_name(pipelinejob=job.meta.name, attempt=status.attempt + 1)
+
+
 def attempts_allowed(spec: model.PipelineJobSpec) -> int:
     return spec.retry.limit + 1
 

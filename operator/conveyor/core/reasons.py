@@ -56,17 +56,27 @@ def worker_offline(*, worker: str, cause: str | None) -> str:
     return f"{text}: {cause}" if cause else text
 
 
-def concurrency_limit(
-    *, worker: str, busy: int, limit: int, holders: Sequence[str], position: int, waiting: int
-) -> str:
+def slots_busy(*, worker: str, busy: int, limit: int, holders: Sequence[str]) -> str:
+    """Why jobs wait for `worker`: the same for all of its queue."""
     if limit == 0:
-        return f"Worker {worker} has concurrency 0 (on hold); position {position} of {waiting}"
+        return f"Worker {worker} has concurrency 0 (on hold)"
     named = ", ".join(holders[:MAX_HOLDERS_NAMED])
     more = len(holders) - MAX_HOLDERS_NAMED
     if more > 0:
         named += f", +{more} more"
     held = f" ({named})" if named else ""
-    return f"{busy} of {limit} slots busy{held}; position {position} of {waiting}"
+    return f"{busy} of {limit} slots busy{held}"
+
+
+def queue_position(*, position: int, waiting: int) -> str:
+    return f"position {position} of {waiting}"
+
+
+def concurrency_limit(
+    *, worker: str, busy: int, limit: int, holders: Sequence[str], position: int, waiting: int
+) -> str:
+    why = slots_busy(worker=worker, busy=busy, limit=limit, holders=holders)
+    return f"{why}; {queue_position(position=position, waiting=waiting)}"
 
 
 def delayed(*, start_at: datetime.datetime, now: datetime.datetime) -> str:

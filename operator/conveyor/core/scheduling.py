@@ -16,11 +16,23 @@ from conveyor.core import model, ordering, reasons
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Waiting:
-    """Why a job is not admitted: the reason and sentence for its status."""
+    """Why a job is not admitted: the reason and sentence for its status.
+
+    `text` is shared by the whole queue of a Worker; the position is the job's
+    own, so a pass over a long queue formats nothing per job.
+    """
 
     reason: model.Reason
-    message: str
+    text: str
     worker: str | None = None
+    position: int | None = None  # 1 = next to start
+    of: int | None = None  # jobs waiting for the Worker
+
+    @property
+    def message(self) -> str:
+        if self.position is None or self.of is None:
+            return self.text
+        return f"{self.text}; {reasons.queue_position(position=self.position, waiting=self.of)}"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -47,14 +59,14 @@ def resolve_worker(
         if named is None:
             return Waiting(
                 reason=model.Reason.NO_WORKER,
-                message=reasons.no_worker(
+                text=reasons.no_worker(
                     namespace=namespace, worker_type=needed, named=job.spec.worker
                 ),
             )
         if named.spec is not None and named.spec.type != needed:
             return Waiting(
                 reason=model.Reason.NO_WORKER,
-                message=reasons.wrong_worker_type(
+                text=reasons.wrong_worker_type(
                     worker=named.meta.name, has=named.spec.type, needs=needed
                 ),
                 worker=named.meta.name,
@@ -72,11 +84,11 @@ def resolve_worker(
     if not matching:
         return Waiting(
             reason=model.Reason.NO_WORKER,
-            message=reasons.no_worker(namespace=namespace, worker_type=needed, named=None),
+            text=reasons.no_worker(namespace=namespace, worker_type=needed, named=None),
         )
     return Waiting(
         reason=model.Reason.NO_WORKER,
-        message=reasons.ambiguous_worker(worker_type=needed, names=[w.meta.name for w in matching]),
+        text=reasons.ambiguous_worker(worker_type=needed, names=[w.meta.name for w in matching]),
     )
 
 
@@ -100,7 +112,7 @@ def admit(
         message = reasons.worker_offline(worker=name, cause=cause or "its spec cannot be read")
         return Decision(
             waiting={
-                j.key: Waiting(reason=model.Reason.WORKER_OFFLINE, message=message, worker=name)
+                j.key: Waiting(reason=model.Reason.WORKER_OFFLINE, text=message, worker=name)
                 for j in queue
             }
         )
@@ -108,7 +120,7 @@ def admit(
         message = reasons.worker_paused(worker=name)
         return Decision(
             waiting={
-                j.key: Waiting(reason=model.Reason.WORKER_PAUSED, message=message, worker=name)
+                j.key: Waiting(reason=model.Reason.WORKER_PAUSED, text=message, worker=name)
                 for j in queue
             }
         )
@@ -120,7 +132,7 @@ def admit(
         return Decision(
             admitted=probe,
             waiting={
-                j.key: Waiting(reason=model.Reason.WORKER_OFFLINE, message=message, worker=name)
+                j.key: Waiting(reason=model.Reason.WORKER_OFFLINE, text=message, worker=name)
                 for j in queue[len(probe) :]
             },
         )
@@ -130,22 +142,46 @@ def admit(
     admitted = tuple(queue[:free])
     rest = queue[free:]
     holder_names = sorted(h.meta.name for h in (*holders, *admitted))
-    busy = len(holder_names)
+    text = reasons.slots_busy(
+        worker=name, busy=len(holder_names), limit=limit, holders=holder_names
+    )
     return Decision(
         admitted=admitted,
         waiting={
             j.key: Waiting(
                 reason=model.Reason.CONCURRENCY_LIMIT,
-                message=reasons.concurrency_limit(
-                    worker=name,
-                    busy=busy,
-                    limit=limit,
-                    holders=holder_names,
-                    position=position,
-                    waiting=len(rest),
-                ),
+                text=text,
                 worker=name,
+                position=position,
+                of=len(rest),
             )
             for position, j in enumerate(rest, start=1)
         },
     )
+
+
+def rewrite_in(
+    *,
+    old: model.JobStatus,
+    new: model.JobStatus,
+    old_position: int | None,
+    new_position: int | None,
+    since_written: float,
+    interval: float,
+) -> float | None:
+    """Seconds until a waiting job's status `old` should be rewritten as `new`:
+    0 for now, None for not at all.
+
+    A waiting job's position changes with every admission; rewriting each
+    time would cost O(queue) writes per admission. So a new position alone is
+    written once it has at least halved (O(log queue) writes per wait), and a
+    message alone changes at most once per `interval` seconds. Anything else
+    (state, reason, Worker) is written at once.
+    """
+    if new == old:
+        return None
+    if dataclasses.replace(new, message=old.message) != old:
+        return 0.0
+    if new_position is not None and (old_position is None or new_position > old_position // 2):
+        return None
+    return max(interval - since_written, 0.0)

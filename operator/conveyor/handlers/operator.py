@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import kopf
@@ -36,6 +36,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     settings.watching.server_timeout = 300  # re-list periodically: watches can go quiet
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 60
+    settings.persistence.diffbase_storage = _NoDiffBase()
     # Only Conveyor's own Jobs and pods are watched, filtered by the API server.
     for group_plural in (("batch", "jobs"), ("", "pods")):
         settings.watching.label_selectors[group_plural] = store.LABEL_PIPELINEJOB
@@ -62,6 +63,22 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     task = asyncio.create_task(ctl.run(gate=gate), name="conveyor-controller")
     task.add_done_callback(_report_stop)
     memo["task"] = task
+
+
+class _NoDiffBase(kopf.DiffBaseStorage):
+    """kopf keeps a diff base for change handlers; with only on.event handlers
+    it is unused, and building it deep-copies every watched body twice."""
+
+    def build(
+        self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None
+    ) -> kopf.BodyEssence:
+        return kopf.BodyEssence()
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        pass
 
 
 def _stop_acting(memo: kopf.Memo) -> Callable[[], None]:

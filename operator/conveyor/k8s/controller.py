@@ -40,6 +40,7 @@ from conveyor.k8s import api, crons, events, jobs, store
 
 Key = store.Key
 WORKER_STATUS_INTERVAL = 1.0  # seconds between count-only Worker status writes
+STATUS_BATCH = 1.0  # seconds an admission's status write waits for its pod to run
 Clock = Callable[[], datetime.datetime]
 
 logger = logging.getLogger("conveyor.controller")
@@ -65,8 +66,8 @@ def scaled_clock(*, scale: float, anchor: float) -> Clock:
 class Settings:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
     max_inflight_writes: int = 64
-    # A queued job's position changes with every admission; rewriting every
-    # queued job's message each time would cost O(queue) writes per admission.
+    # The least time between two rewrites of a waiting job's message
+    # (see scheduling.rewrite_in).
     queue_message_interval: float = 30.0
     resync_interval: float = 300.0
     # Tests only: the operator's clock runs this many times faster than real
@@ -96,6 +97,9 @@ class Controller:
         self._inflight: set[Key] = set()
         self._wants: dict[Key, lifecycle.Step] = {}  # waiting for a slot
         self._message_written: dict[Key, float] = {}
+        self._position_written: dict[Key, int | None] = {}
+        # Admitted jobs whose status is assumed, not written: write by then.
+        self._write_due: dict[Key, float] = {}
         self._worker_written: dict[Key, float] = {}
         self._reported_stuck: set[Key] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -112,6 +116,8 @@ class Controller:
             self.store.drop_pipelinejob(key)
             self._wants.pop(key, None)
             self._message_written.pop(key, None)
+            self._position_written.pop(key, None)
+            self._write_due.pop(key, None)
             if was is not None:
                 self._mark_namespace(key[0])
             return
@@ -180,6 +186,12 @@ class Controller:
         heapq.heappush(
             self._timers, (time.monotonic() + max(delay, 0), self._timer_seq, kind, target)
         )
+        self._wakeup.set()
+
+    def _after(self, seconds: float, key: Key) -> None:
+        """Look at a job again after `seconds` of real time (whatever the clock's scale)."""
+        self._timer_seq += 1
+        heapq.heappush(self._timers, (time.monotonic() + seconds, self._timer_seq, "job", key))
         self._wakeup.set()
 
     # --- running ---------------------------------------------------------------
@@ -371,6 +383,7 @@ class Controller:
         job = self.store.pipelinejobs.get(key)
         if job is None:
             return
+        job = self._adopt(job, now=now)
         observation = self._observe(job)
         worker = self.store.workers.get((key[0], job.status.worker or ""))
         try:
@@ -391,12 +404,45 @@ class Controller:
             self._mark_namespace(key[0])
             return
         self._wants.pop(key, None)
-        if job.status.holds_slot and not step.status.holds_slot:
-            self._mark_namespace(key[0])  # a slot is free
-        unchanged = step == lifecycle.Step(status=job.status, wake_at=step.wake_at)
-        if unchanged and job.status.observed_generation == job.meta.generation:
+        due = self._write_due.get(key)
+        if due is not None:
+            if time.monotonic() < due and _only_starting(step):
+                return  # an admission's write waits for its pod (see _admit)
+        elif (
+            step == lifecycle.Step(status=job.status, wake_at=step.wake_at)
+            and job.status.observed_generation == job.meta.generation
+        ):
             return  # nothing to write or do (a spec edit is acknowledged in status)
+        self._write_due.pop(key, None)
+        if job.status.holds_slot and not step.status.holds_slot:
+            # Assume, then write: the slot is free for the next pass already.
+            self.store.assume_status(key, self._status_dict(job=job, new=step.status, now=now))
+            self._mark_namespace(key[0])
         self._spawn(key, self._apply(job=job, step=step))
+
+    def _adopt(self, job: model.PipelineJob, *, now: datetime.datetime) -> model.PipelineJob:
+        """Record the Job of an admission whose status write never happened
+        (the operator stopped between the two): it holds a slot."""
+        name = lifecycle.unrecorded_job(job)
+        found = self.store.jobs.get((job.meta.namespace, name)) if name else None
+        if found is None or not _owned_by(found, uid=job.meta.uid):
+            return job
+        labels = (found.get("metadata") or {}).get("labels") or {}
+        worker_name = labels.get(store.LABEL_WORKER) or job.status.worker or ""
+        worker = self.store.workers.get((job.meta.namespace, worker_name))
+        step = lifecycle.admit(
+            job=job,
+            worker=worker_name,
+            now=now,
+            worker_generation=worker.meta.generation if worker else None,
+        )
+        logger.info("%s/%s: adopting Job %s", job.meta.namespace, job.meta.name, name)
+        metrics.CONTROLLER_EVENTS.labels("adopted").inc()
+        self._wants.pop(job.key, None)
+        self.store.assume_status(job.key, self._status_dict(job=job, new=step.status, now=now))
+        self._write_due[job.key] = 0.0
+        self._mark_namespace(job.meta.namespace)
+        return self.store.pipelinejobs[job.key]
 
     def _observe(self, job: model.PipelineJob) -> observe.Observation | None:
         if not job.status.job:
@@ -472,43 +518,65 @@ class Controller:
                 message=why.message,
                 worker=why.worker or pending.status.worker,
             )
-            if new == current.status:
+            # Unknown after a restart: take the object's message as current.
+            written = self._position_written.get(key)
+            if written is None:
+                written = self._position_written[key] = why.position
+            wait = scheduling.rewrite_in(
+                old=current.status,
+                new=new,
+                old_position=written,
+                new_position=why.position,
+                since_written=time.monotonic() - self._message_written.get(key, 0.0),
+                interval=self.settings.queue_message_interval,
+            )
+            if wait is None:
                 continue
-            wait = self._throttle(key, old=current.status, new=new)
             if wait > 0:
                 retry_in = wait if retry_in is None else min(retry_in, wait)
                 continue
             step = lifecycle.Step(status=new, events=pending.events)
             # Its events go out with this write, not again at admission.
             self._wants[key] = dataclasses.replace(pending, events=())
+            self._position_written[key] = why.position
             self._spawn(key, self._apply(job=current, step=step))
         if retry_in is not None:
             self._at(now + datetime.timedelta(seconds=retry_in), namespace)
 
-    def _throttle(self, key: Key, *, old: model.JobStatus, new: model.JobStatus) -> float:
-        """Seconds to hold back rewriting a queued job whose only change is its
-        message (its queue position); 0 to write now."""
-        if old.reason != new.reason or old.state != new.state or old.worker != new.worker:
-            return 0.0
-        last = self._message_written.get(key, 0.0)
-        return max(self.settings.queue_message_interval - (time.monotonic() - last), 0.0)
-
     def _admit(
         self, job: model.PipelineJob, *, worker: model.Worker, now: datetime.datetime
     ) -> None:
+        """Give `job` a slot: create its Job now, write its status later.
+
+        The status write waits up to STATUS_BATCH seconds, so a pod that starts
+        quickly makes one write (RUNNING) instead of two (Starting, RUNNING),
+        as the Job controller batches its own status updates. Until then the
+        store assumes the slot taken; if the operator stops in between, the
+        next one finds the Job by its deterministic name and adopts it.
+        """
         step = lifecycle.admit(
             job=job, worker=worker.meta.name, now=now, worker_generation=worker.meta.generation
         )
-        wanted = self._wants.pop(job.key, None)
-        if wanted is not None:
-            step = dataclasses.replace(step, events=(*wanted.events, *step.events))
-        # Assume, then write: the next pass counts this slot as taken.
-        body = self.store.pipelinejob_bodies.get(job.key) or {}
-        self.store.assume_status(
-            job.key, self._status_dict(job=job, body=body, new=step.status, now=now)
-        )
-        original = dataclasses.replace(job, meta=self.store.pipelinejobs[job.key].meta)
-        self._spawn(job.key, self._apply(job=original, step=step, body=body))
+        # A job admitted in the pass that first saw it was never written as
+        # queued: its Queued event would be noise.
+        self._wants.pop(job.key, None)
+        self._message_written.pop(job.key, None)
+        self._position_written.pop(job.key, None)
+        self.store.assume_status(job.key, self._status_dict(job=job, new=step.status, now=now))
+        _log_decision(job=job, new=step.status)
+        self._write_due[job.key] = time.monotonic() + STATUS_BATCH
+
+        async def start() -> None:
+            try:
+                await self._create_job(job.key)
+            except BaseException:
+                self._write_due.pop(job.key, None)
+                self.store.forget_assumed(job.key)
+                self._mark_namespace(job.key[0])
+                raise
+            self._after(STATUS_BATCH, job.key)
+
+        self._spawn(job.key, start())
 
     # --- applying ---------------------------------------------------------------
 
@@ -545,37 +613,31 @@ class Controller:
         task.add_done_callback(self._tasks.discard)
 
     def _status_dict(
-        self,
-        *,
-        job: model.PipelineJob,
-        body: Mapping[str, Any],
-        new: model.JobStatus,
-        now: datetime.datetime,
+        self, *, job: model.PipelineJob, new: model.JobStatus, now: datetime.datetime
     ) -> dict[str, Any]:
-        previous = (body.get("status") or {}).get("conditions") or []
+        previous = self.store.written_status(job.key).get("conditions") or []
         return status.to_dict(
             status=new, generation=job.meta.generation, previous_conditions=previous, now=now
         )
 
-    async def _apply(
-        self,
-        *,
-        job: model.PipelineJob,
-        step: lifecycle.Step,
-        body: Mapping[str, Any] | None = None,
-    ) -> None:
+    async def _apply(self, *, job: model.PipelineJob, step: lifecycle.Step) -> None:
         key = job.key
         now = self.clock()
-        body = body if body is not None else self.store.pipelinejob_bodies.get(key) or {}
-        old_status = body.get("status") or {}
-        new_status = self._status_dict(job=job, body=body, new=step.status, now=now)
+        old_status = self.store.written_status(key)
+        new_status = self._status_dict(job=job, new=step.status, now=now)
         patch = status.merge_patch(old=old_status, new=new_status)
-        if patch and not await self._write_status(job=job, patch=patch):
-            return
+        try:
+            if patch and not await self._write_status(job=job, patch=patch):
+                return
+        except BaseException:
+            self.store.forget_assumed(key)  # else a retry would see it as done
+            self._mark_namespace(key[0])
+            raise
         if patch:
             _log_decision(job=job, new=step.status)
         if step.status.message != job.status.message:
             self._message_written[key] = time.monotonic()
+        body = self.store.pipelinejob_bodies.get(key) or {}
         for event in step.events:
             self.recorder.post(body=body, event=event)
         if step.delete_job:
@@ -744,6 +806,20 @@ def _log_decision(*, job: model.PipelineJob, new: model.JobStatus) -> None:
             "reason": str(new.reason),
         },
     )
+
+
+def _only_starting(step: lifecycle.Step) -> bool:
+    """The step keeps the job starting, with nothing to do but write."""
+    return (
+        step.status.state is model.State.IN_QUEUE
+        and step.status.reason == model.Reason.STARTING
+        and not (step.create_job or step.delete_job or step.delete_pipelinejob or step.events)
+    )
+
+
+def _owned_by(body: Mapping[str, Any], *, uid: str | None) -> bool:
+    refs = (body.get("metadata") or {}).get("ownerReferences") or ()
+    return any(ref.get("uid") == uid for ref in refs)
 
 
 def _kind_of(resource: api.Resource) -> str:

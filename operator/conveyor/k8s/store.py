@@ -20,12 +20,22 @@ Key = tuple[str, str]
 # Labels on every Job and pod Conveyor creates.
 LABEL_PIPELINEJOB = "conveyor.dev/pipelinejob"
 LABEL_ATTEMPT = "conveyor.dev/attempt"
+LABEL_WORKER = "conveyor.dev/worker"
 LABEL_JOB_NAME = "batch.kubernetes.io/job-name"
 
 
 def key_of(body: Mapping[str, Any]) -> Key:
     md = body.get("metadata") or {}
     return (md.get("namespace") or "", md.get("name") or "")
+
+
+def _lean(body: dict[str, Any]) -> dict[str, Any]:
+    """The body without metadata.managedFields: about half of a small object's
+    bytes, and never read here."""
+    md = body.get("metadata")
+    if isinstance(md, dict) and "managedFields" in md:
+        return {**body, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
+    return body
 
 
 def _newer(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
@@ -56,13 +66,30 @@ class Store:
         self.cronjobs: dict[Key, dict[str, Any]] = {}
         # Jobs not finished, per namespace: what scheduling passes look at.
         self._active: dict[str, set[str]] = collections.defaultdict(set)
+        # Statuses decided but not yet confirmed by the API, and the API's.
+        self._assumed: dict[Key, dict[str, Any]] = {}
+        self._written: dict[Key, dict[str, Any]] = {}
 
     # --- PipelineJobs ---------------------------------------------------------
 
     def put_pipelinejob(self, body: dict[str, Any], *, force: bool = False) -> bool:
+        """Record a version of a PipelineJob; `force` for the API's answer to
+        our own write or read, which also ends an assumption."""
         key = key_of(body)
         if not force and not _newer(body, self.pipelinejob_bodies.get(key)):
             return False
+        body = _lean(body)
+        if force:
+            self._assumed.pop(key, None)
+            self._written.pop(key, None)
+        elif key in self._assumed:
+            # A watch event older than our write: keep what we decided.
+            self._written[key] = body.get("status") or {}
+            body = {**body, "status": self._assumed[key]}
+        self._put(key, body)
+        return True
+
+    def _put(self, key: Key, body: dict[str, Any]) -> None:
         job = model.parse_pipelinejob(body)
         self._count(self.pipelinejobs.get(key), -1)
         self._count(job, +1)
@@ -72,7 +99,6 @@ class Store:
             self._active[key[0]].discard(key[1])
         else:
             self._active[key[0]].add(key[1])
-        return True
 
     @staticmethod
     def _count(job: model.PipelineJob | None, delta: int) -> None:
@@ -82,14 +108,39 @@ class Store:
             ).inc(delta)
 
     def assume_status(self, key: Key, status: dict[str, Any]) -> None:
-        """Record a status we are about to write, keeping the old version."""
+        """Record a status we decided before the API has it ("assume, then
+        write"), so the next decisions count its slot taken or freed. It holds
+        until the answer to our write (a forced put) or `forget_assumed`."""
         body = self.pipelinejob_bodies.get(key)
         if body is None:
             return
-        self.put_pipelinejob({**body, "status": status}, force=True)
+        if key not in self._assumed:
+            self._written[key] = body.get("status") or {}
+        self._assumed[key] = status
+        self._put(key, {**body, "status": status})
+
+    def forget_assumed(self, key: Key) -> None:
+        """Our write failed: back to the status the API has."""
+        if self._assumed.pop(key, None) is None:
+            return
+        written = self._written.pop(key, {})
+        body = self.pipelinejob_bodies.get(key)
+        if body is not None:
+            self._put(key, {**body, "status": written})
+
+    def written_status(self, key: Key) -> dict[str, Any]:
+        """The status the API has (as far as we know): what a patch is made against."""
+        if key in self._written:
+            return self._written[key]
+        return (self.pipelinejob_bodies.get(key) or {}).get("status") or {}
+
+    def assumed(self, key: Key) -> bool:
+        return key in self._assumed
 
     def drop_pipelinejob(self, key: Key) -> None:
         self.pipelinejob_bodies.pop(key, None)
+        self._assumed.pop(key, None)
+        self._written.pop(key, None)
         self._count(self.pipelinejobs.pop(key, None), -1)
         self._active[key[0]].discard(key[1])
 
@@ -108,6 +159,7 @@ class Store:
         key = key_of(body)
         if not _newer(body, self.worker_bodies.get(key)):
             return False
+        body = _lean(body)
         self.worker_bodies[key] = body
         self.workers[key] = model.parse_worker(body)
         return True
@@ -125,7 +177,7 @@ class Store:
         key = key_of(body)
         if not force and not _newer(body, self.cronjobs.get(key)):
             return False
-        self.cronjobs[key] = body
+        self.cronjobs[key] = _lean(body)
         return True
 
     def drop_cronjob(self, key: Key) -> None:
@@ -137,7 +189,7 @@ class Store:
         key = key_of(body)
         if not _newer(body, self.jobs.get(key)):
             return False
-        self.jobs[key] = body
+        self.jobs[key] = _lean(body)
         return True
 
     def drop_job(self, key: Key) -> None:
@@ -147,7 +199,7 @@ class Store:
         key = key_of(body)
         if not _newer(body, self.pods.get(key)):
             return False
-        self.pods[key] = body
+        self.pods[key] = _lean(body)
         job_name = ((body.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_NAME)
         if job_name:
             self._pods_by_job[(key[0], job_name)].add(key[1])
