@@ -30,10 +30,12 @@ def _requests(url: str) -> collections.Counter[tuple[str, str]]:
     return counts
 
 
-async def test_writes_per_single_attempt_job(
-    k: kube.Kube, operator: conftest.OperatorProcess
-) -> None:
-    await k.create(builders.worker("build", concurrency=JOBS))
+async def _run_and_count(
+    k: kube.Kube, operator: conftest.OperatorProcess, *, concurrency: int
+) -> dict[tuple[str, str], int]:
+    """Run JOBS single-attempt jobs on a Worker of `concurrency`; the operator's
+    writes, by (verb, resource), printed per job."""
+    await k.create(builders.worker("build", concurrency=concurrency))
     await k.wait_for("the Worker's first status", lambda: _worker_online(k))
     before = _requests(operator.metrics_url)
 
@@ -47,16 +49,30 @@ async def test_writes_per_single_attempt_job(
     delta = {key: after[key] - before[key] for key in after if after[key] != before[key]}
     writes = {key: n for key, n in delta.items() if key[0] in WRITE_VERBS}
     per_job = {f"{verb} {resource}": n / JOBS for (verb, resource), n in sorted(writes.items())}
-    print(f"\nAPI writes per single-attempt job ({JOBS} jobs): {per_job}")
-    print(f"total: {sum(writes.values()) / JOBS:.2f} per job")
-
+    print(f"\nAPI writes per single-attempt job ({JOBS} jobs, concurrency {concurrency}):")
+    print(f"{per_job}; total: {sum(writes.values()) / JOBS:.2f} per job")
     assert writes.get(("POST", "jobs")) == JOBS  # exactly one Job per attempt
+    assert not any(resource in ("pipelinejobs",) for (_, resource) in writes)  # never the spec
+    return writes
+
+
+async def test_writes_per_job_that_finds_a_free_slot(
+    k: kube.Kube, operator: conftest.OperatorProcess
+) -> None:
+    writes = await _run_and_count(k, operator, concurrency=JOBS)
     # Status: RUNNING and SUCCESS, and Starting only when a pod takes more
     # than a second to run; a job admitted at once is never written as queued.
     assert writes.get(("PATCH", "pipelinejobs/status"), 0) <= 3 * JOBS
     # Started and Succeeded; no Queued Event for a job that did not wait.
     assert writes.get(("POST", "events"), 0) == 2 * JOBS
-    assert not any(resource in ("pipelinejobs",) for (_, resource) in writes)  # never the spec
+
+
+async def test_writes_per_job_that_waits(k: kube.Kube, operator: conftest.OperatorProcess) -> None:
+    writes = await _run_and_count(k, operator, concurrency=2)
+    # One more than above: IN-QUEUE with its reason and position. Positions
+    # change with every admission but are not rewritten each time.
+    assert writes.get(("PATCH", "pipelinejobs/status"), 0) <= 4 * JOBS
+    assert writes.get(("POST", "events"), 0) <= 3 * JOBS
 
 
 async def _worker_online(k: kube.Kube) -> bool:

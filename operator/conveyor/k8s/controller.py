@@ -517,6 +517,7 @@ class Controller:
                 reason=why.reason,
                 message=why.message,
                 worker=why.worker or pending.status.worker,
+                observed_generation=current.meta.generation,  # what the write will say
             )
             # Unknown after a restart: take the object's message as current.
             written = self._position_written.get(key)
