@@ -1,24 +1,24 @@
 """The control loop: feeds the store's view to the pure core and applies its
 decisions to the API.
 
-Watch events only mark things dirty; one loop decides. Per round:
-  1. advance every dirty PipelineJob through the state machine;
+Watch events only mark things in the work queue; one loop decides. Per round:
+  1. advance every marked PipelineJob through the state machine;
   2. run one admission pass per namespace that has waiting jobs or freed
      slots (all Workers of the namespace at once, so counts stay exact);
   3. apply the writes concurrently, at most one in flight per PipelineJob.
 Every write of a status carries the resourceVersion it was decided on, so a
-stale view fails with a conflict instead of acting twice.
+stale view fails with a conflict instead of acting twice. A decision that
+takes or frees a slot is assumed in the store at once ("assume, then
+write"), so the next pass counts it before the API has it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import dataclasses
 import datetime
 import fnmatch
-import heapq
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -36,7 +36,7 @@ from conveyor.core import (
     stuck,
     workers,
 )
-from conveyor.k8s import api, crons, events, jobs, store
+from conveyor.k8s import api, crons, events, jobs, store, workqueue
 
 Key = store.Key
 WORKER_STATUS_INTERVAL = 1.0  # seconds between count-only Worker status writes
@@ -88,12 +88,7 @@ class Controller:
         self.clock = clock or scaled_clock(scale=settings.time_scale, anchor=settings.clock_anchor)
         self.store = store.Store()
         self.recorder = events.Recorder(client=client)
-        self._dirty_jobs: set[Key] = set()
-        self._dirty_namespaces: set[str] = set()
-        self._dirty_crons: set[Key] = set()
-        self._timers: list[tuple[float, int, str, Key | str]] = []
-        self._timer_seq = 0
-        self._wakeup = asyncio.Event()
+        self.queue = workqueue.WorkQueue()
         self._inflight: set[Key] = set()
         self._wants: dict[Key, lifecycle.Step] = {}  # waiting for a slot
         self._message_written: dict[Key, float] = {}
@@ -136,8 +131,7 @@ class Controller:
             self._mark_cron(key)
 
     def _mark_cron(self, key: Key) -> None:
-        self._dirty_crons.add(key)
-        self._wakeup.set()
+        self.queue.cron(key)
 
     def on_worker(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = store.key_of(body)
@@ -172,27 +166,18 @@ class Controller:
             self._mark_job(owner)
 
     def _mark_job(self, key: Key) -> None:
-        self._dirty_jobs.add(key)
-        self._wakeup.set()
+        self.queue.job(key)
 
     def _mark_namespace(self, namespace: str) -> None:
-        self._dirty_namespaces.add(namespace)
-        self._wakeup.set()
+        self.queue.namespace(namespace)
 
-    def _at(self, when: datetime.datetime, target: Key | str, *, kind: str = "") -> None:
+    def _at(
+        self, when: datetime.datetime, target: Key | str, *, kind: workqueue.Kind | None = None
+    ) -> None:
+        """Look at `target` again at `when` on the operator's (maybe scaled) clock."""
         delay = (when - self.clock()).total_seconds() / self.settings.time_scale
-        self._timer_seq += 1
         kind = kind or ("job" if isinstance(target, tuple) else "namespace")
-        heapq.heappush(
-            self._timers, (time.monotonic() + max(delay, 0), self._timer_seq, kind, target)
-        )
-        self._wakeup.set()
-
-    def _after(self, seconds: float, key: Key) -> None:
-        """Look at a job again after `seconds` of real time (whatever the clock's scale)."""
-        self._timer_seq += 1
-        heapq.heappush(self._timers, (time.monotonic() + seconds, self._timer_seq, "job", key))
-        self._wakeup.set()
+        self.queue.later(delay, kind, target)
 
     # --- running ---------------------------------------------------------------
 
@@ -249,7 +234,7 @@ class Controller:
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while True:
-                await self._wait()
+                await self.queue.wait(busy=self._inflight)
                 try:
                     self._round()
                 except Exception:  # one bad round must not stop the operator
@@ -303,31 +288,6 @@ class Controller:
             )
             self._mark_job(job.key)
 
-    async def _wait(self) -> None:
-        timeout = None
-        if self._timers:
-            timeout = max(self._timers[0][0] - time.monotonic(), 0)
-        # Yield every round, and sleep while the only dirty jobs have writes in
-        # flight (their completion wakes us): never spin.
-        await asyncio.sleep(0)
-        if not (
-            self._dirty_jobs - self._inflight
-            or self._dirty_namespaces
-            or self._dirty_crons - self._inflight
-        ):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
-        self._wakeup.clear()
-        now = time.monotonic()
-        while self._timers and self._timers[0][0] <= now:
-            _, _, kind, target = heapq.heappop(self._timers)
-            if kind == "cron" and isinstance(target, tuple):
-                self._dirty_crons.add(target)
-            elif kind == "job" and isinstance(target, tuple):
-                self._dirty_jobs.add(target)
-            elif isinstance(target, str):
-                self._dirty_namespaces.add(target)
-
     def _round(self) -> None:
         with metrics.ROUND_SECONDS.time():
             self._round_inner()
@@ -335,16 +295,11 @@ class Controller:
     def _round_inner(self) -> None:
         self.rounds += 1
         now = self.clock()
-        batch = self._dirty_jobs - self._inflight
-        self._dirty_jobs -= batch
-        for key in batch:
+        for key in self.queue.take_jobs(busy=self._inflight):
             self._advance(key, now=now)
-        namespaces, self._dirty_namespaces = self._dirty_namespaces, set()
-        for namespace in namespaces:
+        for namespace in self.queue.take_namespaces():
             self._schedule(namespace, now=now)
-        cron_batch = self._dirty_crons - self._inflight
-        self._dirty_crons -= cron_batch
-        for key in cron_batch:
+        for key in self.queue.take_crons(busy=self._inflight):
             self._advance_cron(key, now=now)
 
     def _advance_cron(self, key: Key, *, now: datetime.datetime) -> None:
@@ -495,7 +450,7 @@ class Controller:
             decided.update(decision.waiting)
             for admitted in decision.admitted:
                 if admitted.key in self._inflight:
-                    self._dirty_jobs.add(admitted.key)  # look again when its write returns
+                    self.queue.jobs.add(admitted.key)  # look again when its write returns
                     continue
                 self._admit(admitted, worker=worker, now=now)
             self._write_worker_status(
@@ -575,7 +530,7 @@ class Controller:
                 self.store.forget_assumed(job.key)
                 self._mark_namespace(job.key[0])
                 raise
-            self._after(STATUS_BATCH, job.key)
+            self.queue.later(STATUS_BATCH, "job", job.key)  # real time, whatever the clock
 
         self._spawn(job.key, start())
 
@@ -606,8 +561,8 @@ class Controller:
                 self._at(self.clock() + datetime.timedelta(seconds=5), key)
             finally:
                 self._inflight.discard(key)
-                if key in self._dirty_jobs or key in self._dirty_crons:
-                    self._wakeup.set()
+                if key in self.queue.jobs or key in self.queue.crons:
+                    self.queue.wake()
 
         task = asyncio.create_task(run())
         self._tasks.add(task)
