@@ -156,8 +156,10 @@ async def test_a_delay_job_needs_no_pod(k: kube.Kube) -> None:
 
     running = _status(await k.wait_state("pause", "RUNNING", reason="Delayed"))
     assert "waiting until" in str(running["message"])
-    await k.wait_state("pause", "SUCCESS")
+    done = _status(await k.wait_state("pause", "SUCCESS"))
     assert await k.list(api.JOBS, labelSelector="conveyor.dev/pipelinejob=pause") == []
+    (attempt,) = done["attempts"]  # type: ignore[misc]
+    assert (attempt["attempt"], attempt["result"], "job" in attempt) == (1, "SUCCESS", False)
 
 
 async def test_revoke_while_queued_and_while_running(k: kube.Kube) -> None:

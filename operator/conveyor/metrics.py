@@ -60,14 +60,14 @@ WORKER_STATE = prometheus_client.Gauge(
 )
 QUEUE_WAIT = prometheus_client.Histogram(
     "conveyor_job_queue_wait_seconds",
-    "From queued to running, per attempt.",
+    "From queued (or the previous attempt's end) to running, per attempt.",
     ["namespace", "worker"],
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
     registry=REGISTRY,
 )
 RUN_TIME = prometheus_client.Histogram(
     "conveyor_job_run_seconds",
-    "From running to finished, by result.",
+    "From running to finished, of the last attempt, by result.",
     ["namespace", "worker", "result"],
     buckets=(1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200),
     registry=REGISTRY,
@@ -107,14 +107,14 @@ def observe_transition(
     namespace: str,
     worker: str,
     to_state: str,
-    queued_at: datetime.datetime | None,
+    waiting_since: datetime.datetime | None,
     started_at: datetime.datetime | None,
     finished_at: datetime.datetime | None,
 ) -> None:
-    """Fill the wait and run time histograms from one state change."""
-    if to_state == "RUNNING" and queued_at and started_at:
+    """Fill the wait and run time histograms from one state change of an attempt."""
+    if to_state == "RUNNING" and waiting_since and started_at:
         QUEUE_WAIT.labels(namespace, worker).observe(
-            max((started_at - queued_at).total_seconds(), 0)
+            max((started_at - waiting_since).total_seconds(), 0)
         )
     if to_state in ("SUCCESS", "FAILED") and started_at and finished_at:
         RUN_TIME.labels(namespace, worker, to_state).observe(

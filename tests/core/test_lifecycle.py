@@ -953,6 +953,16 @@ def test_a_delay_job_runs_for_its_duration_then_succeeds() -> None:
     assert (step.status.state, step.status.reason) == (State.SUCCESS, Reason.SUCCEEDED)
     assert step.status.message == "waited 1m30s"
     assert life.events == ["Queued", "Started", "Succeeded"]
+    # One attempt, without a Job: the operator's wait.
+    (attempt,) = step.status.attempts
+    assert attempt.to_dict() == {
+        "attempt": 1,
+        "start": b.ts(b.at(10)),
+        "finish": b.ts(b.at(100)),
+        "result": "SUCCESS",
+        "reason": "Succeeded",
+        "message": "waited 1m30s",
+    }
 
 
 def test_a_finished_job_with_ttl_is_deleted_when_due() -> None:

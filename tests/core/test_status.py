@@ -306,3 +306,49 @@ def test_applying_the_patch_gives_the_new_status() -> None:
     assert patch["nextAttemptAt"] is None
     assert "queuedAt" not in patch
     assert apply_merge_patch(old, patch) == new
+
+
+# --- attempt_times: what the queue-wait and run-time metrics measure --------------------
+
+
+def _attempt(n: int, start: float | None, finish: float | None = None) -> model.Attempt:
+    return model.Attempt(
+        attempt=n,
+        job=f"j-{n}",
+        start=b.ts(b.at(start)) if start is not None else None,
+        finish=b.ts(b.at(finish)) if finish is not None else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("attempts", "expected"),
+    [
+        pytest.param((_attempt(1, 30),), (0, 30, None), id="first attempt: from queuedAt"),
+        pytest.param(
+            (_attempt(1, 30, 40), _attempt(2, 100)),
+            (40, 100, None),
+            id="a retry: from the end of the attempt before, not from queuedAt",
+        ),
+        pytest.param(
+            (_attempt(1, 30, 40), _attempt(2, 100, 160)),
+            (40, 100, 160),
+            id="finished: the run time is the last attempt's",
+        ),
+        pytest.param((), (0, 5, None), id="no attempts recorded: the job's own times"),
+    ],
+)
+def test_attempt_times(
+    attempts: tuple[model.Attempt, ...], expected: tuple[float, float, float | None]
+) -> None:
+    st = model.JobStatus(
+        state=model.State.RUNNING,
+        queued_at=b.ts(b.at(0)),
+        started_at=b.ts(b.at(5)),
+        attempts=attempts,
+    )
+    since, start, finish = expected
+    assert status.attempt_times(st) == status.AttemptTimes(
+        waiting_since=b.at(since),
+        start=b.at(start),
+        finish=b.at(finish) if finish is not None else None,
+    )

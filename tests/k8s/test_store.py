@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conveyor.core import cron
 from conveyor.k8s import store
 from tests.core import builders as b
 
@@ -103,3 +104,21 @@ def test_an_older_watch_event_is_ignored() -> None:
     s.put_pipelinejob(version(5, RUNNING))
     assert not s.put_pipelinejob(version(4, QUEUED))
     assert s.pipelinejobs[KEY].status.reason == "Running"
+
+
+def test_the_children_of_a_cronjob_are_found_by_its_label() -> None:
+    s = store.Store()
+    label = {cron.CRONJOB_LABEL: "nightly"}
+    s.put_pipelinejob(version(1, QUEUED, name="nightly-1", labels=label))
+    s.put_pipelinejob(version(1, QUEUED, name="nightly-2", labels=label))
+    s.put_pipelinejob(version(1, QUEUED, name="by-hand"))
+
+    def children() -> list[str]:
+        bodies = s.children_of_cron((b.NAMESPACE, "nightly"))
+        return sorted(body["metadata"]["name"] for body in bodies)
+
+    assert children() == ["nightly-1", "nightly-2"]
+    # A label removed by a person: no longer its child; deleted: gone.
+    s.put_pipelinejob(version(2, QUEUED, name="nightly-1", labels={}))
+    s.drop_pipelinejob((b.NAMESPACE, "nightly-2"))
+    assert children() == []

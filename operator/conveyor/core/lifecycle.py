@@ -260,17 +260,23 @@ def _delay(
             message=reasons.delaying(until=until, now=now),
             started_at=model.format_time(now),
             attempt=1,
+            # No Job: the attempt is the operator's wait.
+            attempts=(model.Attempt(attempt=1, job="", start=model.format_time(now)),),
         )
         events.append(Event(type="Normal", reason="Started", message=status.message or ""))
     until = started + duration
     if now < until:
         return Step(status=status, wake_at=until, events=tuple(events))
+    message = f"waited {durations.format(duration)}"
     status = dataclasses.replace(
         status,
         state=State.SUCCESS,
         reason=Reason.SUCCEEDED,
-        message=f"waited {durations.format(duration)}",
+        message=message,
         finished_at=model.format_time(now),
+        attempts=_close_attempt(
+            status.attempts, now=now, result=State.SUCCESS, reason=Reason.SUCCEEDED, message=message
+        ),
     )
     events.append(Event(type="Normal", reason="Succeeded", message=status.message or ""))
     return Step(status=status, events=tuple(events))

@@ -191,7 +191,7 @@ class Attempt:
     def to_dict(self) -> dict[str, Any]:
         out = {
             "attempt": self.attempt,
-            "job": self.job,
+            "job": self.job or None,  # a delay job's attempt has no Job
             "start": self.start,
             "finish": self.finish,
             "result": self.result,

@@ -11,6 +11,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -96,3 +97,31 @@ def merge_patch(*, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, 
         if key not in new:
             patch[key] = None
     return patch
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AttemptTimes:
+    waiting_since: datetime.datetime | None  # IN-QUEUE from then until `start`
+    start: datetime.datetime | None
+    finish: datetime.datetime | None
+
+
+def attempt_times(status: model.JobStatus) -> AttemptTimes:
+    """The current attempt's times, for the queue-wait and run-time metrics.
+
+    The first attempt waits from queuedAt; a retry from the end of the
+    attempt before it (its backoff included), not from the first queuing.
+    """
+    if not status.attempts:  # a status written before attempts were recorded
+        return AttemptTimes(
+            waiting_since=model.parse_time(status.queued_at),
+            start=model.parse_time(status.started_at),
+            finish=model.parse_time(status.finished_at),
+        )
+    current = status.attempts[-1]
+    since = status.attempts[-2].finish if len(status.attempts) > 1 else status.queued_at
+    return AttemptTimes(
+        waiting_since=model.parse_time(since),
+        start=model.parse_time(current.start),
+        finish=model.parse_time(current.finish),
+    )

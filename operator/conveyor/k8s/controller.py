@@ -736,13 +736,14 @@ def _log_decision(*, job: model.PipelineJob, new: model.JobStatus) -> None:
     metrics.TRANSITIONS.labels(
         job.meta.namespace, new.worker or "", str(old.state or ""), str(new.state), str(new.reason)
     ).inc()
+    times = status.attempt_times(new)
     metrics.observe_transition(
         namespace=job.meta.namespace,
         worker=new.worker or "",
         to_state=str(new.state),
-        queued_at=model.parse_time(new.queued_at),
-        started_at=model.parse_time(new.started_at),
-        finished_at=model.parse_time(new.finished_at),
+        waiting_since=times.waiting_since,
+        started_at=times.start,
+        finished_at=times.finish,
     )
     logger.info(
         "%s/%s %s/%s -> %s/%s: %s",

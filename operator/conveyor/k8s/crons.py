@@ -22,17 +22,8 @@ Key = store.Key
 
 
 def children_of(st: store.Store, key: Key) -> list[cron.Child]:
-    out = []
-    for body in st.pipelinejob_bodies.values():
-        md = body.get("metadata") or {}
-        if md.get("namespace") != key[0]:
-            continue
-        if (md.get("labels") or {}).get(cron.CRONJOB_LABEL) != key[1]:
-            continue
-        child = cron.parse_child(body)
-        if child is not None:
-            out.append(child)
-    return out
+    children = (cron.parse_child(body) for body in st.children_of_cron(key))
+    return [child for child in children if child is not None]
 
 
 def decide(

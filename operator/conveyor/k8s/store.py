@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from conveyor import metrics
-from conveyor.core import model
+from conveyor.core import cron, model
 
 Key = tuple[str, str]
 
@@ -36,6 +36,12 @@ def _lean(body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(md, dict) and "managedFields" in md:
         return {**body, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
     return body
+
+
+def _cron_of(body: Mapping[str, Any] | None) -> str | None:
+    labels = ((body or {}).get("metadata") or {}).get("labels") or {}
+    value = labels.get(cron.CRONJOB_LABEL)
+    return str(value) if value else None
 
 
 def _newer(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
@@ -69,6 +75,8 @@ class Store:
         # Statuses decided but not yet confirmed by the API, and the API's.
         self._assumed: dict[Key, dict[str, Any]] = {}
         self._written: dict[Key, dict[str, Any]] = {}
+        # PipelineJobs per PipelineCronJob that created them (by label).
+        self._by_cron: dict[Key, set[str]] = collections.defaultdict(set)
 
     # --- PipelineJobs ---------------------------------------------------------
 
@@ -90,6 +98,7 @@ class Store:
         return True
 
     def _put(self, key: Key, body: dict[str, Any]) -> None:
+        self._index_cron(key, old=self.pipelinejob_bodies.get(key), new=body)
         job = model.parse_pipelinejob(body)
         self._count(self.pipelinejobs.get(key), -1)
         self._count(job, +1)
@@ -138,11 +147,30 @@ class Store:
         return key in self._assumed
 
     def drop_pipelinejob(self, key: Key) -> None:
-        self.pipelinejob_bodies.pop(key, None)
+        self._index_cron(key, old=self.pipelinejob_bodies.pop(key, None), new=None)
         self._assumed.pop(key, None)
         self._written.pop(key, None)
         self._count(self.pipelinejobs.pop(key, None), -1)
         self._active[key[0]].discard(key[1])
+
+    def _index_cron(
+        self, key: Key, *, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+    ) -> None:
+        before, after = _cron_of(old), _cron_of(new)
+        if before == after:
+            return
+        if before:
+            names = self._by_cron[(key[0], before)]
+            names.discard(key[1])
+            if not names:
+                del self._by_cron[(key[0], before)]
+        if after:
+            self._by_cron[(key[0], after)].add(key[1])
+
+    def children_of_cron(self, key: Key) -> list[dict[str, Any]]:
+        """The bodies of the PipelineJobs the PipelineCronJob `key` created."""
+        names = self._by_cron.get(key, ())
+        return [self.pipelinejob_bodies[(key[0], n)] for n in names]
 
     def active(self, namespace: str) -> Iterator[model.PipelineJob]:
         for name in list(self._active.get(namespace, ())):
