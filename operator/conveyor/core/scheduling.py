@@ -182,6 +182,28 @@ def rewrite_in(
         return None
     if dataclasses.replace(new, message=old.message) != old:
         return 0.0
-    if new_position is not None and (old_position is None or new_position > old_position // 2):
+    return message_rewrite_in(
+        changed=True,
+        old_position=old_position,
+        new_position=new_position,
+        since_written=since_written,
+        interval=interval,
+    )
+
+
+def message_rewrite_in(
+    *,
+    changed: bool,
+    old_position: int | None,
+    new_position: int | None,
+    since_written: float,
+    interval: float,
+) -> float | None:
+    """`rewrite_in` for a status whose message alone may change (`changed`
+    says whether it does): the controller's fast path over a long queue."""
+    if new_position is not None:
+        if old_position is None or new_position > old_position // 2:
+            return None
+    elif not changed:
         return None
     return max(interval - since_written, 0.0)

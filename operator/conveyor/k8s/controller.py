@@ -90,13 +90,16 @@ class Controller:
         self.recorder = events.Recorder(client=client)
         self.queue = workqueue.WorkQueue()
         self._inflight: set[Key] = set()
-        self._wants: dict[Key, lifecycle.Step] = {}  # waiting for a slot
+        # Jobs waiting for a slot, per namespace: the step that wants it.
+        self._wants: dict[str, dict[Key, lifecycle.Step]] = collections.defaultdict(dict)
         self._message_written: dict[Key, float] = {}
         self._position_written: dict[Key, int | None] = {}
         # Admitted jobs whose status is assumed, not written: write by then.
         self._write_due: dict[Key, float] = {}
         self._worker_written: dict[Key, float] = {}
         self._reported_stuck: set[Key] = set()
+        self._pass_due: dict[str, float] = {}  # no admission pass before (monotonic)
+        self._pass_deferred: set[str] = set()  # a pass is on the timer
         self._tasks: set[asyncio.Task[None]] = set()
         self._semaphore = asyncio.Semaphore(settings.max_inflight_writes)
         self.ready = asyncio.Event()
@@ -109,7 +112,7 @@ class Controller:
         if event_type == "DELETED":
             was = self.store.pipelinejobs.get(key)
             self.store.drop_pipelinejob(key)
-            self._wants.pop(key, None)
+            self._drop_want(key)
             self._message_written.pop(key, None)
             self._position_written.pop(key, None)
             self._write_due.pop(key, None)
@@ -298,7 +301,7 @@ class Controller:
         for key in self.queue.take_jobs(busy=self._inflight):
             self._advance(key, now=now)
         for namespace in self.queue.take_namespaces():
-            self._schedule(namespace, now=now)
+            self._schedule_paced(namespace, now=now)
         for key in self.queue.take_crons(busy=self._inflight):
             self._advance_cron(key, now=now)
 
@@ -355,10 +358,10 @@ class Controller:
         if step.wake_at is not None:
             self._at(step.wake_at, key)
         if step.wants_admission:
-            self._wants[key] = step
+            self._wants[key[0]][key] = step
             self._mark_namespace(key[0])
             return
-        self._wants.pop(key, None)
+        self._drop_want(key)
         due = self._write_due.get(key)
         if due is not None:
             if time.monotonic() < due and _only_starting(step):
@@ -393,11 +396,21 @@ class Controller:
         )
         logger.info("%s/%s: adopting Job %s", job.meta.namespace, job.meta.name, name)
         metrics.CONTROLLER_EVENTS.labels("adopted").inc()
-        self._wants.pop(job.key, None)
+        self._drop_want(job.key)
         self.store.assume_status(job.key, self._status_dict(job=job, new=step.status, now=now))
         self._write_due[job.key] = 0.0
         self._mark_namespace(job.meta.namespace)
         return self.store.pipelinejobs[job.key]
+
+    def _wants_in(self, namespace: str) -> dict[Key, lifecycle.Step]:
+        return self._wants.get(namespace) or {}
+
+    def _drop_want(self, key: Key) -> None:
+        wants = self._wants.get(key[0])
+        if wants is not None:
+            wants.pop(key, None)
+            if not wants:
+                del self._wants[key[0]]
 
     def _observe(self, job: model.PipelineJob) -> observe.Observation | None:
         if not job.status.job:
@@ -408,6 +421,23 @@ class Controller:
             pods=self.store.pods_of_job((namespace, job.status.job)),
         )
 
+    def _schedule_paced(self, namespace: str, *, now: datetime.datetime) -> None:
+        """An admission pass, or a later one: a pass over a long queue takes
+        milliseconds, and one after every slot change would keep a core busy.
+        So after a pass that took t, the next waits t: at most half the time
+        goes to passes, and small queues wait for nothing."""
+        started = time.monotonic()
+        due = self._pass_due.get(namespace, 0.0)
+        if started < due:
+            if namespace not in self._pass_deferred:
+                self._pass_deferred.add(namespace)
+                self.queue.later(due - started, "namespace", namespace)
+            return
+        self._pass_deferred.discard(namespace)
+        self._schedule(namespace, now=now)
+        ended = time.monotonic()
+        self._pass_due[namespace] = ended + (ended - started)
+
     def _schedule(self, namespace: str, *, now: datetime.datetime) -> None:
         """One admission pass over all Workers of a namespace."""
         ns_workers = self.store.workers_in(namespace)
@@ -417,18 +447,25 @@ class Controller:
                 holders[job.status.worker].append(job)
         waiting: dict[str, list[model.PipelineJob]] = collections.defaultdict(list)
         decided: dict[Key, scheduling.Waiting] = {}
-        for key, wanted in list(self._wants.items()):
+        resolved_by: dict[tuple[str | None, str], model.Worker | scheduling.Waiting] = {}
+        for key, wanted in list(self._wants_in(namespace).items()):
             # Jobs with a write in flight still count for everyone's queue
             # position (else positions flicker and each flicker is a write);
             # they are neither admitted nor rewritten until it returns.
-            if key[0] != namespace:
-                continue
             stored = self.store.pipelinejobs.get(key)
-            if stored is None:
-                self._wants.pop(key, None)
+            if stored is None or stored.spec is None:
+                self._drop_want(key)
                 continue
-            candidate = dataclasses.replace(stored, status=wanted.status)
-            resolved = scheduling.resolve_worker(job=candidate, workers=ns_workers)
+            candidate = stored
+            if wanted.status is not stored.status:
+                candidate = dataclasses.replace(stored, status=wanted.status)
+            # Jobs of one type and spec.worker resolve alike: once per pass.
+            by = (stored.spec.worker, stored.spec.type)
+            resolved = resolved_by.get(by)
+            if resolved is None:
+                resolved = resolved_by[by] = scheduling.resolve_worker(
+                    job=candidate, workers=ns_workers
+                )
             if isinstance(resolved, scheduling.Waiting):
                 decided[key] = resolved
             else:
@@ -464,40 +501,72 @@ class Controller:
         retry_in: float | None = None
         for key, why in decided.items():
             current = self.store.pipelinejobs.get(key)
-            pending = self._wants.get(key)
+            pending = self._wants_in(namespace).get(key)
             if current is None or pending is None or key in self._inflight:
+                continue
+            wait = self._rewrite_in(current=current, pending=pending.status, why=why)
+            if wait is None:
+                continue
+            if wait > 0:
+                retry_in = wait if retry_in is None else min(retry_in, wait)
                 continue
             new = dataclasses.replace(
                 pending.status,
                 reason=why.reason,
                 message=why.message,
                 worker=why.worker or pending.status.worker,
-                observed_generation=current.meta.generation,  # what the write will say
+                observed_generation=current.meta.generation,
             )
-            # Unknown after a restart: take the object's message as current.
-            written = self._position_written.get(key)
-            if written is None:
-                written = self._position_written[key] = why.position
-            wait = scheduling.rewrite_in(
-                old=current.status,
-                new=new,
-                old_position=written,
-                new_position=why.position,
-                since_written=time.monotonic() - self._message_written.get(key, 0.0),
-                interval=self.settings.queue_message_interval,
-            )
-            if wait is None:
-                continue
-            if wait > 0:
-                retry_in = wait if retry_in is None else min(retry_in, wait)
-                continue
             step = lifecycle.Step(status=new, events=pending.events)
             # Its events go out with this write, not again at admission.
-            self._wants[key] = dataclasses.replace(pending, events=())
+            self._wants[namespace][key] = dataclasses.replace(pending, events=())
             self._position_written[key] = why.position
             self._spawn(key, self._apply(job=current, step=step))
         if retry_in is not None:
             self._at(now + datetime.timedelta(seconds=retry_in), namespace)
+
+    def _rewrite_in(
+        self, *, current: model.PipelineJob, pending: model.JobStatus, why: scheduling.Waiting
+    ) -> float | None:
+        """When to rewrite a waiting job (see scheduling.rewrite_in); None: not."""
+        key = current.key
+        old = current.status
+        # Unknown after a restart: take the object's message as current.
+        written = self._position_written.get(key)
+        if written is None:
+            written = self._position_written[key] = why.position
+        since = time.monotonic() - self._message_written.get(key, 0.0)
+        interval = self.settings.queue_message_interval
+        if (
+            pending is old
+            and old.reason == why.reason
+            and old.worker == (why.worker or old.worker)
+            and old.observed_generation == current.meta.generation
+        ):
+            # The usual case in a long queue: at most the message changes, and
+            # building the new status for each job each pass is what costs.
+            return scheduling.message_rewrite_in(
+                changed=why.position is not None or why.message != old.message,
+                old_position=written,
+                new_position=why.position,
+                since_written=since,
+                interval=interval,
+            )
+        new = dataclasses.replace(
+            pending,
+            reason=why.reason,
+            message=why.message,
+            worker=why.worker or pending.worker,
+            observed_generation=current.meta.generation,  # what the write will say
+        )
+        return scheduling.rewrite_in(
+            old=old,
+            new=new,
+            old_position=written,
+            new_position=why.position,
+            since_written=since,
+            interval=interval,
+        )
 
     def _admit(
         self, job: model.PipelineJob, *, worker: model.Worker, now: datetime.datetime
@@ -515,7 +584,7 @@ class Controller:
         )
         # A job admitted in the pass that first saw it was never written as
         # queued: its Queued event would be noise.
-        self._wants.pop(job.key, None)
+        self._drop_want(job.key)
         self._message_written.pop(job.key, None)
         self._position_written.pop(job.key, None)
         self.store.assume_status(job.key, self._status_dict(job=job, new=step.status, now=now))
@@ -624,6 +693,10 @@ class Controller:
         before = self.store.pipelinejobs.get(key)
         self.store.put_pipelinejob(response, force=True)
         after = self.store.pipelinejobs.get(key)
+        pending = self._wants_in(key[0]).get(key)
+        if pending is not None and after is not None:
+            # What was written is what it waits with now (the pass's fast path).
+            self._wants[key[0]][key] = dataclasses.replace(pending, status=after.status)
         if before and after and before.status.holds_slot != after.status.holds_slot:
             self._mark_namespace(key[0])  # a slot was taken or freed: recount
         return True
