@@ -309,9 +309,13 @@ async def test_get_watch_prints_changes_and_stops_on_ctrl_c(
         await line_with("second", "SUCCESS")
     finally:
         process.send_signal(signal.SIGINT)
-        code = await asyncio.wait_for(process.wait(), timeout=TIMEOUT)
-    err = (await stderr.read()).decode()
-    assert code == 0
+        # communicate(), not wait(): it drains both pipes, so a child that
+        # still writes cannot block on a full pipe and never exit.
+        rest, err_bytes = await asyncio.wait_for(process.communicate(), timeout=TIMEOUT)
+    seen.extend(rest.decode().splitlines(keepends=True))
+    err = err_bytes.decode()
+    code = process.returncode
+    assert code == 0, err
     assert "Traceback" not in err
     assert sum(1 for line in seen if line.split()[:2] == ["first", "SUCCESS"]) == 1
 
