@@ -54,11 +54,10 @@ SENTENCES: list[tuple[str, Callable[[], str], str]] = [
     ),
     (
         "concurrency limit",
-        lambda: reasons.concurrency_limit(
-            worker="build",
-            busy=3,
-            limit=3,
-            holders=["build-7", "build-9", "build-12"],
+        lambda: reasons.with_position(
+            reasons.slots_busy(
+                worker="build", busy=3, limit=3, holders=["build-7", "build-9", "build-12"]
+            ),
             position=2,
             waiting=5,
         ),
@@ -66,8 +65,10 @@ SENTENCES: list[tuple[str, Callable[[], str], str]] = [
     ),
     (
         "concurrency 0",
-        lambda: reasons.concurrency_limit(
-            worker="build", busy=0, limit=0, holders=[], position=1, waiting=3
+        lambda: reasons.with_position(
+            reasons.slots_busy(worker="build", busy=0, limit=0, holders=[]),
+            position=1,
+            waiting=3,
         ),
         "Worker build has concurrency 0 (on hold); position 1 of 3",
     ),
@@ -184,11 +185,10 @@ def test_messages_read_as_plain_sentences(make: Callable[[], str]) -> None:
     ],
 )
 def test_slot_holders_are_named_up_to_five_then_counted(holders: list[str], named: str) -> None:
-    text = reasons.concurrency_limit(
-        worker="build",
-        busy=len(holders),
-        limit=max(len(holders), 1),
-        holders=holders,
+    text = reasons.with_position(
+        reasons.slots_busy(
+            worker="build", busy=len(holders), limit=max(len(holders), 1), holders=holders
+        ),
         position=1,
         waiting=1,
     )

@@ -68,15 +68,9 @@ def slots_busy(*, worker: str, busy: int, limit: int, holders: Sequence[str]) ->
     return f"{busy} of {limit} slots busy{held}"
 
 
-def queue_position(*, position: int, waiting: int) -> str:
-    return f"position {position} of {waiting}"
-
-
-def concurrency_limit(
-    *, worker: str, busy: int, limit: int, holders: Sequence[str], position: int, waiting: int
-) -> str:
-    why = slots_busy(worker=worker, busy=busy, limit=limit, holders=holders)
-    return f"{why}; {queue_position(position=position, waiting=waiting)}"
+def with_position(why: str, *, position: int, waiting: int) -> str:
+    """A waiting job's sentence: why its queue waits, then its place in it."""
+    return f"{why}; position {position} of {waiting}"
 
 
 def delayed(*, start_at: datetime.datetime, now: datetime.datetime) -> str:

@@ -32,7 +32,7 @@ class Waiting:
     def message(self) -> str:
         if self.position is None or self.of is None:
             return self.text
-        return f"{self.text}; {reasons.queue_position(position=self.position, waiting=self.of)}"
+        return reasons.with_position(self.text, position=self.position, waiting=self.of)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -157,6 +157,18 @@ def admit(
             )
             for position, j in enumerate(rest, start=1)
         },
+    )
+
+
+def waiting_status(*, pending: model.JobStatus, why: Waiting, generation: int) -> model.JobStatus:
+    """The status a waiting job is written with: its pending status (from the
+    state machine) with why it waits, acknowledging spec `generation`."""
+    return dataclasses.replace(
+        pending,
+        reason=why.reason,
+        message=why.message,
+        worker=why.worker or pending.worker,
+        observed_generation=generation,
     )
 
 

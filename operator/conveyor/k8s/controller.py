@@ -488,7 +488,7 @@ class Controller:
             decided.update(decision.waiting)
             for admitted in decision.admitted:
                 if admitted.key in self._inflight:
-                    self.queue.jobs.add(admitted.key)  # look again when its write returns
+                    self._mark_job(admitted.key)  # looked at again when its write returns
                     continue
                 self._admit(admitted, worker=worker, now=now)
             self._write_worker_status(
@@ -511,12 +511,8 @@ class Controller:
             if wait > 0:
                 retry_in = wait if retry_in is None else min(retry_in, wait)
                 continue
-            new = dataclasses.replace(
-                pending.status,
-                reason=why.reason,
-                message=why.message,
-                worker=why.worker or pending.status.worker,
-                observed_generation=current.meta.generation,
+            new = scheduling.waiting_status(
+                pending=pending.status, why=why, generation=current.meta.generation
             )
             step = lifecycle.Step(status=new, events=pending.events)
             # Its events go out with this write, not again at admission.
@@ -553,16 +549,11 @@ class Controller:
                 since_written=since,
                 interval=interval,
             )
-        new = dataclasses.replace(
-            pending,
-            reason=why.reason,
-            message=why.message,
-            worker=why.worker or pending.worker,
-            observed_generation=current.meta.generation,  # what the write will say
-        )
         return scheduling.rewrite_in(
             old=old,
-            new=new,
+            new=scheduling.waiting_status(
+                pending=pending, why=why, generation=current.meta.generation
+            ),
             old_position=written,
             new_position=why.position,
             since_written=since,
@@ -596,9 +587,7 @@ class Controller:
             try:
                 await self._create_job(job.key)
             except BaseException:
-                self._write_due.pop(job.key, None)
-                self.store.forget_assumed(job.key)
-                self._mark_namespace(job.key[0])
+                self._unassume(job.key)
                 raise
             self.queue.later(STATUS_BATCH, "job", job.key)  # real time, whatever the clock
 
@@ -638,6 +627,13 @@ class Controller:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _unassume(self, key: Key) -> None:
+        """A write or Job creation failed: back to what the API has; its slot
+        (taken or freed by the assumption) is counted again."""
+        self._write_due.pop(key, None)
+        self.store.forget_assumed(key)
+        self._mark_namespace(key[0])
+
     def _status_dict(
         self, *, job: model.PipelineJob, new: model.JobStatus, now: datetime.datetime
     ) -> dict[str, Any]:
@@ -656,8 +652,7 @@ class Controller:
             if patch and not await self._write_status(job=job, patch=patch):
                 return
         except BaseException:
-            self.store.forget_assumed(key)  # else a retry would see it as done
-            self._mark_namespace(key[0])
+            self._unassume(key)  # else a retry would see it as done
             raise
         if patch:
             _log_decision(job=job, new=step.status)
