@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conveyor.core import lifecycle, model
-from conveyor.k8s import api
+from conveyor.k8s import api, clock
 
 logger = logging.getLogger("conveyor.events")
 
@@ -56,12 +56,13 @@ def manifest(
 
 
 class Recorder:
-    def __init__(self, *, client: api.Client) -> None:
+    def __init__(self, *, client: api.Client, clock: clock.Clock) -> None:
         self._client = client
+        self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
 
     def post(self, *, body: Mapping[str, Any], event: lifecycle.Event) -> None:
-        data = manifest(body=body, event=event, now=datetime.datetime.now(datetime.UTC))
+        data = manifest(body=body, event=event, now=self._clock.now())
         task = asyncio.create_task(self._send(data))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,47 @@
+"""What every controller shares: the store's view, the bookkeeping, the
+work queue, the effects and the clock. Built once by k8s/controller.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Protocol
+
+from conveyor.core import model, observe
+from conveyor.k8s import books, clock, effects, settings, store, workqueue
+
+Key = store.Key
+
+
+class Reconciler(Protocol):
+    """A controller run by the loop: in each round it takes its marks from
+    the work queue and decides on them."""
+
+    def round(self, *, now: datetime.datetime) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Context:
+    store: store.Store
+    books: books.Books
+    queue: workqueue.WorkQueue
+    effects: effects.Effects
+    clock: clock.Clock
+    settings: settings.Settings
+
+    def at(self, when: datetime.datetime, kind: workqueue.Kind, target: Key | str) -> None:
+        """Look at `target` again at `when` on the operator's (maybe scaled) clock."""
+        self.queue.later(self.clock.real_seconds(when - self.clock.now()), kind, target)
+
+    def busy(self, key: Key) -> bool:
+        """A write for `key` is in flight: decide again when it returns."""
+        return key in self.effects.inflight
+
+    def observe(self, job: model.PipelineJob) -> observe.Observation | None:
+        """What the job's current Job and pods say, if it has a Job."""
+        if not job.status.job:
+            return None
+        job_key = (job.meta.namespace, job.status.job)
+        return observe.summarize(
+            job=self.store.jobs.get(job_key), pods=self.store.pods_of_job(job_key)
+        )

@@ -1,0 +1,110 @@
+"""PipelineJob progress: moves each marked PipelineJob through the state
+machine (core/lifecycle.py) and adopts the Job of an admission whose status
+write never happened. Waiting for a slot is the admission controller's."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from conveyor import metrics
+from conveyor.core import lifecycle, model, writes
+from conveyor.k8s import jobs, store
+from conveyor.k8s.controllers import context
+
+Key = store.Key
+
+logger = logging.getLogger("conveyor.controller")
+
+
+class Progress:
+    def __init__(self, *, ctx: context.Context) -> None:
+        self.ctx = ctx
+
+    def round(self, *, now: datetime.datetime) -> None:
+        for key in self.ctx.queue.take_jobs(busy=self.ctx.effects.inflight):
+            self.advance(key, now=now)
+
+    def advance(self, key: Key, *, now: datetime.datetime) -> None:
+        ctx = self.ctx
+        job = ctx.store.pipelinejobs.get(key)
+        if job is None:
+            return
+        job = self._adopt(job, now=now)
+        worker = ctx.store.workers.get((key[0], job.status.worker or ""))
+        try:
+            step = lifecycle.advance(
+                job=job,
+                observation=ctx.observe(job),
+                now=now,
+                worker_generation=worker.meta.generation if worker else None,
+            )
+        except Exception:  # never let one object stop the loop
+            logger.exception("advancing %s/%s failed", *key)
+            metrics.CONTROLLER_EVENTS.labels("advance_errors").inc()
+            return
+        if step.wake_at is not None:
+            ctx.at(step.wake_at, "job", key)
+        if step.wants_admission:
+            ctx.books.want(key, step)
+            ctx.queue.namespace(key[0])
+            return
+        ctx.books.drop_want(key)
+        book = ctx.books.peek(key)
+        due = book.write_due if book else None
+        if not writes.write_now(job=job, step=step, write_due=due, monotonic=ctx.clock.monotonic()):
+            return
+        if book is not None:
+            book.write_due = None
+        step, manifest = self._render(job, step=step, now=now)
+        if job.status.holds_slot and not step.status.holds_slot:
+            # Assume, then write: the slot is free for the next pass already.
+            ctx.effects.assume(job=job, new=step.status, now=now)
+        ctx.effects.spawn(key, ctx.effects.apply(job=job, step=step, manifest=manifest))
+
+    def _render(
+        self, job: model.PipelineJob, *, step: lifecycle.Step, now: datetime.datetime
+    ) -> tuple[lifecycle.Step, dict[str, Any] | None]:
+        """The Job a step creates, rendered before anything is written; or
+        the step it becomes when there can be none (see writes.start)."""
+        if not step.create_job or job.spec is None or not step.status.worker:
+            return step, None
+        worker = self.ctx.store.workers.get((job.meta.namespace, step.status.worker))
+        started = dataclasses.replace(job, status=step.status)
+        rendered = jobs.manifest(job=started, worker=worker) if worker else None
+        step = writes.start(
+            job=job, step=step, worker_found=worker is not None, rendered=rendered, now=now
+        )
+        manifest = rendered if isinstance(rendered, dict) and step.create_job else None
+        return step, manifest
+
+    def _adopt(self, job: model.PipelineJob, *, now: datetime.datetime) -> model.PipelineJob:
+        """Record the Job of an admission whose status write never happened
+        (the operator stopped between the two): it holds a slot."""
+        ctx = self.ctx
+        name = lifecycle.unrecorded_job(job)
+        found = ctx.store.jobs.get((job.meta.namespace, name)) if name else None
+        if found is None or not _owned_by(found, uid=job.meta.uid):
+            return job
+        labels = (found.get("metadata") or {}).get("labels") or {}
+        worker_name = labels.get(store.LABEL_WORKER) or job.status.worker or ""
+        worker = ctx.store.workers.get((job.meta.namespace, worker_name))
+        step = lifecycle.admit(
+            job=job,
+            worker=worker_name,
+            now=now,
+            worker_generation=worker.meta.generation if worker else None,
+        )
+        logger.info("%s/%s: adopting Job %s", job.meta.namespace, job.meta.name, name)
+        metrics.CONTROLLER_EVENTS.labels("adopted").inc()
+        ctx.books.admitted(job.key, write_due=0.0)
+        ctx.effects.assume(job=job, new=step.status, now=now)
+        return ctx.store.pipelinejobs[job.key]
+
+
+def _owned_by(body: Mapping[str, Any], *, uid: str | None) -> bool:
+    refs = (body.get("metadata") or {}).get("ownerReferences") or ()
+    return any(ref.get("uid") == uid for ref in refs)
