@@ -39,7 +39,7 @@ class Controller:
         self.clock = clock or _clock(settings)
         self.store = store.Store()
         self.books = books.Books()
-        self.queue = workqueue.WorkQueue()
+        self.queue = workqueue.WorkQueue(monotonic=self.clock.monotonic)
         self.effects = effects.Effects(
             client=client,
             store=self.store,

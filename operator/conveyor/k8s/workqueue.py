@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import heapq
 import time
+from collections.abc import Callable
 from typing import Literal
 
 Key = tuple[str, str]
@@ -19,7 +20,8 @@ Kind = Literal["job", "namespace", "cron"]
 
 
 class WorkQueue:
-    def __init__(self) -> None:
+    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic  # the shell's clock (k8s/clock.py); fake in tests
         self.jobs: set[Key] = set()
         self.namespaces: set[str] = set()
         self.crons: set[Key] = set()
@@ -42,7 +44,7 @@ class WorkQueue:
     def later(self, seconds: float, kind: Kind, target: Key | str) -> None:
         """Mark `target` after `seconds` (monotonic time)."""
         self._seq += 1
-        deadline = time.monotonic() + max(seconds, 0.0)
+        deadline = self._monotonic() + max(seconds, 0.0)
         heapq.heappush(self._timers, (deadline, self._seq, kind, target))
         self._wakeup.set()
 
@@ -53,13 +55,13 @@ class WorkQueue:
         """Until something is marked that is not `busy` (has no write in flight;
         its write's end wakes us), or the next timer is due; then move due
         timers into the marks. Always yields once, so the loop never spins."""
-        timeout = max(self._timers[0][0] - time.monotonic(), 0) if self._timers else None
+        timeout = max(self._timers[0][0] - self._monotonic(), 0) if self._timers else None
         await asyncio.sleep(0)
         if not (self.jobs - busy or self.namespaces or self.crons - busy):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
         self._wakeup.clear()
-        now = time.monotonic()
+        now = self._monotonic()
         while self._timers and self._timers[0][0] <= now:
             _, _, kind, target = heapq.heappop(self._timers)
             if kind == "namespace" and isinstance(target, str):
