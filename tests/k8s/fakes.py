@@ -237,6 +237,7 @@ class Harness:
                 continue
             self.ctl.round()
             await self.ctl.effects.settle()
+            await self.ctl.effects.recorder.settle()
         raise AssertionError("the controller did not settle in 100 rounds")
 
     async def tick(self, seconds: float, *, watch: bool = True) -> None:

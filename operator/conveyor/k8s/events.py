@@ -67,6 +67,11 @@ class Recorder:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def settle(self) -> None:
+        """Until every Event posted so far is sent (tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def _send(self, data: dict[str, Any]) -> None:
         try:
             await self._client.create(

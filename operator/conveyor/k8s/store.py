@@ -9,6 +9,7 @@ keep concurrency accounting right between a decision and its watch event.
 from __future__ import annotations
 
 import collections
+import collections.abc
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -105,7 +106,7 @@ class Store:
         self.pipelinejob_bodies[key] = body
         self.pipelinejobs[key] = job
         if job.status.state is not None and job.status.state.finished:
-            self._active[key[0]].discard(key[1])
+            self._inactive(key)
         else:
             self._active[key[0]].add(key[1])
 
@@ -151,7 +152,14 @@ class Store:
         self._assumed.pop(key, None)
         self._written.pop(key, None)
         self._count(self.pipelinejobs.pop(key, None), -1)
-        self._active[key[0]].discard(key[1])
+        self._inactive(key)
+
+    def _inactive(self, key: Key) -> None:
+        names = self._active.get(key[0])
+        if names is not None:
+            names.discard(key[1])
+            if not names:
+                del self._active[key[0]]  # else every namespace ever seen stays
 
     def _index_cron(
         self, key: Key, *, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
@@ -177,6 +185,24 @@ class Store:
             job = self.pipelinejobs.get((namespace, name))
             if job is not None:
                 yield job
+
+    def size(self) -> int:
+        """Objects and index entries held (for tests: zero once all are gone)."""
+        held: tuple[collections.abc.Sized, ...] = (
+            self.pipelinejob_bodies,
+            self.pipelinejobs,
+            self.worker_bodies,
+            self.workers,
+            self.jobs,
+            self.pods,
+            self._pods_by_job,
+            self.cronjobs,
+            self._active,
+            self._assumed,
+            self._written,
+            self._by_cron,
+        )
+        return sum(len(h) for h in held)
 
     def namespaces(self) -> set[str]:
         return {ns for ns, names in self._active.items() if names} | {k[0] for k in self.workers}

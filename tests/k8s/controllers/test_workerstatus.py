@@ -1,0 +1,45 @@
+"""workerstatus: a Worker's counts are written at most once a second, a
+change of its state at once."""
+
+from __future__ import annotations
+
+from tests.k8s import fakes
+
+WORKER_WRITES = ("PATCH", "workers")
+
+
+async def test_counts_alone_are_written_at_most_once_a_second() -> None:
+    h = fakes.Harness()
+    h.worker("build", concurrency=5)
+    await h.start()
+    h.api.requests.clear()
+    h.pipelinejob("a")
+    await h.settle()
+    h.pipelinejob("b")
+    await h.settle()
+    assert h.api.writes()[WORKER_WRITES] == 0  # both within a second of the first write
+    await h.tick(1.0)
+    assert h.api.writes()[WORKER_WRITES] == 1
+    assert h.api.get_status("workers", "build")["running"] == 2
+
+
+async def test_a_change_of_state_is_written_at_once() -> None:
+    h = fakes.Harness()
+    h.worker("build")
+    await h.start()
+    assert h.api.get_status("workers", "build")["state"] == "ONLINE"
+    h.api.requests.clear()
+    h.worker("build", paused=True)
+    await h.settle()
+    assert h.api.writes()[WORKER_WRITES] == 1
+    assert h.api.get_status("workers", "build")["state"] == "PAUSED"
+
+
+async def test_a_deleted_worker_leaves_no_bookkeeping() -> None:
+    h = fakes.Harness()
+    h.worker("build")
+    await h.start()
+    assert h.ctl.books.size() == 1
+    h.api.remove("workers", "build")
+    await h.settle()
+    assert h.ctl.books.size() == 0
