@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from conveyor import metrics
 from conveyor.core import cron, lifecycle, model, status
-from conveyor.k8s import api, books, clock, crons, events, jobs, store, workqueue
+from conveyor.k8s import api, books, clock, crons, events, jobs, store, transitions, workqueue
 
 Key = store.Key
 T = TypeVar("T")
@@ -217,7 +217,7 @@ class Effects:
         if response is None:
             return False
         self._written(job=job, response=response)
-        log_decision(job=job, new=new)
+        transitions.record(job=job, new=new)
         return True
 
     def _written(self, *, job: model.PipelineJob, response: dict[str, Any]) -> None:
@@ -356,39 +356,3 @@ class Effects:
         if fresh is not None:
             self.store.put_cronjob(fresh, force=True)
             self.queue.cron(key)
-
-
-def log_decision(*, job: model.PipelineJob, new: model.JobStatus) -> None:
-    old = job.status
-    if (old.state, old.reason) == (new.state, new.reason):
-        return
-    metrics.TRANSITIONS.labels(
-        job.meta.namespace, new.worker or "", str(old.state or ""), str(new.state), str(new.reason)
-    ).inc()
-    times = status.attempt_times(new)
-    metrics.observe_transition(
-        namespace=job.meta.namespace,
-        worker=new.worker or "",
-        to_state=str(new.state),
-        waiting_since=times.waiting_since,
-        started_at=times.start,
-        finished_at=times.finish,
-    )
-    logger.info(
-        "%s/%s %s/%s -> %s/%s: %s",
-        job.meta.namespace,
-        job.meta.name,
-        old.state,
-        old.reason,
-        new.state,
-        new.reason,
-        new.message,
-        extra={
-            "namespace": job.meta.namespace,
-            "job": job.meta.name,
-            "worker": new.worker,
-            "from_state": str(old.state or ""),
-            "state": str(new.state),
-            "reason": str(new.reason),
-        },
-    )

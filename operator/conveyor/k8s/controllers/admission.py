@@ -15,7 +15,7 @@ import dataclasses
 import datetime
 
 from conveyor.core import health, lifecycle, model, scheduling, writes
-from conveyor.k8s import effects, jobs, store
+from conveyor.k8s import jobs, store, transitions
 from conveyor.k8s.controllers import context, workerstatus
 
 Key = store.Key
@@ -157,7 +157,7 @@ class Admission:
         # queued: its Queued event would be noise.
         ctx.books.admitted(job.key, write_due=ctx.clock.monotonic() + writes.STATUS_BATCH)
         ctx.effects.assume(job=job, new=step.status, now=now, recount=False)
-        effects.log_decision(job=job, new=step.status)
+        transitions.record(job=job, new=step.status)
         ctx.effects.spawn(job.key, self._start(job.key, manifest=manifest))
 
     async def _start(self, key: Key, *, manifest: dict[str, object]) -> None:
