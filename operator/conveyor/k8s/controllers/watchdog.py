@@ -23,6 +23,7 @@ class Watchdog:
 
     async def run(self) -> None:
         interval = self.ctx.clock.real_seconds(workers.HEARTBEAT_INTERVAL)
+        self._last_resync = self.ctx.clock.monotonic()
         while True:
             await asyncio.sleep(interval)
             self.beat()
