@@ -14,19 +14,17 @@ The watchdog beats beside the rounds. See docs/architecture.md.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from conveyor import metrics
 from conveyor.core import cron
-from conveyor.k8s import api, books, clock, effects, settings, store, workqueue
+from conveyor.k8s import api, clock, listing, settings, store
 from conveyor.k8s.controllers import admission, context, cronjobs, progress, watchdog, workerstatus
 
 Key = store.Key
 Settings = settings.Settings
-Feed = Callable[[str | None, dict[str, Any]], None]
 
 logger = logging.getLogger("conveyor.controller")
 
@@ -36,38 +34,18 @@ class Controller:
         self, *, client: api.Client, settings: Settings, clock: clock.Clock | None = None
     ) -> None:
         self.settings = settings
-        self.clock = clock or _clock(settings)
-        self.store = store.Store()
-        self.books = books.Books()
-        self.queue = workqueue.WorkQueue(monotonic=self.clock.monotonic)
-        self.effects = effects.Effects(
-            client=client,
-            store=self.store,
-            books=self.books,
-            queue=self.queue,
-            clock=self.clock,
-            max_inflight=settings.max_inflight_writes,
-        )
-        self.ctx = context.Context(
-            store=self.store,
-            books=self.books,
-            queue=self.queue,
-            effects=self.effects,
-            clock=self.clock,
-            settings=settings,
-        )
         self.client = client
+        self.clock = clock or _clock(settings)
+        self.ctx = context.build(client=client, settings=settings, clock=self.clock)
+        self.store, self.books, self.queue = self.ctx.store, self.ctx.books, self.ctx.queue
+        self.effects = self.ctx.effects
         self.progress = progress.Progress(ctx=self.ctx)
         self.worker_status = workerstatus.WorkerStatus(ctx=self.ctx)
         self.admission = admission.Admission(ctx=self.ctx, worker_status=self.worker_status)
         self.cronjobs = cronjobs.CronJobs(ctx=self.ctx)
         self.watchdog = watchdog.Watchdog(ctx=self.ctx)
         # In the order a round runs them (a new kind's controller: one line here).
-        self.controllers: tuple[context.Reconciler, ...] = (
-            self.progress,
-            self.admission,
-            self.cronjobs,
-        )
+        self.controllers: list[context.Reconciler] = [self.progress, self.admission, self.cronjobs]
         self.ready = asyncio.Event()
         self.rounds = 0
 
@@ -131,28 +109,26 @@ class Controller:
 
     async def prime(self) -> None:
         """List everything once, so the first decisions see every slot holder."""
-        selector = {"labelSelector": store.LABEL_PIPELINEJOB}
-        patterns = self.settings.namespaces
-        # Globs (kopf accepts them) are listed cluster-wide, then filtered.
-        exact = patterns and not any(ch in p for p in patterns for ch in "*?[!")
-        scopes: list[str | None] = list(patterns) if exact else [None]
-        watched: tuple[tuple[api.Resource, str, Feed, dict[str, str]], ...] = (
-            (api.WORKERS, "Worker", self.on_worker, {}),
-            (api.JOBS, "Job", self.on_job, selector),
-            (api.PODS, "Pod", self.on_pod, selector),
-            (api.PIPELINEJOBS, "PipelineJob", self.on_pipelinejob, {}),
-            (api.PIPELINECRONJOBS, "PipelineCronJob", self.on_cronjob, {}),
+        owned = store.LABEL_PIPELINEJOB
+        await listing.list_all(
+            client=self.client,
+            namespaces=self.settings.namespaces,
+            watched=(  # a new kind: one row here
+                listing.Watched(resource=api.WORKERS, kind="Worker", feed=self.on_worker),
+                listing.Watched(
+                    resource=api.JOBS, kind="Job", feed=self.on_job, label_selector=owned
+                ),
+                listing.Watched(
+                    resource=api.PODS, kind="Pod", feed=self.on_pod, label_selector=owned
+                ),
+                listing.Watched(
+                    resource=api.PIPELINEJOBS, kind="PipelineJob", feed=self.on_pipelinejob
+                ),
+                listing.Watched(
+                    resource=api.PIPELINECRONJOBS, kind="PipelineCronJob", feed=self.on_cronjob
+                ),
+            ),
         )
-        for namespace in scopes:
-            for resource, kind, feed, extra in watched:
-                listing = await self.client.list(resource, namespace=namespace, **extra)
-                for item in listing.get("items") or ():
-                    item_ns = (item.get("metadata") or {}).get("namespace") or ""
-                    if patterns and not any(fnmatch.fnmatchcase(item_ns, p) for p in patterns):
-                        continue
-                    item.setdefault("apiVersion", _api_version_of(resource))
-                    item.setdefault("kind", kind)
-                    feed(None, item)
         for key in self.store.pipelinejobs:
             self.queue.job(key)
         for namespace in self.store.namespaces():
@@ -199,10 +175,6 @@ class Controller:
             now = self.clock.now()
             for controller in self.controllers:
                 controller.round(now=now)
-
-
-def _api_version_of(resource: api.Resource) -> str:
-    return f"{resource.group}/{resource.version}" if resource.group else resource.version
 
 
 def _clock(settings: Settings) -> clock.Clock:

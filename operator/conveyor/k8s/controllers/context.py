@@ -8,7 +8,7 @@ import datetime
 from typing import Protocol
 
 from conveyor.core import model, observe
-from conveyor.k8s import books, clock, effects, settings, store, workqueue
+from conveyor.k8s import api, books, clock, effects, settings, store, workqueue
 
 Key = store.Key
 
@@ -45,3 +45,18 @@ class Context:
         return observe.summarize(
             job=self.store.jobs.get(job_key), pods=self.store.pods_of_job(job_key)
         )
+
+
+def build(*, client: api.Client, settings: settings.Settings, clock: clock.Clock) -> Context:
+    """A fresh, empty view of the cluster and the effects that write to it."""
+    st, bk = store.Store(), books.Books()
+    queue = workqueue.WorkQueue(monotonic=clock.monotonic)
+    fx = effects.Effects(
+        client=client,
+        store=st,
+        books=bk,
+        queue=queue,
+        clock=clock,
+        max_inflight=settings.max_inflight_writes,
+    )
+    return Context(store=st, books=bk, queue=queue, effects=fx, clock=clock, settings=settings)
