@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
+from typing import Any
 
 from conveyor.core import health, lifecycle, model, scheduling, writes
 from conveyor.k8s import jobs, store, transitions
@@ -160,9 +161,9 @@ class Admission:
         transitions.record(job=job, new=step.status)
         ctx.effects.spawn(job.key, self._start(job.key, manifest=manifest))
 
-    async def _start(self, key: Key, *, manifest: dict[str, object]) -> None:
+    async def _start(self, key: Key, *, manifest: dict[str, Any]) -> None:
         try:
-            await self.ctx.effects.create_job(key, manifest=dict(manifest))
+            await self.ctx.effects.create_job(key, manifest=manifest)
         except BaseException:
             self.ctx.effects.unassume(key)
             raise
