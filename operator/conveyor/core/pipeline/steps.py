@@ -126,7 +126,8 @@ class _Tally:
     failed: set[int]
     active: list[children.Child]
     missing: list[int]  # not started, or started but not seen yet (adopted on create)
-    failure: str | None = None
+    failure: str | None = None  # why an item FAILED (or could not be rendered)
+    note: str | None = None  # an item was revoked
 
 
 def _tally(
@@ -146,7 +147,14 @@ def _tally(
     for i in range(count):
         key = i if step.fan_out else None
         child = observed.get(key)
-        if tally.outputs[i] is not None or (i in tally.failed and child is None):
+        if tally.outputs[i] is not None:
+            continue
+        if i in tally.failed and child is None:
+            # Ended before and gone since: the entry's message says how it ended.
+            if recorded.message and not recorded.message.endswith("was revoked"):
+                tally.failure = tally.failure or recorded.message
+            else:
+                tally.note = tally.note or recorded.message
             continue
         if child is None:
             tally.missing.append(i)
@@ -157,7 +165,10 @@ def _tally(
         else:
             tally.failed.add(i)
             label = f"{step.name} item {i}" if step.fan_out else step.name
-            tally.failure = tally.failure or f"step {label} failed: {child.failure()}"
+            if child.state is model.State.FAILED:
+                tally.failure = tally.failure or f"step {label} failed: {child.failure()}"
+            else:
+                tally.note = tally.note or f"step {label} was revoked"
     return tally
 
 
@@ -177,7 +188,7 @@ def _items(
     create: list[children.NewChild] = []
     if situation.stop:
         revoke = tuple(c.name for c in tally.active if not c.revoke_requested)
-    elif not tally.failed and tally.failure is None:
+    elif not tally.failed and tally.failure is None:  # a failed item starts no more
         room = fanout.room(
             max_parallel=step.max_parallel, active=len(tally.active), run_slots=budget.slots
         )
@@ -215,8 +226,10 @@ def _state(*, tally: _Tally, create: Sequence[children.NewChild], stop: Situatio
     if tally.active or create:
         running = any(c.state is model.State.RUNNING for c in tally.active)
         return State.RUNNING if running else State.IN_QUEUE
-    if tally.failed or tally.failure:
+    if tally.failure:
         return State.FAILED
+    if tally.failed:
+        return State.REVOKED
     if all(o is not None for o in tally.outputs):
         return State.SUCCESS
     if stop.stop:
@@ -241,12 +254,12 @@ def _status(
         outputs: Any = tally.outputs[0]
     else:
         outputs = tally.outputs
-    message = tally.failure if tally.failure else recorded.message if tally.failed else None
+    message = tally.failure or tally.note or (recorded.message if tally.failed else None)
     return dataclasses.replace(
         recorded,
         jobs=jobs,
         outputs=outputs,
         items=None if items is None else len(items),
-        failed_items=tuple(sorted(tally.failed)),
+        failed_items=tuple(sorted(tally.failed)) if step.fan_out else (),
         message=message,
     )
