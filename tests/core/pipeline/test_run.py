@@ -130,7 +130,7 @@ def test_the_example_runs_step_by_step_and_outputs_flow() -> None:
         "Succeeded",
         "4/4",
     )
-    assert d.status.finished_at is not None and d.wake_at is None
+    assert (d.status.finished_at is not None, d.wake_at) == (True, None)
     assert [c["type"] for c in w.status["conditions"] if c["status"] == "True"] == ["Ready"]
     assert w.round().create == ()  # finished: nothing more
 
@@ -218,7 +218,8 @@ def test_parallelism_and_max_parallel_are_never_exceeded(
             w.end(active[0].name)
         if w.round().status.state is model.State.SUCCESS:
             break
-    assert w.last is not None and w.last.status.state is model.State.SUCCESS
+    assert w.last is not None
+    assert w.last.status.state is model.State.SUCCESS
     assert seen == peak
     assert len(w.created_ever) == len(set(w.created_ever)) == 6
 
@@ -229,7 +230,7 @@ def test_revoke_revokes_running_children_and_starts_nothing_new() -> None:
     w.end("r-a")
     w.body.set(revoke=True)
     d = w.round()
-    assert d.revoke == ("r-b",) and d.create == ()
+    assert (d.revoke, d.create) == (("r-b",), ())
     assert (d.status.state, d.status.reason) == (model.State.RUNNING, "Revoked")
     d = w.round()  # the revoked child has ended
     assert w.steps == {"a": "SUCCESS", "b": "REVOKED", "c": "Skipped", "n": "Skipped"}
@@ -246,7 +247,7 @@ def test_timeout_revokes_running_steps_and_finally_still_runs() -> None:
     d = w.round()
     assert d.wake_at == clock.at(1, hours=1)
     d = w.round(seconds=3600)
-    assert d.revoke == ("r-a",) and d.status.reason == "Timeout"
+    assert (d.revoke, d.status.reason) == (("r-a",), "Timeout")
     d = w.round()
     assert builders.created(d) == ["r-n"]
     assert w.steps == {"a": "REVOKED", "b": "Skipped", "n": "IN-QUEUE"}
@@ -395,7 +396,8 @@ def test_a_200_step_dag_runs_to_the_end() -> None:
         if d.status.state is model.State.SUCCESS:
             break
         w.end_all(next(k.step for k in w.kids.values() if k.active))
-    assert w.last is not None and w.last.status.progress == "200/200"
+    assert w.last is not None
+    assert w.last.status.progress == "200/200"
     assert len(w.created_ever) == 200
 
 

@@ -84,7 +84,7 @@ def test_a_valid_run_parses_into_frozen_models() -> None:
     assert isinstance(parsed, spec.PipelineRunSpec)
     assert spec.check(steps=parsed.steps, finally_=parsed.finally_, prefix="spec") is None
     assert [s.name for s in parsed.steps] == ["build", "test"]
-    assert parsed.steps[0].fan_out and not parsed.steps[1].fan_out
+    assert (parsed.steps[0].fan_out, parsed.steps[1].fan_out) == (True, False)
     with pytest.raises(ValueError, match="frozen"):
         parsed.steps[0].name = "x"  # type: ignore[misc]
 
