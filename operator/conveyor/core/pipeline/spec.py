@@ -21,7 +21,7 @@ from conveyor.core.pipeline import dag, expressions
 
 MAX_STEPS = 200
 MAX_FINALLY = 20
-MAX_DEPENDS_ON = 32
+MAX_DEPENDS_ON = 7  # the CRD's CEL cost budget allows no more with 200 steps
 MAX_PARAMS = 64
 MAX_EXPRESSION = 4096
 
