@@ -587,7 +587,8 @@ def test_pipelinecronjob_spec_fields_are_the_models(path: str, names: set[str]) 
 def test_pipelinecronjob_required_fields() -> None:
     schema = schema_of(CRON)
     assert schema["required"] == ["spec"]
-    assert at(schema, "spec")["required"] == ["schedule", "jobTemplate"]
+    # jobTemplate or pipelineRunTemplate: a CEL rule asks for exactly one.
+    assert at(schema, "spec")["required"] == ["schedule"]
     assert at(schema, "spec.jobTemplate")["required"] == ["spec"]
     assert at(schema, "spec.jobTemplate.spec")["required"] == ["type"]
 
@@ -668,6 +669,7 @@ def test_pipelinecronjob_runs_fit_a_pipelinejob_name() -> None:
     ("path", "message"),
     [
         ("", "metadata.name must be at most 50 characters"),
+        ("spec", "spec.jobTemplate or spec.pipelineRunTemplate must be given, exactly one"),
         ("spec.schedule", "spec.schedule must be five fields"),
         ("spec.timeZone", "spec.timeZone must be an IANA time zone name"),
         ("spec.jobTemplate.spec.timeout", "spec.jobTemplate.spec.timeout must be greater than 0"),
@@ -836,3 +838,12 @@ def test_pipelinerun_cel_rules(path: str, message: str) -> None:
             r.get("message") or r["messageExpression"] for r in node["x-kubernetes-validations"]
         ]
         assert any(message in " ".join(t.split()) for t in texts), texts
+
+
+def test_pipelinecronjob_run_template_spec_is_the_pipelinerun_spec() -> None:
+    template = at(schema_of(CRON), "spec.pipelineRunTemplate.spec")
+    run_spec = json_replace(
+        at(schema_of("pipelineruns"), "spec"), "spec.", "spec.pipelineRunTemplate.spec."
+    )
+    # Only rule messages mention fields; descriptions may say "spec." too.
+    assert without_descriptions(template) == without_descriptions(run_spec)

@@ -129,3 +129,37 @@ def test_a_pipeline_without_steps_is_refused(
         "spec": {"steps": []},
     }
     assert "spec.steps" in refusal(cluster, namespace, body)
+
+
+def cron(spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "conveyor.dev/v1alpha1",
+        "kind": "PipelineCronJob",
+        "metadata": {"name": "nightly"},
+        "spec": {"schedule": "0 2 * * *", **spec},
+    }
+
+
+RUN_TEMPLATE = {"spec": {"pipelineRef": {"name": "api-ci"}, "params": {"revision": "main"}}}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"pipelineRunTemplate": RUN_TEMPLATE}, ""),
+        ({}, "exactly one of the two"),
+        (
+            {"pipelineRunTemplate": RUN_TEMPLATE, "jobTemplate": {"spec": JOB}},
+            "exactly one of the two",
+        ),
+        (
+            {"pipelineRunTemplate": {"spec": {"steps": [step("a", dependsOn=["b"])]}}},
+            "spec.pipelineRunTemplate.spec.steps: every dependsOn must name a step",
+        ),
+    ],
+)
+def test_a_cron_takes_a_pipelinerun_template(
+    cluster: clusters.Cluster, crds: None, namespace: str, spec: dict[str, Any], message: str
+) -> None:
+    error = refusal(cluster, namespace, cron(spec))
+    assert (message in error) if message else error == "", error

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -163,7 +164,12 @@ def _advance(
         deadline is not None and now >= deadline and not steps_done
     )
     stop = "the run was revoked" if spec_.revoke else "the run timed out" if timing_out else None
-    budget = steps.Budget(slots=_slots(spec_=spec_, observed=observed))
+    phase = functools.partial(
+        _phase,
+        status=status,
+        by_step=_by_step(observed),
+        budget=steps.Budget(slots=_slots(spec_=spec_, observed=observed)),
+    )
     situation = steps.Situation(
         run=run.meta,
         params=resolved.params,
@@ -171,46 +177,44 @@ def _advance(
         stop=stop,
         priority=spec_.priority,
     )
-    by_step = _by_step(observed)
-    main = _phase(
-        phase=resolved.steps,
-        final=False,
-        status=status,
-        by_step=by_step,
-        situation=situation,
-        budget=budget,
-        views={},
-    )
+    main = phase(phase=resolved.steps, final=False, situation=situation, views={})
     outcome = _outcome(spec_=spec_, timing_out=timing_out, results=main) if _done(main) else None
-    views = {
-        s.name: steps.view(r.status, step=s) for s, r in zip(resolved.steps, main, strict=True)
-    }
-    final = _phase(
+    final = phase(
         phase=resolved.finally_,
         final=True,
-        status=status,
-        by_step=by_step,
         situation=dataclasses.replace(
             situation,
             stop="the run was revoked" if spec_.revoke else None,
             run_state=str(outcome[0]) if outcome else str(State.RUNNING),
         ),
-        budget=budget,
-        views=views,
-        hold=outcome is None and not spec_.revoke,
+        views={
+            s.name: steps.view(r.status, step=s) for s, r in zip(resolved.steps, main, strict=True)
+        },
+        hold=outcome is None and not spec_.revoke,  # finally waits for the steps
     )
-    entries = tuple(r.status for r in (*main, *final))
-    new = dataclasses.replace(status, steps=entries, progress=runstatus.progress(entries))
-    decision = Decision(
-        status=new,
-        create=tuple(c for r in (*main, *final) for c in r.create),
-        revoke=tuple(n for r in (*main, *final) for n in r.revoke),
-        wake_at=deadline if deadline is not None and not timing_out and outcome is None else None,
+    waking = deadline is not None and not timing_out and outcome is None
+    decision = _decision(
+        status=status, results=(*main, *final), wake_at=deadline if waking else None
     )
     if outcome is not None and _done(final):
         return _ended(decision=decision, outcome=outcome, final=final, now=now)
-    progress = _in_progress(new, revoking=spec_.revoke, timing_out=timing_out)
+    progress = _in_progress(decision.status, revoking=spec_.revoke, timing_out=timing_out)
     return dataclasses.replace(decision, status=progress)
+
+
+def _decision(
+    *,
+    status: runstatus.RunStatus,
+    results: Sequence[steps.Result],
+    wake_at: datetime.datetime | None,
+) -> Decision:
+    entries = tuple(r.status for r in results)
+    return Decision(
+        status=dataclasses.replace(status, steps=entries, progress=runstatus.progress(entries)),
+        create=tuple(c for r in results for c in r.create),
+        revoke=tuple(n for r in results for n in r.revoke),
+        wake_at=wake_at,
+    )
 
 
 TIMEOUT = "Timeout"
