@@ -64,6 +64,7 @@ class World:
 
     def end(self, name: str, state: str = "SUCCESS", **fields: Any) -> None:
         kid = self.kids[name]
+        fields.setdefault("attempt", max(kid.attempt, 1))  # it ran at least once
         self.kids[name] = dataclasses.replace(kid, state=model.State(state), **fields)
 
     def end_all(self, step: str, state: str = "SUCCESS", **fields: Any) -> None:
@@ -266,7 +267,7 @@ def test_a_failing_finally_step_fails_a_successful_run() -> None:
     d = w.round()
     assert (d.status.state, d.status.message) == (
         model.State.FAILED,
-        "step n failed: attempt 0 of 1 (exit code 2)",
+        "step n failed: attempt 1 of 1 (exit code 2)",
     )
 
 
@@ -387,18 +388,22 @@ def test_resume_waits_for_the_earlier_run_to_finish() -> None:
 
 
 def test_a_200_step_dag_runs_to_the_end() -> None:
+    """A wide DAG: each step joins two earlier ones, about eight levels deep."""
     body = B("r")
     for i in range(200):
-        body.step(f"s{i}", depends_on=[f"s{j}" for j in (i - 1, i // 2) if 0 <= j < i][:2] or None)
+        deps = sorted({f"s{(i - 1) // 2}", f"s{i // 3}"}) if i else None
+        body.step(f"s{i}", depends_on=deps)
     w = World(body)
-    for _ in range(400):
-        d = w.round()
-        if d.status.state is model.State.SUCCESS:
-            break
-        w.end_all(next(k.step for k in w.kids.values() if k.active))
+    levels = 0
+    while w.round().status.state is not model.State.SUCCESS:
+        levels += 1
+        assert levels < 20
+        for name, kid in list(w.kids.items()):
+            if kid.active:
+                w.end(name)
     assert w.last is not None
-    assert w.last.status.progress == "200/200"
-    assert len(w.created_ever) == 200
+    assert (w.last.status.progress, levels) == ("200/200", 8)
+    assert len(w.created_ever) == len(set(w.created_ever)) == 200
 
 
 def test_a_run_of_256_items_and_20_steps_keeps_a_compact_status() -> None:
@@ -417,3 +422,69 @@ def test_a_run_of_256_items_and_20_steps_keeps_a_compact_status() -> None:
     size = len(json.dumps(w.status))
     print(f"status of a run with 256 fan-out items and 20 steps: {size} bytes")
     assert size < 256 * 1024
+
+
+def test_a_failed_item_starts_no_more_items_and_running_ones_finish() -> None:
+    w = World(
+        B("r").step("fan", for_each=[0, 1, 2, 3], max_parallel=2).step("after", depends_on=["fan"])
+    )
+    assert builders.created(w.round()) == ["r-fan-0", "r-fan-1"]
+    w.end("r-fan-0", "FAILED", exit_code=1)
+    d = w.round()
+    assert (d.create, d.revoke, w.steps["fan"]) == ((), (), "IN-QUEUE")  # r-fan-1 queued
+    w.end("r-fan-1", outputs={"d": 1})
+    d = w.round()
+    assert w.steps == {"fan": "FAILED", "after": "Skipped"}
+    assert d.status.message == "step fan item 0 failed: attempt 1 of 1 (exit code 1)"
+    assert w.status["steps"][0]["outputs"] == [None, {"d": 1}, None, None]
+    assert w.status["steps"][0]["failedItems"] == [0]
+
+
+def test_a_child_revoked_by_hand_revokes_its_step_and_fails_the_run() -> None:
+    w = World(B("r").step("a").step("b", depends_on=["a"]))
+    w.round()
+    w.end("r-a", "REVOKED")
+    d = w.round()
+    assert w.steps == {"a": "REVOKED", "b": "Skipped"}
+    assert (d.status.state, d.status.message) == (model.State.FAILED, "step a was revoked")
+
+
+def test_a_finished_step_stays_finished_when_its_child_is_deleted() -> None:
+    w = World(B("r").step("a").step("b", depends_on=["a"]))
+    w.round()
+    w.end("r-a", outputs={"x": 1})
+    w.round()
+    del w.kids["r-a"]  # deleted by hand
+    d = w.round()
+    assert (d.create, w.steps["a"], w.status["steps"][0]["outputs"]) == ((), "SUCCESS", {"x": 1})
+
+
+def test_a_template_may_read_a_step_evaluated_later_in_the_pass() -> None:
+    w = World(B("r").step("a", params={"image": "{{ steps.b.state }}"}).step("b"))
+    d = w.round()
+    assert d.create[0].manifest["spec"]["params"]["image"] == "Pending"
+
+
+def test_the_run_priority_is_the_default_of_its_children() -> None:
+    d = World(B("r").set(priority=5).step("a").step("b", priority=-1)).round()
+    assert [c.manifest["spec"]["priority"] for c in d.create] == [5, -1]
+
+
+def test_an_invalid_spec_after_the_start_fails_the_run_and_revokes_its_children() -> None:
+    w = World(B("r").step("a"))
+    w.round()
+    w.body.set(parallelism=-1)  # the CRD refuses it; a run must survive it anyway
+    d = w.round()
+    assert (d.status.state, d.status.reason, d.revoke) == (
+        model.State.FAILED,
+        "InvalidSpec",
+        ("r-a",),
+    )
+    assert "spec.parallelism" in (d.status.message or "")
+
+
+def test_long_names_give_children_within_the_limits() -> None:
+    d = World(B("r" * 63).step("s" * 63, for_each=[0])).round()
+    (child,) = d.create
+    assert len(child.name) <= naming.MAX_CHILD_NAME
+    assert child.manifest["metadata"]["labels"][naming.RUN_LABEL] == "r" * 63

@@ -87,6 +87,10 @@ def decide(
             return Decision(status=_waiting(status, found))
         status = _recorded(status, found, now)
     resolved = spec.parse_resolved(status.pipeline_spec or {})
+    if not isinstance(resolved, model.SpecError):
+        # Checked at resolution already; again, so no recorded spec can break the order.
+        checked = spec.check(steps=resolved.steps, finally_=resolved.finally_, prefix="status")
+        resolved = resolved if checked is None else checked
     if isinstance(resolved, model.SpecError):
         return _invalid(status=status, error=resolved, now=now, observed=observed)
     return _advance(
@@ -249,12 +253,17 @@ def _phase(
 ) -> list[steps.Result]:
     """Each step of one phase (steps, or finally), evaluated in dependency order."""
     by_name = {s.name: s for s in phase}
+    recorded_of = {
+        s.name: status.step(s.name) or runstatus.StepStatus(name=s.name, final=final) for s in phase
+    }
     states: dict[str, dag.StepState] = {}
-    seen = dict(views)
+    # Every step is in `steps.*` from the start: a template may name one that
+    # is not (yet) evaluated in this pass, and sees its recorded state.
+    seen = {**views, **{n: steps.view(r, step=by_name[n]) for n, r in recorded_of.items()}}
     results: dict[str, steps.Result] = {}
     for name in dag.order(graph={s.name: s.depends_on for s in phase}):
         step = by_name[name]
-        recorded = status.step(name) or runstatus.StepStatus(name=name, final=final)
+        recorded = recorded_of[name]
         if hold:
             result = steps.Result(status=recorded)
         else:
