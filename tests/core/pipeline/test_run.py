@@ -337,6 +337,7 @@ def test_resolution_waits_or_fails_naming_the_field(
 ) -> None:
     d = World(B("r").ref("p").set(params=params), pipeline=pipeline).round()
     assert (str(d.status.state), d.status.reason, d.create) == (state, reason, ())
+    assert d.wake_at == (clock.at(1) + run.WAIT_RETRY if state == "IN-QUEUE" else None)
     if field:
         assert f"invalid spec: {field}:" in (d.status.message or "")
 

@@ -29,6 +29,10 @@ from conveyor.core.pipeline import children, dag, resolution, runstatus, spec, s
 
 State = model.State
 
+TIMEOUT = "Timeout"
+WAIT_RETRY = datetime.timedelta(seconds=30)  # look again for a missing Pipeline or earlier run
+_NAMED = 5  # running steps named in the message
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Run:
@@ -84,7 +88,8 @@ def decide(
         if isinstance(found, model.SpecError):
             return _invalid(status=status, error=found, now=now, observed=observed)
         if isinstance(found, resolution.Waiting):
-            return Decision(status=_waiting(status, found))
+            # Also woken by Pipeline events, if the controller follows them.
+            return Decision(status=_waiting(status, found), wake_at=now + WAIT_RETRY)
         status = _recorded(status, found, now)
     resolved = spec.parse_resolved(status.pipeline_spec or {})
     if not isinstance(resolved, model.SpecError):
@@ -219,10 +224,6 @@ def _decision(
         revoke=tuple(n for r in results for n in r.revoke),
         wake_at=wake_at,
     )
-
-
-TIMEOUT = "Timeout"
-_NAMED = 5  # running steps named in the message
 
 
 def _slots(*, spec_: spec.PipelineRunSpec, observed: Sequence[children.Child]) -> int | None:

@@ -99,7 +99,7 @@ def evaluate(
             and when is not None
             and not expressions.evaluate_when(text=when, context=ctx, field=f"{where}.when")
         ):
-            return _end(recorded, State.SKIPPED, f"skipped: when is false ({step.when})")
+            return _end(recorded, State.SKIPPED, f"skipped: when is false ({when:.200})")
         items = fanout.items(step=step, context=ctx, field=f"{where}.forEach")
     except expressions.ExpressionError as exc:
         return _end(recorded, State.FAILED, f"step {step.name} failed: {exc}")
