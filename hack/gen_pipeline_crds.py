@@ -400,6 +400,7 @@ def run_spec() -> dict[str, Any]:
             "params": {
                 "type": "object",
                 "description": "Param values, params.<name> in templates.",
+                "maxProperties": MAX_PARAMS,
                 "x-kubernetes-preserve-unknown-fields": True,
             },
             "priority": {

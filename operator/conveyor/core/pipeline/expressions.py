@@ -77,7 +77,7 @@ def check_template(*, text: str, field: str) -> None:
 
 def check_value(*, value: Any, field: str) -> None:
     """Every template string inside `value` (dicts, lists) compiles."""
-    for text, where in _strings(value, field):
+    for text, where in _strings(value, field=field):
         check_template(text=text, field=where)
 
 
@@ -88,15 +88,15 @@ def _compiled(*, field: str, compile: Callable[[], object]) -> None:
         raise ExpressionError(field=field, message=f"does not compile: {exc.message}") from None
 
 
-def _strings(value: Any, field: str) -> Iterator[tuple[str, str]]:
+def _strings(value: Any, *, field: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
         yield value, field
     elif isinstance(value, Mapping):
         for key, child in value.items():
-            yield from _strings(child, f"{field}.{key}")
+            yield from _strings(child, field=f"{field}.{key}")
     elif isinstance(value, list | tuple):
         for i, child in enumerate(value):
-            yield from _strings(child, f"{field}[{i}]")
+            yield from _strings(child, field=f"{field}[{i}]")
 
 
 def evaluate_when(*, text: str, context: Mapping[str, Any], field: str) -> bool:
@@ -107,7 +107,7 @@ def evaluate_when(*, text: str, context: Mapping[str, Any], field: str) -> bool:
 
 def render_value(*, value: Any, context: Mapping[str, Any], field: str) -> Any:
     """`value` with every template string rendered; JSON-compatible, size-bounded."""
-    out = _render(value, context, field)
+    out = _render(value, context=context, field=field)
     size = len(json.dumps(out, separators=(",", ":")))
     if size > MAX_RENDERED_BYTES:
         raise ExpressionError(
@@ -116,17 +116,17 @@ def render_value(*, value: Any, context: Mapping[str, Any], field: str) -> Any:
     return out
 
 
-def _render(value: Any, context: Mapping[str, Any], field: str) -> Any:
+def _render(value: Any, *, context: Mapping[str, Any], field: str) -> Any:
     if isinstance(value, str):
-        return _render_string(value, context, field)
+        return _render_string(value, context=context, field=field)
     if isinstance(value, Mapping):
-        return {k: _render(v, context, f"{field}.{k}") for k, v in value.items()}
+        return {k: _render(v, context=context, field=f"{field}.{k}") for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_render(v, context, f"{field}[{i}]") for i, v in enumerate(value)]
+        return [_render(v, context=context, field=f"{field}[{i}]") for i, v in enumerate(value)]
     return value
 
 
-def _render_string(text: str, context: Mapping[str, Any], field: str) -> Any:
+def _render_string(text: str, *, context: Mapping[str, Any], field: str) -> Any:
     whole = _WHOLE.match(text)
     if whole:
         expr = _expression(whole["expr"])

@@ -76,7 +76,7 @@ def resolve(
     )
 
 
-def _same(a: spec.Step, b: Mapping[str, Any]) -> bool:
+def _same(*, a: spec.Step, b: Mapping[str, Any]) -> bool:
     ours = json.dumps(a.model_dump(by_alias=True, mode="json"), sort_keys=True)
     try:
         theirs = spec.Step.model_validate(b)
@@ -103,7 +103,7 @@ def _reuse(
     out = []
     for step, entry in zip(resolved.steps, fresh, strict=False):
         old = before.step(step.name)
-        if old is None or step.name not in defined or not _same(step, defined[step.name]):
+        if old is None or step.name not in defined or not _same(a=step, b=defined[step.name]):
             out.append(entry)
         else:
             out.append(_reused(old=old, entry=entry, fan_out=step.fan_out, name=name))

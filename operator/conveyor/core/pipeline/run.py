@@ -83,14 +83,20 @@ def decide(
         return _invalid(status=status, error=run.spec, now=now, observed=observed)
     if status.pipeline_spec is None:
         if run.spec.revoke:
-            return _finish(status, State.REVOKED, "Revoked", "revoked before it started", now)
+            return _finish(
+                status,
+                state=State.REVOKED,
+                reason="Revoked",
+                message="revoked before it started",
+                now=now,
+            )
         found = resolution.resolve(run=run.spec, pipeline=pipeline, earlier=earlier)
         if isinstance(found, model.SpecError):
             return _invalid(status=status, error=found, now=now, observed=observed)
         if isinstance(found, resolution.Waiting):
             # Also woken by Pipeline events, if the controller follows them.
-            return Decision(status=_waiting(status, found), wake_at=now + WAIT_RETRY)
-        status = _recorded(status, found, now)
+            return Decision(status=_waiting(status, waiting=found), wake_at=now + WAIT_RETRY)
+        status = _recorded(status, found=found, now=now)
     resolved = spec.parse_resolved(status.pipeline_spec or {})
     if not isinstance(resolved, model.SpecError):
         # Checked at resolution already; again, so no recorded spec can break the order.
@@ -104,7 +110,7 @@ def decide(
 
 
 def _recorded(
-    status: runstatus.RunStatus, found: resolution.Resolution, now: datetime.datetime
+    status: runstatus.RunStatus, *, found: resolution.Resolution, now: datetime.datetime
 ) -> runstatus.RunStatus:
     return dataclasses.replace(
         status,
@@ -116,7 +122,7 @@ def _recorded(
     )
 
 
-def _waiting(status: runstatus.RunStatus, waiting: resolution.Waiting) -> runstatus.RunStatus:
+def _waiting(status: runstatus.RunStatus, *, waiting: resolution.Waiting) -> runstatus.RunStatus:
     return dataclasses.replace(
         status, state=State.IN_QUEUE, reason=waiting.reason, message=waiting.message
     )
@@ -130,14 +136,23 @@ def _invalid(
     observed: Sequence[children.Child],
 ) -> Decision:
     decision = _finish(
-        status, State.FAILED, str(model.Reason.INVALID_SPEC), f"invalid spec: {error}", now
+        status,
+        state=State.FAILED,
+        reason=str(model.Reason.INVALID_SPEC),
+        message=f"invalid spec: {error}",
+        now=now,
     )
     revoke = tuple(c.name for c in observed if c.active and not c.revoke_requested)
     return dataclasses.replace(decision, revoke=revoke)
 
 
 def _finish(
-    status: runstatus.RunStatus, state: State, reason: str, message: str, now: datetime.datetime
+    status: runstatus.RunStatus,
+    *,
+    state: State,
+    reason: str,
+    message: str,
+    now: datetime.datetime,
 ) -> Decision:
     done = dataclasses.replace(
         status,
@@ -150,7 +165,9 @@ def _finish(
     return Decision(status=done)
 
 
-def _deadline(spec_: spec.PipelineRunSpec, status: runstatus.RunStatus) -> datetime.datetime | None:
+def _deadline(
+    *, spec_: spec.PipelineRunSpec, status: runstatus.RunStatus
+) -> datetime.datetime | None:
     started = model.parse_time(status.started_at)
     if spec_.timeout is None or started is None:
         return None
@@ -166,7 +183,7 @@ def _advance(
     observed: Sequence[children.Child],
     now: datetime.datetime,
 ) -> Decision:
-    deadline = _deadline(spec_, status)
+    deadline = _deadline(spec_=spec_, status=status)
     # The timeout covers the steps; once they have all finished, finally runs on.
     steps_done = all(s.state.finished for s in status.steps if not s.final)
     timing_out = status.reason == TIMEOUT or (

@@ -124,7 +124,7 @@ class Resolved(model._Spec):
 # --- errors as users read them -------------------------------------------------------
 
 
-def field_path(prefix: str, loc: Sequence[int | str]) -> str:
+def field_path(*, prefix: str, loc: Sequence[int | str]) -> str:
     """`spec` + ("steps", 2, "dependsOn", 0) -> `spec.steps[2].dependsOn[0]`."""
     out = prefix
     for part in loc:
@@ -136,7 +136,7 @@ def error_from(exc: pydantic.ValidationError, *, prefix: str) -> model.SpecError
     first = exc.errors()[0]
     # A model validator's own message says which fields; its loc is the object's.
     message = str(first["msg"]).removeprefix("Value error, ")
-    return model.SpecError(field=field_path(prefix, first["loc"]), message=message)
+    return model.SpecError(field=field_path(prefix=prefix, loc=first["loc"]), message=message)
 
 
 def parse_run(body: Mapping[str, Any]) -> PipelineRunSpec | model.SpecError:

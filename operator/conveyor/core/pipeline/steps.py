@@ -85,9 +85,11 @@ def evaluate(
     if not started:
         readiness, culprit = dag.readiness(depends_on=step.depends_on, states=states)
         if readiness is dag.Readiness.SKIP and culprit is not None:
-            return _end(recorded, State.SKIPPED, f"skipped: step {culprit} {states[culprit]}")
+            return _end(
+                recorded, state=State.SKIPPED, message=f"skipped: step {culprit} {states[culprit]}"
+            )
         if situation.stop:
-            return _end(recorded, State.SKIPPED, f"not started: {situation.stop}")
+            return _end(recorded, state=State.SKIPPED, message=f"not started: {situation.stop}")
         if readiness is dag.Readiness.BLOCKED:
             return Result(status=recorded)
     where = f"steps[{step.name}]"
@@ -99,10 +101,12 @@ def evaluate(
             and when is not None
             and not expressions.evaluate_when(text=when, context=ctx, field=f"{where}.when")
         ):
-            return _end(recorded, State.SKIPPED, f"skipped: when is false ({when:.200})")
+            return _end(
+                recorded, state=State.SKIPPED, message=f"skipped: when is false ({when:.200})"
+            )
         items = fanout.items(step=step, context=ctx, field=f"{where}.forEach")
     except expressions.ExpressionError as exc:
-        return _end(recorded, State.FAILED, f"step {step.name} failed: {exc}")
+        return _end(recorded, state=State.FAILED, message=f"step {step.name} failed: {exc}")
     return _items(
         step=step,
         recorded=recorded,
@@ -114,7 +118,7 @@ def evaluate(
     )
 
 
-def _end(recorded: runstatus.StepStatus, state: dag.StepState, message: str) -> Result:
+def _end(recorded: runstatus.StepStatus, *, state: dag.StepState, message: str) -> Result:
     return Result(status=dataclasses.replace(recorded, state=state, message=message))
 
 
