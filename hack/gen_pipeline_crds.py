@@ -301,7 +301,9 @@ def _crd(
                     "name": "v1alpha1",
                     "served": True,
                     "storage": True,
-                    "subresources": {"status": {}},
+                    **(
+                        {"subresources": {"status": {}}} if "status" in schema["properties"] else {}
+                    ),
                     "additionalPrinterColumns": columns,
                     "schema": {"openAPIV3Schema": schema},
                 }

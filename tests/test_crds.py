@@ -757,8 +757,11 @@ def test_pipeline_identity() -> None:
         ("pipelineruns", "PipelineRun", "pr"),
     ):
         test_names(plural, kind, kind.lower(), [short])
-        test_one_version_served_and_stored_with_status_subresource(plural)
+    test_one_version_served_and_stored_with_status_subresource("pipelineruns")
     test_conditions_are_a_map_keyed_by_type("pipelineruns")
+    # A Pipeline is a definition: no status, so no status subresource.
+    assert "subresources" not in version_of("pipelines")
+    assert "status" not in schema_of("pipelines")["properties"]
 
 
 def test_pipelinerun_printer_columns() -> None:
