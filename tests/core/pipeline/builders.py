@@ -11,6 +11,7 @@ import copy
 import dataclasses
 from typing import Any
 
+from conveyor.core import model
 from conveyor.core.pipeline import children, naming, run
 
 NAMESPACE = "team-a"
@@ -190,6 +191,4 @@ def steps_of(decision: run.Decision) -> dict[str, str]:
 
 def as_status(decision: run.Decision) -> dict[str, Any]:
     """The decision's status as written, for the next round."""
-    from conveyor.core import model
-
     return decision.status.to_dict(generation=1, previous_conditions=(), now=model.EPOCH)
