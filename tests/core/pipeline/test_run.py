@@ -33,6 +33,8 @@ class World:
 
     def round(self, **advance: float) -> run.Decision:
         self.t += advance.get("seconds", 1)
+        if "pipelineSpec" not in self.body.status:
+            self.resolve()
         decision = run.decide(
             run=self.body.parsed(),
             pipeline=self.pipeline,
@@ -60,6 +62,19 @@ class World:
             )
         self.body.with_status(builders.as_status(decision))
         self.last = decision
+        return decision
+
+    def resolve(self) -> run.Decision:
+        """The run's first decision: it records what it runs, and creates nothing yet."""
+        decision = run.decide(
+            run=self.body.parsed(),
+            pipeline=self.pipeline,
+            earlier=self.earlier,
+            observed=list(self.kids.values()),
+            now=clock.at(self.t),
+        )
+        assert (decision.create, decision.revoke) == ((), ())
+        self.body.with_status(builders.as_status(decision))
         return decision
 
     def end(self, name: str, state: str = "SUCCESS", **fields: Any) -> None:
@@ -489,3 +504,16 @@ def test_long_names_give_children_within_the_limits() -> None:
     (child,) = d.create
     assert len(child.name) <= naming.MAX_CHILD_NAME
     assert child.manifest["metadata"]["labels"][naming.RUN_LABEL] == "r" * 63
+
+
+def test_the_first_decision_records_what_the_run_runs_and_creates_nothing() -> None:
+    w = World(example())
+    d = w.resolve()
+    assert d.wake_at == clock.at(0)
+    assert (d.status.state, d.status.progress, d.status.message) == (
+        model.State.IN_QUEUE,
+        "0/4",
+        "resolved 4 steps (inline); starting",
+    )
+    assert w.status["startedAt"] == clock.ts(clock.at(0))
+    assert builders.created(w.round()) == ["r-build-0", "r-build-1"]

@@ -14,7 +14,8 @@ No kopf, no I/O, time passed in. A controller reconciling one PipelineRun does:
     new = d.status.to_dict(generation=r.meta.generation,
                            previous_conditions=old_status.get("conditions") or [], now=now)
     patch status with core.status.merge_patch(old=old_status, new=new);
-    look again at d.wake_at (the run's timeout, or a retry while waiting).
+    look again at d.wake_at (the run's timeout, a retry while waiting, or now
+    after the first decision, which only records what the run runs).
 
 Modules: spec (models, InvalidSpec judged by the operator), dag, expressions
 (the Job templates' sandbox), fanout, naming, children, resolution (what a run

@@ -3,6 +3,8 @@
 Pure: no I/O, time passed in. `decide` is all a controller calls: it creates
 `Decision.create` (AlreadyExists is adoption), sets `spec.revoke` on
 `Decision.revoke`, writes `Decision.status`, and looks again at `wake_at`.
+The first decision of a run only records what it runs (status.pipelineSpec),
+with `wake_at` now: children are created from the recorded definition only.
 
 Rules (DESIGN.md §3b):
 - The run resolves its steps once (see resolution) and records them.
@@ -96,7 +98,9 @@ def decide(
         if isinstance(found, resolution.Waiting):
             # Also woken by Pipeline events, if the controller follows them.
             return Decision(status=_waiting(status, waiting=found), wake_at=now + WAIT_RETRY)
-        status = _recorded(status, found=found, now=now)
+        # Recorded before any child exists: a retry after a lost write resolves
+        # again, but children are only ever created from the recorded definition.
+        return Decision(status=_recorded(status, found=found, now=now), wake_at=now)
     resolved = spec.parse_resolved(status.pipeline_spec or {})
     if not isinstance(resolved, model.SpecError):
         # Checked at resolution already; again, so no recorded spec can break the order.
@@ -112,12 +116,17 @@ def decide(
 def _recorded(
     status: runstatus.RunStatus, *, found: resolution.Resolution, now: datetime.datetime
 ) -> runstatus.RunStatus:
+    source = "inline" if found.generation is None else f"generation {found.generation}"
     return dataclasses.replace(
         status,
+        state=State.IN_QUEUE,
+        reason="Queued",
+        message=f"resolved {len(found.steps)} steps ({source}); starting",
         pipeline_spec=found.resolved.to_dict(),
         pipeline_generation=found.generation,
         resumed_from=found.resumed_from,
         steps=found.steps,
+        progress=runstatus.progress(found.steps),
         started_at=model.format_time(now),
     )
 
