@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import pathlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import yaml
 
 from conveyor.cli import jsonpath, output
 
@@ -152,7 +155,11 @@ def render(
     """The objects in a non-table format ("" when there is nothing to print)."""
     doc: Any = objects[0] if single and len(objects) == 1 else list_document(objects)
     if fmt.kind in ("json", "yaml"):
-        return output.dump(doc, fmt=fmt.kind) + "\n"
+        shown = [_without_managed_fields(o) for o in objects]
+        doc = shown[0] if single and len(shown) == 1 else list_document(shown)
+        if fmt.kind == "json":  # as kubectl: four spaces, keys sorted
+            return json.dumps(doc, indent=4, sort_keys=True, ensure_ascii=False) + "\n"
+        return yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, width=1 << 16)
     if fmt.kind == "name":
         return "".join(name_of(o) + "\n" for o in objects)
     if fmt.kind == "jsonpath":
@@ -171,6 +178,14 @@ def column_lines(
     rows = [[_cell(c.value, o) for c in columns] for o in objects]
     lines = output.table(headers=headers, rows=rows)
     return lines[1:] if no_headers else lines
+
+
+def _without_managed_fields(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """As kubectl prints JSON and YAML: managedFields are noise to a reader."""
+    md = obj.get("metadata")
+    if not isinstance(md, Mapping) or "managedFields" not in md:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
 
 
 def _cell(value: jsonpath.Template, obj: Mapping[str, Any]) -> str:

@@ -233,7 +233,8 @@ def _credentials(
         tls_server_name=config.tls_server_name or None,
         certificate_path=config.cert_file or None,
         private_key_path=config.key_file or None,
-        authorization=authorization or None,
+        # Stripped: a tokenFile usually ends in a newline (client-go trims it, the library not).
+        authorization=(authorization or "").strip() or None,
         proxy=config.proxy or None,
         expires=expires,
     )
