@@ -54,9 +54,9 @@ def plugin(tmp_path: pathlib.Path, body: str) -> dict:
 
 
 GOOD = (
-    "print(json.dumps({'apiVersion': '%s', 'kind': 'ExecCredential', 'status': "
+    f"print(json.dumps({{'apiVersion': '{API}', 'kind': 'ExecCredential', 'status': "
     "{'token': os.environ['PLUGIN_TOKEN'], 'expirationTimestamp': '2030-01-01T00:00:00Z'}}))\n"
-) % API
+)
 
 
 def test_runs_the_plugin_with_exec_info_and_cluster(tmp_path: pathlib.Path) -> None:
@@ -108,8 +108,8 @@ def test_no_cluster_info_unless_asked(tmp_path: pathlib.Path) -> None:
             "answered client.authentication.k8s.io/v1beta1, not " + API,
         ),
         (
-            "print(json.dumps({'apiVersion': '%s', 'kind': 'ExecCredential', 'status': {}}))\n"
-            % API,
+            f"print(json.dumps({{'apiVersion': '{API}', 'kind': 'ExecCredential', "
+            "'status': {}}))\n",
             "neither a token nor a client certificate",
         ),
     ],
@@ -124,7 +124,7 @@ def test_bad_plugin_output(tmp_path: pathlib.Path, body: str, error: str) -> Non
 def test_a_missing_command_shows_the_install_hint(tmp_path: pathlib.Path) -> None:
     config = {"apiVersion": API, "command": "no-such-plugin", "installHint": "brew install it"}
 
-    with pytest.raises(exec_plugin.PluginError, match="no-such-plugin: .*\nbrew install it"):
+    with pytest.raises(exec_plugin.PluginError, match=r"no-such-plugin: .*\nbrew install it"):
         exec_plugin.run(config=config, cluster={}, base=tmp_path, stdin_is_terminal=False)
 
 

@@ -144,7 +144,7 @@ def test_token_file_and_client_certificate(tmp_path: pathlib.Path) -> None:
 def exec_user(tmp_path: pathlib.Path, *, expires: str | None, mode: str = "Never") -> dict:
     (tmp_path / "token").write_text("one")
     script = tmp_path / "plugin.py"
-    status = "{'token': open(%r).read()}" % str(tmp_path / "token")
+    status = f"{{'token': open({str(tmp_path / 'token')!r}).read()}}"
     extra = f"; s['expirationTimestamp'] = {expires!r}" if expires else ""
     script.write_text(
         "import json\n"
@@ -176,7 +176,7 @@ def test_a_failing_exec_plugin_is_an_error_not_an_anonymous_login(tmp_path: path
     path = kubeconfig(tmp_path / "k", users={"x": user}, a={"cluster": "c", "user": "x"})
 
     with pytest.raises(
-        login.LoginError, match="(?s)context a: exec plugin no-such-plugin: .*install it"
+        login.LoginError, match=r"(?s)context a: exec plugin no-such-plugin: .*install it"
     ):
         login.load(kubeconfig=str(path))
 
