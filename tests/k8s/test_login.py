@@ -202,3 +202,13 @@ def test_source_loads_again_when_expired_or_after_a_401(tmp_path: pathlib.Path) 
     first = source.current()
     assert first.expired(now=datetime.datetime.now(datetime.UTC))
     assert source.current() is not first  # expired: loaded again
+
+
+def test_a_socks_proxy_is_refused_with_a_reason(tmp_path: pathlib.Path) -> None:
+    path = kubeconfig(tmp_path / "k", a={"cluster": "c", "user": "u"})
+    config = yaml.safe_load(path.read_text())
+    config["clusters"][0]["cluster"]["proxy-url"] = "socks5://proxy:1080"
+    path.write_text(yaml.safe_dump(config))
+
+    with pytest.raises(login.LoginError, match="proxy-url socks5://proxy:1080: only http"):
+        login.load(kubeconfig=str(path))

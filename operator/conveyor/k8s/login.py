@@ -224,6 +224,9 @@ def _credentials(
 ) -> Credentials:
     if not config.host:
         raise LoginError(f"context {context}: its cluster has no server")
+    if config.proxy and not str(config.proxy).startswith(("http://", "https://")):
+        # aiohttp speaks to HTTP(S) proxies only; say so rather than fail obscurely.
+        raise LoginError(f"context {context}: proxy-url {config.proxy}: only http(s) proxies work")
     return Credentials(
         server=str(config.host),
         namespace=namespace,
