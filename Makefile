@@ -54,6 +54,10 @@ lint: venv ## ruff and mypy (strict)
 unit: venv ## unit tests of the pure core (no cluster)
 	$(VENV)/bin/pytest tests
 
+.PHONY: cli-docs
+cli-docs: venv ## regenerate docs/cli.md from the CLI's --help (tests/cli/test_docs.py checks it)
+	$(PY) hack/cli_docs.py
+
 .PHONY: e2e
 e2e: venv $(CLUSTER_BIN) ## end-to-end tests against the local control plane (or CONVEYOR_TEST_CLUSTER=existing)
 	$(VENV)/bin/pytest e2e/tests

@@ -19,7 +19,7 @@ import aiohttp
 import kopf
 
 from bench.infra import BenchError, log
-from conveyor.k8s import api
+from conveyor.k8s import api, login
 
 USER_AGENT = "conveyor-bench"
 SERVICEACCOUNTS = api.Resource(group="", version="v1", plural="serviceaccounts")
@@ -38,8 +38,8 @@ def connection(kubeconfig: pathlib.Path) -> kopf.ConnectionInfo:
     return info
 
 
-def client(info: kopf.ConnectionInfo) -> api.Client:
-    return api.Client(info=info, user_agent=USER_AGENT)
+def client(kubeconfig: pathlib.Path) -> api.Client:
+    return api.Client(login=login.Source(kubeconfig=str(kubeconfig)), user_agent=USER_AGENT)
 
 
 # --- objects ---------------------------------------------------------------------

@@ -169,7 +169,7 @@ async def main_async(
     cluster: Cluster, operator: Operator, sizes: scenarios.Sizes, *, runs: int, only: set[str]
 ) -> list[dict[str, Any]]:
     info = kube.connection(cluster.kubeconfig)
-    async with kube.client(info) as client:
+    async with kube.client(cluster.kubeconfig) as client:
         b = scenarios.Bench(
             cluster=cluster,
             operator=operator,

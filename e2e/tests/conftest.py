@@ -150,7 +150,7 @@ def namespace(cluster: clusters.Cluster) -> collections.abc.Iterator[str]:
 
 @pytest.fixture
 async def client(cluster: clusters.Cluster) -> collections.abc.AsyncIterator[api.Client]:
-    async with api.Client(info=kube.connection(str(cluster.kubeconfig))) as c:
+    async with api.Client(login=kube.connection(str(cluster.kubeconfig))) as c:
         yield c
 
 

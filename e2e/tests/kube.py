@@ -9,9 +9,7 @@ import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import kopf
-
-from conveyor.k8s import api
+from conveyor.k8s import api, login
 from e2e.tests import builders
 
 PJ = api.PIPELINEJOBS
@@ -19,13 +17,8 @@ WK = api.WORKERS
 PCJ = api.PIPELINECRONJOBS
 
 
-def connection(kubeconfig: str) -> kopf.ConnectionInfo:
-    import os
-
-    os.environ["KUBECONFIG"] = kubeconfig
-    info = kopf.login_with_kubeconfig(settings=kopf.OperatorSettings())
-    assert info is not None, "no credentials in the test kubeconfig"
-    return info
+def connection(kubeconfig: str) -> login.Source:
+    return login.Source(kubeconfig=kubeconfig)
 
 
 class Kube:

@@ -107,16 +107,24 @@ async def test_get_lists_jobs_with_state_and_queue_position(
 async def test_get_as_json_and_yaml(
     k: kube.Kube, cluster: clusters.Cluster, namespace: str
 ) -> None:
+    """-o json and yaml print the objects, as kubectl does; the computed
+    columns (queue position) are the table's, -o wide adds more."""
     await full_worker(k)
 
     as_json = json.loads((await conveyor(cluster, "get", "-n", namespace, "-o", "json")).out)
     as_yaml = yaml.safe_load((await conveyor(cluster, "get", "-n", namespace, "-o", "yaml")).out)
+    one = json.loads((await conveyor(cluster, "get", "hold", "-n", namespace, "-o", "json")).out)
+    wide = (await conveyor(cluster, "get", "-n", namespace, "-o", "wide")).out.splitlines()
 
-    by_name = {row["name"]: row for row in as_json}
-    assert by_name["waiting"]["queuePosition"] == 1
-    assert by_name["waiting"]["queueLength"] == 1
-    assert by_name["hold"]["state"] == "RUNNING"
-    assert [row["name"] for row in as_yaml] == ["hold", "waiting"]
+    assert as_json["kind"] == "List"
+    by_name = {item["metadata"]["name"]: item for item in as_json["items"]}
+    assert by_name["hold"]["status"]["state"] == "RUNNING"
+    assert by_name["waiting"]["status"]["reason"] == "ConcurrencyLimit"
+    assert [item["metadata"]["name"] for item in as_yaml["items"]] == ["hold", "waiting"]
+    assert (one["kind"], one["metadata"]["name"]) == ("PipelineJob", "hold")
+    assert wide[0].split()[-2:] == ["JOB", "MESSAGE"]
+    assert wide[1].split()[:2] == ["hold", "RUNNING"]
+    assert "hold-1" in wide[1].split()
 
 
 async def test_why_names_the_holder_and_the_position(
@@ -201,7 +209,7 @@ async def test_history_shows_finished_jobs(
     assert (rows["bad"]["RESULT"], rows["bad"]["REASON"]) == ("FAILED", "PodFailed")
     assert rows["good"]["STARTED"] != "-"
     limited = await conveyor(cluster, "history", "-n", namespace, "--limit", "1", "-o", "json")
-    assert len(json.loads(limited.out)) == 1
+    assert len(json.loads(limited.out)["items"]) == 1
     other = await conveyor(cluster, "history", "-n", namespace, "--worker", "nope")
     assert (other.code, other.out) == (0, "")
 
@@ -344,7 +352,7 @@ async def test_no_kubeconfig(cluster: clusters.Cluster, tmp_path: pathlib.Path) 
 async def test_usage_errors_exit_2(cluster: clusters.Cluster) -> None:
     result = await conveyor(cluster, "get", "-o", "xml")
     assert result.code == 2
-    assert "invalid choice" in result.err
+    assert "invalid output format 'xml'" in result.err
 
 
 async def test_connection_refused(cluster: clusters.Cluster, tmp_path: pathlib.Path) -> None:

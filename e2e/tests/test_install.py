@@ -267,7 +267,7 @@ def health_of(script: pathlib.Path, bodies: list[dict[str, Any]]) -> list[str]:
 
 @pytest.fixture
 async def admin(cluster: clusters.Cluster) -> AsyncIterator[api.Client]:
-    async with api.Client(info=kube.connection(str(cluster.kubeconfig))) as c:
+    async with api.Client(login=kube.connection(str(cluster.kubeconfig))) as c:
         yield c
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from conveyor.cli import errors, kubeconfig, logs_cmd, main, rerun_cmd, why_cmd
+from conveyor.cli import errors, logs_cmd, main, rerun_cmd, why_cmd
 from conveyor.core import diagnosis
-from conveyor.k8s import api
+from conveyor.k8s import api, login
 from tests.core import builders as b
 
 # -- rerun -----------------------------------------------------------------------------
@@ -216,11 +216,11 @@ def home(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Pat
 def test_the_context_namespace_is_the_default(home: pathlib.Path) -> None:
     path = home / "kc"
     path.write_text(KUBECONFIG % "with-ns")
-    login = kubeconfig.login(path=str(path))
-    assert (login.namespace, login.info.server, login.info.token) == (
+    creds = login.load(kubeconfig=str(path))
+    assert (creds.namespace, creds.server, creds.authorization) == (
         "team-a",
         "https://127.0.0.1:6443",
-        "abc",
+        "Bearer abc",
     )
 
 
@@ -230,19 +230,19 @@ def test_without_a_context_namespace_it_is_default(
     path = home / "kc"
     path.write_text(KUBECONFIG % "plain")
     monkeypatch.setenv("KUBECONFIG", str(path))
-    assert kubeconfig.login(path=None).namespace == "default"
+    assert login.load().namespace == "default"
 
 
 def test_home_kubeconfig_is_found(home: pathlib.Path) -> None:
     (home / ".kube").mkdir()
     (home / ".kube" / "config").write_text(KUBECONFIG % "with-ns")
-    assert kubeconfig.login(path=None).namespace == "team-a"
+    assert login.load().namespace == "team-a"
 
 
 @pytest.mark.parametrize(
     ("env", "flag", "message"),
     [
-        pytest.param(None, None, kubeconfig.NO_KUBECONFIG, id="nothing"),
+        pytest.param(None, None, login.NO_KUBECONFIG, id="nothing"),
         pytest.param(
             "/nowhere/config", None, "no kubeconfig: KUBECONFIG names /nowhere/config", id="env"
         ),
@@ -258,23 +258,23 @@ def test_missing_kubeconfig(
 ) -> None:
     if env:
         monkeypatch.setenv("KUBECONFIG", env)
-    with pytest.raises(errors.CliError) as caught:
-        kubeconfig.login(path=flag)
+    with pytest.raises(login.LoginError) as caught:
+        login.load(kubeconfig=flag)
     assert str(caught.value).startswith(message)
 
 
 def test_a_broken_kubeconfig_is_named(home: pathlib.Path) -> None:
     path = home / "kc"
     path.write_text(KUBECONFIG % "missing-context")
-    with pytest.raises(errors.CliError, match=r"cannot use kubeconfig .*kc: it names 'missing"):
-        kubeconfig.login(path=str(path))
+    with pytest.raises(login.LoginError, match=r"context 'missing-context' not found in .*kc"):
+        login.load(kubeconfig=str(path))
 
 
 def test_a_missing_kubeconfig_exits_1_with_one_line(
     home: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main.main(["get"]) == 1
-    assert capsys.readouterr().err == f"error: {kubeconfig.NO_KUBECONFIG}\n"
+    assert capsys.readouterr().err == f"error: {login.NO_KUBECONFIG}\n"
 
 
 # -- usage -----------------------------------------------------------------------------
@@ -290,12 +290,42 @@ def test_a_missing_kubeconfig_exits_1_with_one_line(
         ["why"],
         ["history", "--limit", "0"],
         ["logs", "j", "--attempt", "x"],
+        ["get", "-o", "jsonpath={.a"],
+        ["get", "-o", "custom-columns=NAME"],
+        ["get", "--sort-by", "{range .a}"],
+        ["why", "j", "-o", "name"],
+        ["completion", "tcsh"],
     ],
 )
 def test_usage_errors_exit_2(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main.main(argv)
     assert caught.value.code == 2
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main.main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out == f"conveyor {main.version()}\n"
+
+
+def test_kubectl_options_parse() -> None:
+    args = main.build_parser().parse_args(
+        [
+            *("get", "a", "b", "-l", "team=a", "--field-selector", "metadata.name=a"),
+            *("-o", "wide", "--sort-by", ".metadata.name", "--no-headers"),
+            *("--context", "c", "--kubeconfig", "k"),
+        ]
+    )
+    assert (args.names, args.selector, args.field_selector, args.output.kind) == (
+        ["a", "b"],
+        "team=a",
+        "metadata.name=a",
+        "wide",
+    )
+    assert (args.no_headers, args.context, args.kubeconfig) == (True, "c", "k")
+    assert args.sort_by.render({"metadata": {"name": "x"}}) == "x"
 
 
 def test_every_command_is_registered() -> None:

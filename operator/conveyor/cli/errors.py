@@ -15,8 +15,8 @@ def describe(exc: api.ApiError, *, server: str) -> str:
         return f"cannot connect to the API server at {server}: {exc.message}"
     if exc.status == 401:
         return (
-            f"not authenticated: {exc.message} (conveyor uses the kubeconfig's token, client "
-            "certificate or password; exec credential plugins are not supported)"
+            f"not authenticated: {exc.message} (the API server refused the credentials of the "
+            "kubeconfig context, also after loading them again)"
         )
     if exc.status == 403:
         return f"not allowed: {exc.message}"

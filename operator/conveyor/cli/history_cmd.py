@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.cli import context, fetch, output
+from conveyor.cli import completion, context, fetch, formats, listing, output
 from conveyor.core import humanize, model
 from conveyor.k8s import api
 
@@ -31,8 +31,10 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "history", help="recently finished PipelineJobs: results, durations, attempts"
     )
-    context.add_options(parser, all_namespaces=True, formats=True)
-    parser.add_argument("--worker", metavar="W", help="only jobs run by this Worker")
+    context.add_options(parser, all_namespaces=True, formats_allowed=formats.LISTING, listing=True)
+    parser.add_argument(
+        "--worker", metavar="W", help="only jobs run by this Worker"
+    ).completer = completion.workers  # type: ignore[attr-defined]
     parser.add_argument(
         "--limit",
         type=_positive,
@@ -70,7 +72,7 @@ class Row:
     started_at: str | None
     finished_at: str | None
 
-    def cells(self, *, all_namespaces: bool) -> list[str]:
+    def cells(self, *, all_namespaces: bool, wide: bool = False) -> list[str]:
         cells = [
             self.name,
             self.type,
@@ -82,6 +84,8 @@ class Row:
             str(self.attempts),
             self.reason or "-",
         ]
+        if wide:
+            cells.append(self.message or "-")
         return [self.namespace, *cells] if all_namespaces else cells
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,18 +138,27 @@ def rows(
 
 
 async def _history(ctx: context.Context, *, worker: str | None, limit: int) -> int:
-    jobs = await fetch.items(ctx.client, api.PIPELINEJOBS, namespace=ctx.scope)
-    found = rows(jobs=jobs, now=ctx.now(), worker=worker, limit=limit)
-    if ctx.output:
-        print(output.dump([r.to_dict() for r in found], fmt=ctx.output))
+    everything = await fetch.items(ctx.client, api.PIPELINEJOBS, namespace=ctx.scope)
+    objects, _ = await listing.chosen(ctx, api.PIPELINEJOBS, everything=everything)
+    found = rows(jobs=objects, now=ctx.now(), worker=worker, limit=limit)
+    by_key = {listing.key(o): o for o in objects}
+    chosen = [by_key[(r.namespace, r.name)] for r in found]
+    if ctx.sort_by is not None:  # else newest first, as the rows are
+        chosen = formats.sorted_objects(chosen, by=ctx.sort_by)
+        order = {listing.key(o): i for i, o in enumerate(chosen)}
+        found.sort(key=lambda r: order[(r.namespace, r.name)])
+    if not ctx.output.table:
+        listing.print_objects(ctx, chosen, single=False)
         return 0
     if not found:
         where = "any namespace" if ctx.all_namespaces else f"namespace {ctx.namespace}"
         of = f" of Worker {worker}" if worker else ""
         print(f"No finished PipelineJobs{of} in {where}.", file=sys.stderr)
         return 0
-    heads = ["NAMESPACE", *HEADERS] if ctx.all_namespaces else list(HEADERS)
+    wide = ctx.output.kind == "wide"
+    heads = [*HEADERS, "MESSAGE"] if wide else list(HEADERS)
+    heads = ["NAMESPACE", *heads] if ctx.all_namespaces else heads
     painter = output.state_painter("RESULT") if output.wants_colour(sys.stdout) else None
-    cells = [r.cells(all_namespaces=ctx.all_namespaces) for r in found]
-    print("\n".join(output.table(headers=heads, rows=cells, painter=painter)))
+    cells = [r.cells(all_namespaces=ctx.all_namespaces, wide=wide) for r in found]
+    listing.print_table(ctx, headers=heads, rows=cells, painter=painter)
     return 0

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
 
-from conveyor.cli import context, errors, fetch
+from conveyor.cli import completion, context, errors, fetch
 from conveyor.core import model
 from conveyor.k8s import api
 
@@ -22,7 +21,9 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "logs", help="print the pod logs of a PipelineJob's attempt"
     )
-    parser.add_argument("name", metavar="NAME", help="the PipelineJob")
+    parser.add_argument(
+        "name", metavar="NAME", help="the PipelineJob"
+    ).completer = completion.pipelinejobs  # type: ignore[attr-defined]
     parser.add_argument(
         "--attempt", type=int, metavar="N", help="which attempt (default: the current one)"
     )
@@ -112,32 +113,12 @@ async def _logs(ctx: context.Context, *, name: str, attempt: int | None, follow:
 
 async def _follow(client: api.Client, *, path: str, params: Mapping[str, str]) -> None:
     """Stream the log as it is written, until the container ends (or Ctrl-C)."""
-    session = client._get_session()  # the client's authenticated session
-    no_limit = aiohttp.ClientTimeout(total=None, sock_read=None)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     try:
-        async with session.get(
-            path.lstrip("/"), params={**params, "follow": "true"}, timeout=no_limit
-        ) as response:
-            if response.status >= 400:
-                raise _error(status=response.status, text=await response.text())
+        async with client.stream(path, params={**params, "follow": "true"}) as response:
             async for chunk in response.content.iter_any():
                 sys.stdout.write(decoder.decode(chunk))
                 sys.stdout.flush()
     except aiohttp.ClientError as exc:
         raise api.ApiError(status=0, reason="ConnectionError", message=str(exc)) from exc
     sys.stdout.write(decoder.decode(b"", final=True))
-
-
-def _error(*, status: int, text: str) -> api.ApiError:
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
-        payload = {}
-    return api.ApiError(
-        status=status,
-        reason=str(payload.get("reason") or ""),
-        message=str(payload.get("message") or text[:500]),
-    )

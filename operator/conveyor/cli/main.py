@@ -1,12 +1,17 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete: this entry point completes itself)
 """The `conveyor` command (also `kubectl conveyor`)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 
+import argcomplete
+
 from conveyor.cli import (
+    completion,
     get_cmd,
     history_cmd,
     logs_cmd,
@@ -17,11 +22,31 @@ from conveyor.cli import (
     workers_cmd,
 )
 
+EPILOG = """\
+exit codes: 0 done; 1 an error (one line on stderr: not found, not allowed,
+cannot connect, ...); 2 a usage error (bad flag or argument); 130 interrupted.
+
+Credentials and namespace are found as kubectl finds them: --kubeconfig, else
+KUBECONFIG (a list, merged), else ~/.kube/config, else the in-cluster
+ServiceAccount; --context picks a context; exec plugins are run as kubectl
+runs them."""
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("conveyor")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
+        return "unknown"
+
 
 def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="Asynchronous CI/CD jobs on Kubernetes."
+        prog=prog,
+        description="Asynchronous CI/CD jobs on Kubernetes.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     get_cmd.register(commands)
     why_cmd.register(commands)
@@ -31,6 +56,7 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     revoke_cmd.register(commands)
     rerun_cmd.register(commands)
     operator_cmd.register(commands)
+    completion.register(commands)
     return parser
 
 
@@ -42,6 +68,7 @@ def _prog() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser(prog=_prog())
+    argcomplete.autocomplete(parser)  # only acts when the shell asks for completions
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

@@ -8,11 +8,10 @@ import logging
 import pathlib
 from typing import Any
 
-import kopf
-
-from conveyor import metrics
 from conveyor.core import durations
-from conveyor.k8s import controller, leader
+from conveyor.k8s import login
+
+EXTRA = "conveyor operator needs the operator extra: pip install 'conveyor[operator]'"
 
 
 def register(commands: Any) -> None:
@@ -53,6 +52,12 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--leader-elect-name", default="conveyor-operator", help="the Lease's name")
     parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
+    parser.add_argument(
+        "--kubeconfig", metavar="PATH", help="kubeconfig file (default: KUBECONFIG, ~/.kube/config)"
+    )
+    parser.add_argument(
+        "--context", metavar="NAME", help="kubeconfig context (default: its current-context)"
+    )
     # Tests only (see Settings.time_scale); hidden from --help.
     parser.add_argument("--time-scale", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--clock-anchor", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -61,6 +66,13 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        import kopf
+
+        from conveyor import metrics
+        from conveyor.k8s import controller, leader
+    except ImportError as exc:
+        raise SystemExit(f"{EXTRA} ({exc})") from None
     kopf.configure(
         verbose=args.verbose,
         log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,
@@ -73,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.metrics_port:
         metrics.serve(port=args.metrics_port)
     # Importing registers the handlers with kopf's default registry.
+    from conveyor.handlers import login as _login  # noqa: F401
     from conveyor.handlers import operator as _handlers  # noqa: F401
 
     namespaces = tuple(args.namespace)
@@ -86,7 +99,13 @@ def run(args: argparse.Namespace) -> int:
         clock_anchor=args.clock_anchor,
         unschedulable_grace=grace,
     )
-    memo = kopf.Memo(settings=settings)
+    # One source of credentials for kopf's login and the operator's client.
+    source = login.Source(kubeconfig=args.kubeconfig, context=args.context)
+    try:
+        source.current()
+    except login.LoginError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    memo = kopf.Memo(settings=settings, login=source)
     if args.leader_elect:
         memo["leader_election"] = leader.Config(
             namespace=args.leader_elect_namespace or _own_namespace(),

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conveyor import API_GROUP, API_VERSION
-from conveyor.cli import context, errors, fetch
+from conveyor.cli import completion, context, errors, fetch
 from conveyor.core import model
 from conveyor.k8s import api
 
@@ -35,7 +35,9 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "rerun", help="create a new PipelineJob from a finished one's spec"
     )
-    parser.add_argument("name", metavar="NAME", help="the finished PipelineJob")
+    parser.add_argument(
+        "name", metavar="NAME", help="the finished PipelineJob"
+    ).completer = completion.pipelinejobs  # type: ignore[attr-defined]
     parser.add_argument("--name", dest="new_name", metavar="NEW", help="name of the new job")
     context.add_options(parser)
     parser.set_defaults(

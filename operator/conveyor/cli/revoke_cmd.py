@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from conveyor.cli import context, errors, fetch
+from conveyor.cli import completion, context, errors, fetch
 from conveyor.core import model
 from conveyor.k8s import api
 
@@ -17,7 +17,9 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "revoke", help="revoke a PipelineJob: it will not start, or its running Job is stopped"
     )
-    parser.add_argument("name", metavar="NAME", help="the PipelineJob")
+    parser.add_argument(
+        "name", metavar="NAME", help="the PipelineJob"
+    ).completer = completion.pipelinejobs  # type: ignore[attr-defined]
     context.add_options(parser)
     parser.set_defaults(
         run=lambda args: context.run(args, lambda ctx: _revoke(ctx, name=args.name))

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from typing import Any
 
-from conveyor.cli import context, fetch, output
+from conveyor.cli import completion, context, fetch, formats, output
 from conveyor.core import diagnosis
 from conveyor.k8s import api
 
@@ -16,8 +16,10 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "why", help="diagnose one PipelineJob: why it waits or failed, and what to do"
     )
-    parser.add_argument("name", metavar="NAME", help="the PipelineJob")
-    context.add_options(parser, formats=True)
+    parser.add_argument(
+        "name", metavar="NAME", help="the PipelineJob"
+    ).completer = completion.pipelinejobs  # type: ignore[attr-defined]
+    context.add_options(parser, formats_allowed=formats.DOCUMENT)
     parser.set_defaults(run=lambda args: context.run(args, lambda ctx: _why(ctx, name=args.name)))
 
 
@@ -49,8 +51,11 @@ async def _why(ctx: context.Context, *, name: str) -> int:
     result = diagnosis.diagnose(
         job=job, jobs=jobs, workers=workers, pods=pod_list, events=event_list, now=ctx.now()
     )
-    if ctx.output:
-        print(output.dump(result.to_dict(), fmt=ctx.output))
+    if ctx.output.kind == "jsonpath":
+        assert ctx.output.template is not None
+        sys.stdout.write(ctx.output.template.render(result.to_dict()))
+    elif not ctx.output.table:
+        print(output.dump(result.to_dict(), fmt=ctx.output.kind))
     else:
         print("\n".join(render(result, colour=output.wants_colour(sys.stdout))))
     return 0

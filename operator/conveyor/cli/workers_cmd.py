@@ -10,19 +10,25 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.cli import context, fetch, output
+from conveyor.cli import completion, context, fetch, formats, listing, output
 from conveyor.core import diagnosis, humanize, model, queue
 from conveyor.k8s import api
 
 HEADERS = ("NAME", "TYPE", "STATE", "RUNNING", "QUEUED", "OLDEST", "HEARTBEAT", "CAUSE")
+WIDE = ("PAUSED", "REASON")
 
 
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "workers", help="Worker health: state, running/concurrency, queue, heartbeat, cause"
     )
-    context.add_options(parser, all_namespaces=True, formats=True)
-    parser.set_defaults(run=lambda args: context.run(args, _workers))
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help="only these Workers"
+    ).completer = completion.workers  # type: ignore[attr-defined]
+    context.add_options(parser, all_namespaces=True, formats_allowed=formats.LISTING, listing=True)
+    parser.set_defaults(
+        run=lambda args: context.run(args, lambda ctx: _workers(ctx, names=args.names))
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -37,8 +43,10 @@ class Row:
     oldest: str
     heartbeat: str
     cause: str
+    paused: bool
+    reason: str
 
-    def cells(self, *, all_namespaces: bool) -> list[str]:
+    def cells(self, *, all_namespaces: bool, wide: bool = False) -> list[str]:
         limit = str(self.concurrency) if self.concurrency is not None else "?"
         cells = [
             self.name,
@@ -50,6 +58,8 @@ class Row:
             self.heartbeat,
             self.cause or "-",
         ]
+        if wide:
+            cells += [str(self.paused).lower(), self.reason or "-"]
         return [self.namespace, *cells] if all_namespaces else cells
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,6 +95,8 @@ def rows(
                 oldest=humanize.age(min(since), now=now) if since else "-",
                 heartbeat=humanize.age(beat, now=now),
                 cause=cause(status=status, heartbeat=beat, now=now),
+                paused=bool(worker.spec.paused) if worker.spec else False,
+                reason=str(status.get("reason") or ""),
             )
         )
     return out
@@ -104,21 +116,24 @@ def cause(
     return "; ".join(p for p in parts if p)
 
 
-async def _workers(ctx: context.Context) -> int:
+async def _workers(ctx: context.Context, *, names: Sequence[str]) -> int:
     workers, jobs = await asyncio.gather(
         fetch.items(ctx.client, api.WORKERS, namespace=ctx.scope),
         fetch.items(ctx.client, api.PIPELINEJOBS, namespace=ctx.scope),
     )
-    found = rows(workers=workers, jobs=jobs, now=ctx.now())
-    if ctx.output:
-        print(output.dump([r.to_dict() for r in found], fmt=ctx.output))
-        return 0
-    if not found:
-        where = "any namespace" if ctx.all_namespaces else f"namespace {ctx.namespace}"
-        print(f"No Workers found in {where}.", file=sys.stderr)
-        return 0
-    heads = ["NAMESPACE", *HEADERS] if ctx.all_namespaces else list(HEADERS)
-    painter = output.state_painter("STATE") if output.wants_colour(sys.stdout) else None
-    cells = [r.cells(all_namespaces=ctx.all_namespaces) for r in found]
-    print("\n".join(output.table(headers=heads, rows=cells, painter=painter)))
-    return 0
+    objects, missing = await listing.chosen(ctx, api.WORKERS, everything=workers, names=names)
+    if not ctx.output.table:
+        listing.print_objects(ctx, objects, single=len(names) == 1)
+        return listing.report_missing(ctx, kind="worker", missing=missing)
+    by_key = {(r.namespace, r.name): r for r in rows(workers=workers, jobs=jobs, now=ctx.now())}
+    found = [by_key[k] for k in map(listing.key, objects) if k in by_key]
+    if found:
+        wide = ctx.output.kind == "wide"
+        heads = [*HEADERS, *WIDE] if wide else list(HEADERS)
+        heads = ["NAMESPACE", *heads] if ctx.all_namespaces else heads
+        painter = output.state_painter("STATE") if output.wants_colour(sys.stdout) else None
+        cells = [r.cells(all_namespaces=ctx.all_namespaces, wide=wide) for r in found]
+        listing.print_table(ctx, headers=heads, rows=cells, painter=painter)
+    elif not names:
+        listing.nothing(ctx, what="Workers")
+    return listing.report_missing(ctx, kind="worker", missing=missing)

@@ -18,7 +18,7 @@ from typing import Any
 import kopf
 
 from conveyor import API_GROUP, API_VERSION
-from conveyor.k8s import api, controller, leader, store
+from conveyor.k8s import api, controller, leader, login, store
 
 logger = logging.getLogger("conveyor.operator")
 
@@ -45,12 +45,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     if names and not any(ch in n for n in names for ch in "*?[!"):
         # Exact namespaces: nothing to discover, so no cluster-wide rights needed.
         settings.scanning.disabled = True
-    info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
-        settings=settings
-    )
-    if info is None:
-        raise kopf.PermanentError("no Kubernetes credentials: no service account, no kubeconfig")
-    client = api.Client(info=info)
+    client = api.Client(login=memo.get("login") or login.Source())  # shared with kopf's login
     ctl = controller.Controller(client=client, settings=ctl_settings)
     memo["client"] = client
     memo["controller"] = ctl

@@ -1,20 +1,22 @@
-"""A small async Kubernetes API client on aiohttp (which kopf already uses),
-with the credentials kopf's login found. It sends JSON and returns JSON; no
-object models, so bulk work stays cheap.
+"""A small async Kubernetes API client on aiohttp, with the credentials of
+a login.Source (loaded again when they expire, and once after a 401). It
+sends JSON and returns JSON; no object models, so bulk work stays cheap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import datetime
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
-import kopf
 
 from conveyor import API_GROUP, API_VERSION, metrics
+from conveyor.k8s import login
 
 USER_AGENT = "conveyor-operator"
 
@@ -97,10 +99,15 @@ class ApiError(Exception):
 class Client:
     """One HTTP session to the API server. Counts requests by verb and result."""
 
-    def __init__(self, *, info: kopf.ConnectionInfo, user_agent: str = USER_AGENT) -> None:
-        self._info = info
+    _credentials: login.Credentials | None
+
+    def __init__(self, *, login: login.Source, user_agent: str = USER_AGENT) -> None:
+        self._login = login
         self._user_agent = user_agent
+        self._credentials = None
         self._session: aiohttp.ClientSession | None = None
+        self._retired: list[aiohttp.ClientSession] = []  # closed with the client
+        self._lock: asyncio.Lock | None = None
 
     async def __aenter__(self) -> Client:
         return self
@@ -108,20 +115,78 @@ class Client:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    @property
+    def credentials(self) -> login.Credentials:
+        """The credentials in use (loading them the first time)."""
+        if self._credentials is None:
+            self._use(self._login.current())
+        assert self._credentials is not None
+        return self._credentials
+
+    async def _fresh(self) -> login.Credentials:
+        """The credentials, loaded again (off the event loop: an exec plugin
+        may take a while) when they are about to expire."""
+        creds = self._credentials
+        if creds is not None and not creds.expired(now=datetime.datetime.now(datetime.UTC)):
+            return creds
+        async with self._guard():
+            if self._credentials is creds:
+                self._use(await asyncio.to_thread(self._login.current))
+        return self.credentials
+
+    async def _renew(self, stale: login.Credentials) -> None:
+        """After a 401: the token may have been revoked or rotated."""
+        async with self._guard():
+            if self._credentials is stale:
+                self._use(await asyncio.to_thread(self._login.renew, stale=stale))
+
+    def _guard(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    def _use(self, creds: login.Credentials) -> None:
+        old = self._credentials
+        self._credentials = creds
+        if self._session is None:
+            return
+        if old is None or old.tls() != creds.tls():
+            self._retired.append(self._session)  # in-flight streams finish on it
+            self._session = None
+        elif creds.authorization:
+            self._session.headers["Authorization"] = creds.authorization
+        else:
+            self._session.headers.pop("Authorization", None)
+
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            headers = {"User-Agent": self._user_agent, **self._info.as_http_headers()}
+            creds = self.credentials
+            headers = {"User-Agent": self._user_agent}
+            if creds.authorization:
+                headers["Authorization"] = creds.authorization
             self._session = aiohttp.ClientSession(
-                base_url=self._info.server.rstrip("/") + "/",
+                base_url=creds.server.rstrip("/") + "/",
                 headers=headers,
-                connector=aiohttp.TCPConnector(ssl=self._info.as_ssl_context(), limit=100),
+                connector=aiohttp.TCPConnector(ssl=creds.ssl_context(), limit=100),
                 timeout=aiohttp.ClientTimeout(total=60),
+                trust_env=True,  # HTTPS_PROXY and NO_PROXY, as client-go honours them
             )
         return self._session
 
+    def _options(self, creds: login.Credentials) -> dict[str, Any]:
+        """Per-request connection options: the kubeconfig's proxy-url and tls-server-name."""
+        options: dict[str, Any] = {}
+        if creds.proxy:
+            options["proxy"] = creds.proxy
+        if creds.tls_server_name:
+            options["server_hostname"] = creds.tls_server_name
+        return options
+
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in [*self._retired, self._session]:
+            if session is not None:
+                await session.close()
+        self._retired.clear()
 
     async def request(
         self,
@@ -136,10 +201,18 @@ class Client:
         data = json.dumps(body) if body is not None else None
         headers = {"Content-Type": content_type} if data is not None else {}
         resource = resource or _resource_of(path)
-        for attempt in range(RETRIES + 1):
+        renewed = False
+        attempt = 0
+        while True:
+            creds = await self._fresh()
             try:
                 async with self._get_session().request(
-                    method, path.lstrip("/"), data=data, params=params, headers=headers
+                    method,
+                    path.lstrip("/"),
+                    data=data,
+                    params=params,
+                    headers=headers,
+                    **self._options(creds),
                 ) as response:
                     metrics.API_REQUESTS.labels(method, resource, str(response.status)).inc()
                     text = await response.text()
@@ -151,20 +224,41 @@ class Client:
                 if attempt == RETRIES:
                     raise ApiError(status=0, reason="ConnectionError", message=str(exc)) from exc
                 await asyncio.sleep(_backoff(attempt))
+                attempt += 1
+                continue
+            if error.status == 401 and not renewed:
+                renewed = True
+                await self._renew(creds)
                 continue
             if error.status not in RETRIABLE or attempt == RETRIES:
                 raise error
             await asyncio.sleep(error.retry_after or _backoff(attempt))
-        raise AssertionError("unreachable")
+            attempt += 1
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, path: str, *, params: Mapping[str, str] | None = None
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A GET whose body is read as it comes (logs -f, watches), with no
+        time limit; ApiError for an error answer (after one renewal on 401)."""
+        no_limit = aiohttp.ClientTimeout(total=None, sock_read=None)
+        for renewed in (False, True):
+            creds = await self._fresh()
+            async with self._get_session().get(
+                path.lstrip("/"), params=params, timeout=no_limit, **self._options(creds)
+            ) as response:
+                metrics.API_REQUESTS.labels("GET", _resource_of(path), str(response.status)).inc()
+                if response.status == 401 and not renewed:
+                    await self._renew(creds)
+                    continue
+                if response.status >= 400:
+                    raise _error(response.status, await response.text())
+                yield response
+                return
 
     async def text(self, path: str, *, params: Mapping[str, str] | None = None) -> str:
-        session = self._get_session()
-        async with session.get(path.lstrip("/"), params=params) as response:
-            metrics.API_REQUESTS.labels("GET", _resource_of(path), str(response.status)).inc()
-            text = await response.text()
-            if response.status >= 400:
-                raise _error(response.status, text)
-            return text
+        async with self.stream(path, params=params) as response:
+            return await response.text()
 
     async def list(
         self, resource: Resource, *, namespace: str | None = None, **params: str
