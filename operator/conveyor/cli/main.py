@@ -18,6 +18,7 @@ from conveyor.cli import (
     operator_cmd,
     rerun_cmd,
     revoke_cmd,
+    webhooks_cmd,
     why_cmd,
     workers_cmd,
 )
@@ -56,6 +57,7 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     revoke_cmd.register(commands)
     rerun_cmd.register(commands)
     operator_cmd.register(commands)
+    webhooks_cmd.register(commands)
     completion.register(commands)
     return parser
 
