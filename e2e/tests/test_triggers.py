@@ -167,14 +167,19 @@ def job_template(*, run_time: str | None = None) -> dict[str, Any]:
         params={
             "image": "alpine:3.20",
             "command": ["sh", "-c", "echo {{ body.after }}"],
-            "env": {"REPO": "{{ body.repository.clone_url }}", "EVENT": "{{ event }}"},
+            "env": [
+                {"name": "REPO", "value": "{{ body.repository.clone_url }}"},
+                {"name": "EVENT", "value": "{{ event }}"},
+            ],
         },
         run_time=run_time,
     )
     return {"metadata": {"labels": {"app": "api"}}, "spec": job["spec"]}
 
 
-async def test_a_signed_push_creates_a_job_that_succeeds_once_per_delivery(hooks: Hooks) -> None:
+async def test_a_signed_push_creates_a_job_that_succeeds_once_per_delivery(
+    hooks: Hooks, operator: conftest.OperatorProcess
+) -> None:
     await hooks.k.create(builders.worker("build", concurrency=2))
     await hooks.trigger("api", jobTemplate=job_template())
     body = push()
@@ -186,10 +191,10 @@ async def test_a_signed_push_creates_a_job_that_succeeds_once_per_delivery(hooks
     job = await hooks.k.wait_state(name, "SUCCESS", timeout=90)
     sent = json.loads(body)
     assert job["spec"]["params"]["command"] == ["sh", "-c", f"echo {sent['after']}"]
-    assert job["spec"]["params"]["env"] == {
-        "REPO": sent["repository"]["clone_url"],
-        "EVENT": "push",
-    }
+    assert job["spec"]["params"]["env"] == [
+        {"name": "REPO", "value": sent["repository"]["clone_url"]},
+        {"name": "EVENT", "value": "push"},
+    ]
     labels = job["metadata"]["labels"]
     assert labels["app"] == "api"
     assert labels[objects.TRIGGER_LABEL] == "api"
@@ -250,7 +255,9 @@ async def test_hostile_deliveries_are_refused_and_the_receiver_carries_on(
     await hooks.k.wait_for("the refusals counted", counted, timeout=20)
 
 
-async def test_replace_revokes_the_older_run_of_the_same_branch(hooks: Hooks) -> None:
+async def test_replace_revokes_the_older_run_of_the_same_branch(
+    hooks: Hooks, operator: conftest.OperatorProcess
+) -> None:
     await hooks.k.create(builders.worker("build", concurrency=5))
     await hooks.trigger(
         "api", jobTemplate=job_template(run_time="60s"), concurrencyPolicy="Replace"
@@ -269,7 +276,9 @@ async def test_replace_revokes_the_older_run_of_the_same_branch(hooks: Hooks) ->
         assert job["spec"].get("revoke") is not True, name
 
 
-async def test_forbid_skips_a_push_while_the_branch_runs(hooks: Hooks) -> None:
+async def test_forbid_skips_a_push_while_the_branch_runs(
+    hooks: Hooks, operator: conftest.OperatorProcess
+) -> None:
     await hooks.k.create(builders.worker("build", concurrency=5))
     await hooks.trigger("api", jobTemplate=job_template(run_time="60s"), concurrencyPolicy="Forbid")
     status, first = await hooks.post("api", push())
