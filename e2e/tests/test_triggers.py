@@ -300,11 +300,16 @@ async def test_a_pipeline_run_template_creates_the_run_with_the_payload_as_param
         "steps": [
             {
                 "name": "build",
-                "job": {"type": "custom", "params": {"image": "alpine:3.20",
-                        "command": ["echo", "{{ params.revision }}"]}},
+                "job": {
+                    "type": "custom",
+                    "params": {
+                        "image": "alpine:3.20",
+                        "command": ["echo", "{{ params.revision }}"],
+                    },
+                },
             }
         ],
-    }  # fmt: skip
+    }
     await hooks.trigger("ci", pipelineRunTemplate={"spec": run})
     body = push()
     status, answer = await hooks.post("ci", body)

@@ -43,11 +43,11 @@ def _check_when(value: str | None) -> str | None:
     return value
 
 
-def _expression_ok(check: Any) -> None:
+def _expression_ok(check: Any, *, where: bool = False) -> None:
     try:
         check()
     except expressions.ExpressionError as exc:
-        raise ValueError(exc.message) from None
+        raise ValueError(str(exc) if where else exc.message) from None
 
 
 class Filters(model._Spec):
@@ -91,7 +91,9 @@ class TriggerSpec(model._Spec):
         if (self.job_template is None) == (self.pipeline_run_template is None):
             raise ValueError("give either jobTemplate or pipelineRunTemplate (exactly one)")
         field, template = self.template_field, self.template
-        _expression_ok(lambda: expressions.check_value(value=template.spec, field=field))
+        _expression_ok(
+            lambda: expressions.check_value(value=template.spec, field=f"{field}.spec"), where=True
+        )
         return self
 
     @property
