@@ -356,3 +356,64 @@ async def test_200_deliveries_in_10_seconds_are_all_accounted_for(hooks: Hooks) 
         return st if (st.get("accepted"), st.get("filtered")) == (100, 100) else None
 
     await hooks.k.wait_for("every delivery counted once", counted, timeout=20)
+
+
+async def test_the_cli_sends_a_signed_test_delivery_and_lists_the_trigger(
+    hooks: Hooks, cluster: clusters.Cluster, receiver: ReceiverProcess, tmp_path: pathlib.Path
+) -> None:
+    await hooks.trigger("api", jobTemplate=job_template())
+    payload = tmp_path / "push.json"
+    payload.write_bytes(push())
+
+    def conveyor(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "conveyor.cli.main",
+                *args,
+                "-n",
+                hooks.k.namespace,
+                "--kubeconfig",
+                str(cluster.kubeconfig),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    sent = conveyor("trigger", "test", "api", "--payload", str(payload), "--url", receiver.url)
+    assert sent.returncode == 0, sent.stderr
+    assert '"result": "Created"' in sent.stdout
+    delivery = sent.stdout.split()[1].rstrip(":")
+    again = conveyor(
+        "trigger",
+        "test",
+        "api",
+        "--payload",
+        str(payload),
+        "--url",
+        receiver.url,
+        "--delivery",
+        delivery,
+    )
+    assert '"result": "Redelivered"' in again.stdout, again.stdout
+
+    async def listed() -> str | None:
+        out = conveyor("triggers").stdout
+        return out if " Redelivered" in out else None
+
+    table = await hooks.k.wait_for("conveyor triggers", listed, timeout=20)
+    header, line = table.splitlines()
+    assert header.split() == [
+        "NAME",
+        "SOURCE",
+        "CREATES",
+        "POLICY",
+        "ACCEPTED",
+        "FILTERED",
+        "REFUSED",
+        "LAST",
+        "RESULT",
+    ]
+    assert line.split()[:7] == ["api", "github", "PipelineJob", "Allow", "2", "0", "0"]

@@ -18,6 +18,7 @@ from conveyor.cli import (
     operator_cmd,
     rerun_cmd,
     revoke_cmd,
+    triggers_cmd,
     webhooks_cmd,
     why_cmd,
     workers_cmd,
@@ -55,6 +56,7 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     history_cmd.register(commands)
     logs_cmd.register(commands)
     revoke_cmd.register(commands)
+    triggers_cmd.register(commands)
     rerun_cmd.register(commands)
     operator_cmd.register(commands)
     webhooks_cmd.register(commands)

@@ -15,7 +15,7 @@ from typing import Any
 from conveyor import API_GROUP, API_VERSION
 from conveyor.k8s import api
 
-PIPELINETRIGGERS = api.Resource(group=API_GROUP, version=API_VERSION, plural="pipelinetriggers")
+PIPELINETRIGGERS = api.PIPELINETRIGGERS
 PIPELINERUNS = api.Resource(group=API_GROUP, version=API_VERSION, plural="pipelineruns")
 SECRETS = api.Resource(group="", version="v1", plural="secrets")
 RESOURCE_OF_KIND = {"PipelineJob": api.PIPELINEJOBS, "PipelineRun": PIPELINERUNS}
