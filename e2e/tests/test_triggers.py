@@ -417,3 +417,36 @@ async def test_the_cli_sends_a_signed_test_delivery_and_lists_the_trigger(
         "RESULT",
     ]
     assert line.split()[:7] == ["api", "github", "PipelineJob", "Allow", "2", "0", "0"]
+
+
+async def test_the_examples_apply_and_the_schema_refuses_bad_triggers(
+    cluster: clusters.Cluster, crds: None, namespace: str
+) -> None:
+    example = clusters.ROOT / "manifests" / "examples" / "triggers.yaml"
+    cluster.kubectl("apply", "--dry-run=server", "-n", namespace, "-f", str(example))
+    base = {
+        "source": "github",
+        "secretRef": {"name": "s", "key": "k"},
+        "jobTemplate": {"spec": {"type": "build"}},
+    }
+    refused = {
+        "x" * 49: (base, "at most 48 characters"),
+        "both": (
+            {**base, "pipelineRunTemplate": {"spec": {"pipelineRef": {"name": "p"}}}},
+            "exactly one of the two",
+        ),
+        "generic": ({**base, "generic": {"signatureHeader": "X-Sig"}}, "for source generic only"),
+        "source": ({**base, "source": "bitbucket"}, "Unsupported value"),
+        "jobtype": ({**base, "jobTemplate": {"spec": {"type": "nope"}}}, "Unsupported value"),
+    }
+    for name, (spec, message) in refused.items():
+        body = {
+            "apiVersion": "conveyor.dev/v1alpha1",
+            "kind": "PipelineTrigger",
+            "metadata": {"name": name},
+            "spec": spec,
+        }
+        with pytest.raises(RuntimeError, match=message):
+            cluster.kubectl(
+                "apply", "--dry-run=server", "-n", namespace, "-f", "-", input=json.dumps(body)
+            )
