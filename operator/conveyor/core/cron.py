@@ -52,14 +52,14 @@ from typing import Annotated, Any
 import croniter
 import pydantic
 
-from conveyor.core import lifecycle, model
+from conveyor.core import lifecycle, model, names
 
 State = model.State
 UTC = datetime.UTC
 
-API_VERSION = "conveyor.dev/v1alpha1"
-CRONJOB_LABEL = "conveyor.dev/cronjob"  # on each child: the PipelineCronJob's name
-SCHEDULED_AT_ANNOTATION = "conveyor.dev/scheduled-at"  # on each child: RFC 3339 time
+# Defined in core/names.py (one source); kept here for the shell's imports.
+CRONJOB_LABEL = names.LABEL_CRONJOB
+SCHEDULED_AT_ANNOTATION = names.ANNOTATION_SCHEDULED_AT
 
 # Like CronJob: more missed times than this start none (clock skew, long outage).
 MAX_MISSED = 100
@@ -405,9 +405,7 @@ def parse_child(body: Mapping[str, Any]) -> Child | None:
     )
 
 
-def child_name(*, cron: str, scheduled_at: datetime.datetime) -> str:
-    """Deterministic: minutes since 1970 of the schedule time, as CronJob names Jobs."""
-    return f"{cron}-{int(scheduled_at.timestamp() // 60)}"
+child_name = names.cron_child_name
 
 
 def child_manifest(
@@ -417,7 +415,7 @@ def child_manifest(
     template = spec.job_template
     template_md = template.get("metadata") or {}
     return {
-        "apiVersion": API_VERSION,
+        "apiVersion": names.GROUP_VERSION,
         "kind": "PipelineJob",
         "metadata": {
             "name": name,

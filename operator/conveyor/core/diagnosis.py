@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from conveyor.core import humanize, model, queue, scheduling
+from conveyor.core import humanize, model, names, queue, scheduling
 
 Reason = model.Reason
 
@@ -341,7 +341,7 @@ def _no_worker(s: _Situation) -> _Parts:
 def _worker_manifest(s: _Situation, *, name: str, kind: str) -> str:
     """A one-line shell command that creates the Worker."""
     body = {
-        "apiVersion": "conveyor.dev/v1alpha1",
+        "apiVersion": names.GROUP_VERSION,
         "kind": "Worker",
         "metadata": {"name": name},
         "spec": {"type": kind, "concurrency": 1},
