@@ -15,7 +15,6 @@ from typing import Any
 from conveyor.core import model
 
 
-
 class Reason(enum.StrEnum):
     SCHEDULED = "Scheduled"
     SKIPPED_FORBID = "SkippedForbid"

@@ -19,7 +19,6 @@ from conveyor.core.cron import cronspec, cronstatus, runs, times
 State = model.State
 
 
-
 # Like CronJob: more missed times than this start none (clock skew, long outage).
 MAX_MISSED = 100
 
