@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conveyor.core import model
+from conveyor.core import model, observe
 from conveyor.presentation import diagnosis
 from tests.core import builders as b
 
@@ -625,3 +625,14 @@ def test_pod_state(
     state = diagnosis.pod_state(pods)
     got = None if state is None else (state.phase, state.waiting_reason, state.waiting_message)
     assert got == expected
+
+
+def test_with_a_sidecar_the_cli_and_the_operator_agree() -> None:
+    """A sidecar that cannot pull its image is not the job's pod failing to start."""
+    pod = b.pod_pending("j-1", waiting_reason="ContainerCreating")
+    sidecar = {"name": "proxy", "state": {"waiting": {"reason": "ImagePullBackOff"}}}
+    pod["status"]["containerStatuses"].insert(0, sidecar)
+    state = diagnosis.pod_state([pod])
+    seen = observe.summarize(job=b.batch_job(), pods=[pod])
+    assert state is not None
+    assert state.waiting_reason == seen.waiting_reason == "ContainerCreating"

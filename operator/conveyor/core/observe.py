@@ -48,15 +48,43 @@ def _condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
     return None
 
 
+# The container that is the job; others (sidecars) are ignored everywhere.
+MAIN_CONTAINER = "main"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Waiting:
+    """Why a pod is not running yet: ImagePullBackOff, Unschedulable, ..."""
+
+    reason: str
+    message: str | None = None
+
+
 def _main_container_status(pod: Mapping[str, Any]) -> Mapping[str, Any]:
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     for status in statuses:
-        if status.get("name") == "main":
+        if status.get("name") == MAIN_CONTAINER:
             return dict(status)
     return dict(statuses[0]) if statuses else {}
 
 
-def _latest_pod(pods: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+def waiting(pod: Mapping[str, Any]) -> Waiting | None:
+    """The pod's waiting reason, as the operator and `conveyor why` both read it:
+    the main container's (a sidecar's never counts), else the scheduler's."""
+    state = _main_container_status(pod).get("state") or {}
+    reason = (state.get("waiting") or {}).get("reason")
+    if reason:
+        return Waiting(reason=reason, message=state["waiting"].get("message"))
+    for cond in (pod.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            return Waiting(
+                reason=cond.get("reason") or "Unschedulable", message=cond.get("message")
+            )
+    return None
+
+
+def latest_pod(pods: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The newest pod of a Job (a deleted pod may linger beside its replacement)."""
     if not pods:
         return None
     return max(pods, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
@@ -73,7 +101,7 @@ def summarize(*, job: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]
     if job is None:
         return Observation(phase=Phase.MISSING)
     job_status = job.get("status") or {}
-    pod = _latest_pod(pods)
+    pod = latest_pod(pods)
     pod_name = (pod.get("metadata") or {}).get("name") if pod else None
     from_pod = _from_pod(pod, pod_name=pod_name) if pod is not None else None
     started = job_status.get("startTime")
@@ -166,24 +194,15 @@ def _from_pod(pod: Mapping[str, Any], *, pod_name: str | None) -> Observation | 
             started_at=running.get("startedAt") or status.get("startTime"),
         )
     created = (pod.get("metadata") or {}).get("creationTimestamp")
-    waiting = state.get("waiting") or {}
-    if waiting.get("reason"):
+    why = waiting(pod)
+    if why is not None:
         return Observation(
             phase=Phase.PENDING,
             pod=pod_name,
             pod_created_at=created,
-            waiting_reason=waiting.get("reason"),
-            waiting_message=waiting.get("message"),
+            waiting_reason=why.reason,
+            waiting_message=why.message,
         )
-    for cond in status.get("conditions") or ():
-        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
-            return Observation(
-                phase=Phase.PENDING,
-                pod=pod_name,
-                pod_created_at=created,
-                waiting_reason=cond.get("reason") or "Unschedulable",
-                waiting_message=cond.get("message"),
-            )
     return Observation(phase=Phase.PENDING, pod=pod_name, pod_created_at=created)
 
 

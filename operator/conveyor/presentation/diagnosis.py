@@ -171,8 +171,7 @@ def _unhealthy_worker(s: shared.Situation) -> list[str]:
     unhealthy = st.get("state") in (model.WorkerState.DEGRADED, model.WorkerState.OFFLINE)
     if not unhealthy or s.job.status.reason == Reason.WORKER_OFFLINE:
         return []
-    cause = " ".join(str(st.get(k) or "") for k in ("reason", "message"))
-    return list(shared.fix_worker(s, cause=cause))
+    return list(shared.fix_worker(s, reason=st.get("reason")))
 
 
 def _operator_health(s: shared.Situation) -> shared.Fact | None:
