@@ -106,39 +106,8 @@ def summarize(*, job: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]
     from_pod = _from_pod(pod, pod_name=pod_name) if pod is not None else None
     started = job_status.get("startTime")
 
-    final = _condition(job, "Failed")
-    failed = final or _condition(job, "FailureTarget")
-    if failed is not None:
-        # FailureTarget comes before the Job controller has stopped the pod:
-        # the slot stays taken until the pod is going or gone.
-        pod_stopping = (
-            pod is None
-            or _gone(pod)
-            or (from_pod is not None and from_pod.phase in (Phase.SUCCEEDED, Phase.FAILED))
-        )
-        if final is None and not pod_stopping and from_pod is not None:
-            return dataclasses.replace(from_pod, phase=Phase.RUNNING)
-        if failed.get("reason") == "DeadlineExceeded":
-            return Observation(
-                phase=Phase.FAILED,
-                pod=pod_name,
-                started_at=started,
-                finished_at=failed.get("lastTransitionTime"),
-                failure_reason="DeadlineExceeded",
-                failure_message=failed.get("message"),
-            )
-        if from_pod is not None and from_pod.phase is Phase.FAILED:
-            return from_pod
-        if from_pod is not None and pod is not None and not _gone(pod):
-            return dataclasses.replace(from_pod, phase=Phase.RUNNING)  # pod event still to come
-        return Observation(
-            phase=Phase.FAILED,
-            pod=pod_name,
-            started_at=started,
-            finished_at=failed.get("lastTransitionTime"),
-            failure_reason="PodFailed",
-            failure_message=failed.get("message") or failed.get("reason"),
-        )
+    if _condition(job, "Failed") or _condition(job, "FailureTarget"):
+        return _failed(job=job, pod=pod, pod_name=pod_name, from_pod=from_pod, started=started)
 
     if _condition(job, "Complete") or _condition(job, "SuccessCriteriaMet"):
         if from_pod is not None and from_pod.phase is Phase.SUCCEEDED:
@@ -159,6 +128,50 @@ def summarize(*, job: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]
         # slot is still taken until it does.
         return dataclasses.replace(from_pod, phase=Phase.RUNNING)
     return from_pod
+
+
+def _failed(
+    *,
+    job: Mapping[str, Any],
+    pod: Mapping[str, Any] | None,
+    pod_name: str | None,
+    from_pod: Observation | None,
+    started: str | None,
+) -> Observation:
+    """A Job the Job controller failed (Failed), or is failing (FailureTarget)."""
+    final = _condition(job, "Failed")
+    failed = final or _condition(job, "FailureTarget")
+    assert failed is not None
+    # FailureTarget comes before the Job controller has stopped the pod:
+    # the slot stays taken until the pod is going or gone.
+    pod_stopping = (
+        pod is None
+        or _gone(pod)
+        or (from_pod is not None and from_pod.phase in (Phase.SUCCEEDED, Phase.FAILED))
+    )
+    if final is None and not pod_stopping and from_pod is not None:
+        return dataclasses.replace(from_pod, phase=Phase.RUNNING)
+    if failed.get("reason") == "DeadlineExceeded":
+        return Observation(
+            phase=Phase.FAILED,
+            pod=pod_name,
+            started_at=started,
+            finished_at=failed.get("lastTransitionTime"),
+            failure_reason="DeadlineExceeded",
+            failure_message=failed.get("message"),
+        )
+    if from_pod is not None and from_pod.phase is Phase.FAILED:
+        return from_pod
+    if from_pod is not None and pod is not None and not _gone(pod):
+        return dataclasses.replace(from_pod, phase=Phase.RUNNING)  # pod event still to come
+    return Observation(
+        phase=Phase.FAILED,
+        pod=pod_name,
+        started_at=started,
+        finished_at=failed.get("lastTransitionTime"),
+        failure_reason="PodFailed",
+        failure_message=failed.get("message") or failed.get("reason"),
+    )
 
 
 def _gone(pod: Mapping[str, Any]) -> bool:
