@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conveyor.core import observe
-from tests.core import builders as b
+from tests import builders as b
 
 Phase = observe.Phase
 DIGEST = {"digest": "sha256:" + "a" * 64}
