@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import pydantic
+import pydantic_core
 from pydantic import alias_generators
 
-from conveyor.core import durations
+from conveyor.core import bounds, durations
 
 
 class JobType(enum.StrEnum):
@@ -142,9 +143,18 @@ class PipelineJobSpec(_Spec):
     @pydantic.field_validator("start_at")
     @classmethod
     def _aware(cls, value: datetime.datetime | None) -> datetime.datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return value
+        if value.tzinfo is None:
             raise ValueError("must be an RFC 3339 time with a zone, e.g. 2026-01-02T15:04:05Z")
-        return value
+        latest = format_time(bounds.LATEST)
+        try:
+            utc = value.astimezone(datetime.UTC)
+        except OverflowError:  # 9999-12-31T23:59:59-12:00 is in the year 10000
+            raise ValueError(f"must be before {latest}") from None
+        if utc >= bounds.LATEST:
+            raise ValueError(f"must be before {latest}")
+        return utc
 
 
 class WorkerSpec(_Spec):
@@ -159,20 +169,52 @@ class WorkerSpec(_Spec):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SpecError:
-    """Why the operator cannot accept a spec: the field path and a sentence."""
+    """Why the operator cannot accept a spec: the field path and a sentence.
+
+    Both are cut to fit a status (a message may echo a 1 MiB value back).
+    """
 
     field: str
     message: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field", bounds.fit(self.field, limit=bounds.MAX_FIELD))
+        limit = bounds.MAX_MESSAGE // 8  # one sentence, with room for what wraps it
+        object.__setattr__(self, "message", bounds.fit(self.message, limit=limit))
+
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+
+def error_message(error: pydantic_core.ErrorDetails) -> str:
+    """pydantic's message for one error, without its "Value error, " prefix."""
+    ctx = error.get("ctx") or {}
+    if error["type"] == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return error["msg"]
 
 
 def spec_error_from(exc: pydantic.ValidationError, *, prefix: str) -> SpecError:
     """The first validation error, with the field path as users write it."""
     first = exc.errors()[0]
     path = ".".join(str(p) for p in (prefix, *first["loc"]))
-    return SpecError(field=path, message=first["msg"])
+    return SpecError(field=path, message=error_message(first))
+
+
+def _unparsable(body: Mapping[str, Any], *, deep: tuple[str, ...]) -> SpecError | None:
+    """Why a spec cannot even be looked at: nested too deep (checked without
+    recursion, before anything recursive such as pydantic or deepcopy sees it)."""
+    spec = body.get("spec")
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping):
+        return SpecError(field="spec", message="must be an object")
+    for name in deep:
+        found = bounds.deep_error(f"spec.{name}", spec.get(name))
+        if found is not None:
+            return SpecError(field=found[0], message=found[1])
+    found = bounds.deep_error("spec", spec, limit=bounds.MAX_DEPTH + 4)
+    return None if found is None else SpecError(field=found[0], message=found[1])
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -324,30 +366,37 @@ class Worker:
         return self.meta.key
 
 
-def parse_pipelinejob(body: Mapping[str, Any]) -> PipelineJob:
-    raw_spec = body.get("spec") or {}
-    spec: PipelineJobSpec | None = None
-    error: SpecError | None = None
+def _validate_spec(
+    cls: type[_Spec], body: Mapping[str, Any], *, deep: tuple[str, ...]
+) -> tuple[Any, SpecError | None]:
+    """(spec, None) or (None, why): never raises on a user's object, whatever it holds."""
+    error = _unparsable(body, deep=deep)
+    if error is not None:
+        return None, error
     try:
-        spec = PipelineJobSpec.model_validate(raw_spec)
+        return cls.model_validate(body.get("spec") or {}), None
     except pydantic.ValidationError as exc:
-        error = spec_error_from(exc, prefix="spec")
+        return None, spec_error_from(exc, prefix="spec")
+    except (RecursionError, OverflowError, ValueError, TypeError) as exc:
+        # A case the checks above missed: still this object's fault alone.
+        return None, SpecError(field="spec", message=f"cannot be read: {type(exc).__name__}")
+
+
+def parse_pipelinejob(body: Mapping[str, Any]) -> PipelineJob:
+    spec, error = _validate_spec(PipelineJobSpec, body, deep=("params", "podTemplate"))
+    raw_spec = body.get("spec")
+    raw_type = raw_spec.get("type") if isinstance(raw_spec, Mapping) else None
     return PipelineJob(
         meta=Meta.from_body(body),
         spec=spec,
         spec_error=error,
         status=JobStatus.from_dict(body.get("status")),
-        raw_type=str(raw_spec.get("type") or ""),
+        raw_type=raw_type if isinstance(raw_type, str) and len(raw_type) <= 64 else "",
     )
 
 
 def parse_worker(body: Mapping[str, Any]) -> Worker:
-    spec: WorkerSpec | None = None
-    error: SpecError | None = None
-    try:
-        spec = WorkerSpec.model_validate(body.get("spec") or {})
-    except pydantic.ValidationError as exc:
-        error = spec_error_from(exc, prefix="spec")
+    spec, error = _validate_spec(WorkerSpec, body, deep=("template",))
     status = body.get("status") or {}
     return Worker(
         meta=Meta.from_body(body),

@@ -434,10 +434,8 @@ def _spec_error(
     first = errors[0]
     loc = tuple(first["loc"])
     ctx = first.get("ctx") or {}
-    message = first["msg"]
-    if first["type"] == "value_error":
-        message = str(ctx["error"])  # without pydantic's "Value error, " prefix
-    elif first["type"] == _RULE:
+    message = model.error_message(first)
+    if first["type"] == _RULE:
         loc += (ctx["field"],) if ctx.get("field") else ()
     elif first["type"] == "extra_forbidden":
         message = _unknown_field(name=str(loc[-1]), top=len(loc) == 1, params_model=params_model)
