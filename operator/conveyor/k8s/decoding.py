@@ -37,13 +37,16 @@ def _shim() -> _Json:
 def install() -> None:
     """Idempotent: point kopf's and aiohttp's JSON decoding at safejson.loads."""
     defaults = aiohttp.ClientResponse.json.__kwdefaults__
-    assert defaults is not None and "loads" in defaults, "aiohttp's json() changed"
+    if defaults is None or "loads" not in defaults:
+        raise RuntimeError("aiohttp's ClientResponse.json() has no loads= any more")
+    if not isinstance(getattr(kopf_api, "json", None), types.ModuleType):
+        raise RuntimeError("kopf's watch stream no longer decodes with json.loads")
     defaults["loads"] = safejson.loads
-    assert isinstance(kopf_api.json, types.ModuleType), "kopf's watch decoding changed"
-    if not isinstance(kopf_api.json, _Json):
-        kopf_api.json = _shim()  # type: ignore[misc]
+    if not isinstance(getattr(kopf_api, "json"), _Json):  # noqa: B009 (not exported)
+        setattr(kopf_api, "json", _shim())  # noqa: B010
 
 
 def installed() -> bool:
     defaults = aiohttp.ClientResponse.json.__kwdefaults__ or {}
-    return defaults.get("loads") is safejson.loads and isinstance(kopf_api.json, _Json)
+    shim = getattr(kopf_api, "json", None)
+    return defaults.get("loads") is safejson.loads and isinstance(shim, _Json)
