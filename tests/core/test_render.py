@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conveyor.core import model, render
+from conveyor.core import model, render, sandbox
 from conveyor.core import params as validation
 
 # -- builders ------------------------------------------------------------------------
@@ -403,13 +403,13 @@ def test_custom_env_may_be_a_list_of_env_vars() -> None:
                 "PROMOTE_REF": f"registry.example/acme/api@{DIGEST}",
             },
         ),
-        ("ticket", PARAMS["ticket"], "python:", {"PARAMS": render.to_json(PARAMS["ticket"])}),
+        ("ticket", PARAMS["ticket"], "python:", {"PARAMS": sandbox.to_json(PARAMS["ticket"])}),
         (
             "canary-analysis",
             PARAMS["canary-analysis"],
             "python:",
             {
-                "PARAMS": render.to_json(PARAMS["canary-analysis"]),
+                "PARAMS": sandbox.to_json(PARAMS["canary-analysis"]),
                 "NAMESPACE": "team-a",
                 "TOKEN_KEY": "token",
             },
@@ -1114,7 +1114,7 @@ def test_params_cannot_inject_yaml(text: str) -> None:
     ],
 )
 def test_to_yaml_round_trips(value: Any) -> None:
-    text = render.to_yaml(value)
+    text = sandbox.to_yaml(value)
     assert "\n" not in text
     assert yaml.safe_load(f"key: {text}\n") == {"key": value}
     assert yaml.safe_load(f"- {text}\n") == [value]
@@ -1123,7 +1123,7 @@ def test_to_yaml_round_trips(value: Any) -> None:
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), object(), {1, 2}])
 def test_to_yaml_refuses_what_a_manifest_cannot_hold(value: Any) -> None:
     with pytest.raises((ValueError, TypeError)):
-        render.to_yaml(value)
+        sandbox.to_yaml(value)
 
 
 def test_a_param_that_is_not_json_fails_the_render() -> None:
