@@ -210,6 +210,8 @@ def _render(
         raise RenderError(field=field, message=_located(exc, filename, message)) from exc
     except jinja2.UndefinedError as exc:
         raise RenderError(field=undefined_field, message=_located(exc, filename)) from exc
+    except MemoryError as exc:
+        raise RenderError(field=field, message="uses more memory than a render may") from exc
     except Exception as exc:
         # Template code is user code: whatever it raises (sandbox violations,
         # ZeroDivisionError, RecursionError, ...) is the template's fault, not ours.

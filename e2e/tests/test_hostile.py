@@ -1,0 +1,98 @@
+"""End to end: one user's hostile object never stops the operator, and ends
+refused at apply or FAILED/InvalidSpec on that object alone."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from conveyor.k8s import api
+from e2e.tests import builders, kube
+from e2e.tests import cluster as clusters
+from e2e.tests.conftest import OperatorProcess
+
+pytestmark = [pytest.mark.e2e]
+
+# Deep enough to stop json.loads (about 950 levels), within the API server's
+# own limit of 10,000 levels for a whole document.
+DEPTH = 5_000
+
+
+def deep_pipelinejob_text(name: str, namespace: str, *, where: str = "params") -> str:
+    """A PipelineJob as JSON text: Python's json.dumps cannot even write one this deep."""
+    head = json.dumps(
+        {
+            "apiVersion": "conveyor.dev/v1alpha1",
+            "kind": "PipelineJob",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"type": "custom", "params": {"image": "busybox:1.36"}},
+        }
+    )
+    deep = '{"k":' * DEPTH + "1" + "}" * DEPTH
+    if where == "params":
+        return head.replace('"image": "busybox:1.36"}', f'"image": "busybox:1.36", "x": {deep}}}')
+    return head[:-2] + f', "podTemplate": {{"spec": {deep}}}}}}}'
+
+
+@pytest.fixture
+def other_namespace(cluster: clusters.Cluster) -> Iterator[str]:
+    name = f"e2e-{secrets.token_hex(4)}"
+    cluster.kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.mark.parametrize("where", ["params", "podTemplate"])
+async def test_a_job_nested_thousands_deep_fails_alone(
+    cluster: clusters.Cluster,
+    operator: OperatorProcess,
+    k: kube.Kube,
+    client: api.Client,
+    other_namespace: str,
+    where: str,
+) -> None:
+    await k.create(builders.worker("build"))
+    cluster.kubectl(
+        "create", "-f", "-", input=deep_pipelinejob_text("deep", k.namespace, where=where)
+    )
+
+    failed = await k.wait_state("deep", "FAILED", reason="InvalidSpec")
+    assert f"spec.{where}" in failed["status"]["message"]
+    assert "nested deeper than 32 levels" in failed["status"]["message"]
+
+    other = kube.Kube(client=client, namespace=other_namespace)
+    await other.create(builders.worker("build"))
+    await other.create(builders.pipelinejob("fine"))
+    await other.wait_state("fine", "SUCCESS")
+    assert operator.alive()
+    assert "RecursionError" not in operator.log.read_text()
+
+
+async def test_an_operator_starting_with_a_deep_job_in_its_list_comes_up(
+    cluster: clusters.Cluster, client: api.Client, tmp_path: pathlib.Path
+) -> None:
+    # Its own namespace and operator: the initial list (not a watch event) holds the object.
+    namespace = f"hostile-{secrets.token_hex(4)}"
+    cluster.kubectl("create", "namespace", namespace)
+    own = OperatorProcess(
+        kubeconfig=cluster.kubeconfig, namespaces=[namespace], log=tmp_path / "operator.log"
+    )
+    try:
+        k = kube.Kube(client=client, namespace=namespace)
+        await k.create(builders.worker("build"))
+        cluster.kubectl("create", "-f", "-", input=deep_pipelinejob_text("deep", namespace))
+        await k.create(builders.pipelinejob("fine"))
+        own.start()
+        own.wait_ready()
+        await k.wait_state("deep", "FAILED", reason="InvalidSpec")
+        await k.wait_state("fine", "SUCCESS")
+        assert own.alive()
+    finally:
+        own.stop()
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
