@@ -96,3 +96,23 @@ async def test_an_operator_starting_with_a_deep_job_in_its_list_comes_up(
     finally:
         own.stop()
         cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+async def test_a_privileged_pod_template_fails_and_no_pod_is_created(k: kube.Kube) -> None:
+    await k.create(builders.worker("build"))
+    job = builders.pipelinejob("escalate")
+    job["spec"]["podTemplate"] = {
+        "spec": {
+            "hostPID": True,
+            "containers": [{"name": "main", "securityContext": {"privileged": True}}],
+        }
+    }
+    await k.create(job)
+
+    failed = await k.wait_state("escalate", "FAILED", reason="InvalidSpec")
+    assert failed["status"]["message"] == (
+        "spec.podTemplate.spec.hostPID: set by the Worker only "
+        "(docs/security.md: what a PipelineJob may set)"
+    )
+    assert await k.list(api.JOBS) == []
+    assert await k.list(api.PODS) == []

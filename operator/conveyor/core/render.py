@@ -33,7 +33,7 @@ import jinja2.runtime
 import jinja2.sandbox
 import yaml
 
-from conveyor.core import merge, model, params, sandbox
+from conveyor.core import merge, model, params, podpolicy, sandbox
 
 WORKER_TEMPLATE_FIELD = "Worker.spec.jobTemplate"
 WORKER_POD_FIELD = "Worker.spec.template"
@@ -121,12 +121,9 @@ def render_job(
         )
 
     pod = manifest["spec"]["template"]
-    fragments = ((WORKER_POD_FIELD, worker_spec.template), (JOB_POD_FIELD, spec.pod_template))
-    for field, fragment in fragments:
-        _check_fragment(field=field, fragment=fragment)
-        pod = merge.merge(base=pod, overlay=fragment)
-        _check_pod(field=field, pod=pod)
-    manifest["spec"]["template"] = pod
+    manifest["spec"]["template"] = _merged(
+        pod=pod, worker_fragment=worker_spec.template, job_fragment=spec.pod_template
+    )
     if len(json.dumps(manifest)) > sandbox.MAX_OUTPUT:
         raise RenderError(
             field=WORKER_TEMPLATE_FIELD if worker_spec.job_template is not None else JOB_POD_FIELD,
@@ -142,6 +139,24 @@ def render_job(
         timeout_seconds=timeout_seconds,
     )
     return manifest
+
+
+def _merged(
+    *, pod: dict[str, Any], worker_fragment: Mapping[str, Any], job_fragment: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The Worker's fragment merged over the template's pod, then the job's
+    over that, once the pod policy allows what the job's sets."""
+    _check_fragment(field=WORKER_POD_FIELD, fragment=worker_fragment)
+    pod = merge.merge(base=pod, overlay=worker_fragment)
+    _check_pod(field=WORKER_POD_FIELD, pod=pod)
+    _check_fragment(field=JOB_POD_FIELD, fragment=job_fragment)
+    names = [c["name"] for c in pod["spec"]["containers"]]
+    refused = podpolicy.check(fragment=job_fragment, containers=names)
+    if refused is not None:
+        raise RenderError(field=refused.field, message=refused.message)
+    pod = merge.merge(base=pod, overlay=job_fragment)
+    _check_pod(field=JOB_POD_FIELD, pod=pod)
+    return pod
 
 
 def attempt_manifest(
