@@ -98,6 +98,7 @@ async def test_an_operator_starting_with_a_deep_job_in_its_list_comes_up(
         cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
+@pytest.mark.usefixtures("operator")
 async def test_a_privileged_pod_template_fails_and_no_pod_is_created(k: kube.Kube) -> None:
     await k.create(builders.worker("build"))
     job = builders.pipelinejob("escalate")
