@@ -117,3 +117,88 @@ async def test_a_privileged_pod_template_fails_and_no_pod_is_created(k: kube.Kub
     )
     assert await k.list(api.JOBS) == []
     assert await k.list(api.PODS) == []
+
+
+def _job(**spec: object) -> dict[str, object]:
+    return builders.pipelinejob("refused", **spec)
+
+
+def _cron(**spec: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "schedule": "* * * * *",
+        "jobTemplate": {"spec": {"type": "custom"}},
+        **spec,
+    }
+    return {
+        "apiVersion": "conveyor.dev/v1alpha1",
+        "kind": "PipelineCronJob",
+        "metadata": {"name": "refused"},
+        "spec": body,
+    }
+
+
+@pytest.mark.usefixtures("crds")
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(
+            _job(ttlAfterFinished="99999999h"),
+            "spec.ttlAfterFinished must be at most 87600h",
+            id="ttl",
+        ),
+        pytest.param(
+            _job(retry={"backoff": {"delay": "99999999h", "maxDelay": "99999999h"}}),
+            "spec.retry.backoff.delay must be at most 87600h",
+            id="backoff, without CEL's conversion error",
+        ),
+        pytest.param(
+            _job(startAt="9999-12-31T23:59:59-12:00"),
+            "spec.startAt must be before 9000-01-01T00:00:00Z",
+            id="startAt",
+        ),
+        pytest.param(
+            _job(podTemplate={"spec": {"hostNetwork": True}}),
+            "spec.podTemplate.spec.hostNetwork is set by the Worker only",
+            id="hostNetwork",
+        ),
+        pytest.param(
+            _job(
+                podTemplate={
+                    "spec": {
+                        "containers": [{"name": "main", "securityContext": {"privileged": True}}]
+                    }
+                }
+            ),
+            "spec.podTemplate.spec.containers.securityContext is set by the Worker only",
+            id="privileged",
+        ),
+        pytest.param(
+            _job(params={f"k{i}": i for i in range(65)}),
+            "spec.params: Too many: 65: must have at most 64 items",
+            id="params too wide",
+        ),
+        pytest.param(
+            builders.worker("w" * 64), "metadata.name must be at most 63 characters", id="worker"
+        ),
+        pytest.param(
+            _cron(timeZone="localtime"), "spec.timeZone must be an IANA time zone", id="localtime"
+        ),
+        pytest.param(
+            _cron(schedule="1-0 * * * *"),
+            "spec.schedule has a range whose start is after its end",
+            id="descending range",
+        ),
+        pytest.param(
+            _cron(
+                jobTemplate={"spec": {"type": "custom", "podTemplate": {"spec": {"hostPID": True}}}}
+            ),
+            "spec.jobTemplate.spec.podTemplate.spec.hostPID is set by the Worker only",
+            id="cron template",
+        ),
+    ],
+)
+async def test_refused_at_apply(k: kube.Kube, body: dict[str, object], message: str) -> None:
+    with pytest.raises(api.ApiError) as refused:
+        await k.create(body)
+    assert refused.value.status == 422
+    assert message in " ".join(refused.value.message.split())
