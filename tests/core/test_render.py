@@ -1178,3 +1178,11 @@ def test_a_job_manifest_over_the_size_budget_names_the_worker_field() -> None:
         render_job(pipelinejob(), on=worker(jobTemplate=text))
     assert caught.value.field == "Worker.spec.jobTemplate"
     assert "prints more than 1024 KiB" in caught.value.message
+
+
+def test_a_deploy_without_target_namespace_deploys_to_the_jobs_namespace() -> None:
+    given = {k: v for k, v in PARAMS["deploy"].items() if k != "targetNamespace"}
+    job = pipelinejob(job_type="deploy", params=given)
+    manifest = render.attempt_manifest(job=job, worker=worker(worker_type="deploy"), attempt=1)
+    assert isinstance(manifest, dict)
+    assert "team-a" in str(manifest["spec"]["template"]["spec"])

@@ -169,13 +169,11 @@ def attempt_manifest(
     parsed = params.validate(job_type=job.spec.type, params=job.spec.params)
     if isinstance(parsed, model.SpecError):
         return parsed
+    dumped = parsed.model_dump(by_alias=True, mode="json", exclude_none=True)
+    if isinstance(parsed, params.DeployParams):  # promote too
+        dumped.setdefault("targetNamespace", job.meta.namespace)
     try:
-        return render_job(
-            job=job,
-            worker=worker,
-            attempt=attempt,
-            params=parsed.model_dump(by_alias=True, mode="json", exclude_none=True),
-        )
+        return render_job(job=job, worker=worker, attempt=attempt, params=dumped)
     except RenderError as exc:
         return model.SpecError(field=exc.field, message=exc.message)
 

@@ -33,6 +33,9 @@ logger = logging.getLogger("conveyor.rendering")
 
 DEADLINE = 2.0  # seconds; a real Job template renders in about a millisecond
 MEMORY_LIMIT = 512 * 1024 * 1024  # bytes of address space for the child
+# How long the child may take to import and say it is ready, on a loaded node.
+_STARTUP = 60.0
+_READY = b'{"ready": true}'
 # The largest line either way: a rendered Job is at most 1 MiB (sandbox.MAX_OUTPUT).
 _LINE_LIMIT = 16 * 1024 * 1024
 
@@ -56,7 +59,11 @@ class Renderer:
         attempt: int,
         field: str = render.WORKER_TEMPLATE_FIELD,
     ) -> dict[str, Any] | model.SpecError:
-        """The manifest for `attempt`; over the deadline, a SpecError on `field`."""
+        """The manifest for `attempt`; over the deadline, a SpecError on `field`.
+
+        Raises RuntimeError only when no renderer process can start at all: not
+        the object's fault, so the caller retries it later.
+        """
         try:
             request = json.dumps({"job": job_body, "worker": worker_body, "attempt": attempt})
         except (RecursionError, ValueError, TypeError) as exc:  # bodies are checked before
@@ -91,8 +98,10 @@ class Renderer:
             await self._kill(count=False)
 
     async def _running(self) -> asyncio.subprocess.Process:
+        """The child, started if need be and ready: its imports do not count
+        against a render's deadline."""
         if self._child is None or self._child.returncode is not None:
-            self._child = await asyncio.create_subprocess_exec(
+            child = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
                 "conveyor.k8s.rendering",
@@ -101,6 +110,15 @@ class Renderer:
                 stdout=asyncio.subprocess.PIPE,
                 limit=_LINE_LIMIT,
             )
+            assert child.stdout is not None
+            self._child = child
+            try:
+                ready = await asyncio.wait_for(child.stdout.readline(), _STARTUP)
+            except TimeoutError:
+                ready = b""
+            if ready.strip() != _READY:
+                await self._kill()
+                raise RuntimeError("the renderer process did not start")
         return self._child
 
     async def _kill(self, *, count: bool = True) -> None:
@@ -147,6 +165,8 @@ def serve(*, memory_limit: int) -> None:
     """The child's loop: one JSON line in, one out, until stdin closes."""
     with contextlib.suppress(ValueError, OSError):  # not every platform can cap memory
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    sys.stdout.write(_READY.decode() + "\n")
+    sys.stdout.flush()
     for line in sys.stdin.buffer:
         started = time.perf_counter()
         reply = handle(safejson.loads(line))
