@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conveyor.core import bounds, model, safejson
+from conveyor.core import bounds, cron, model, safejson
 
 META = {"name": "j", "namespace": "ns", "uid": "u", "resourceVersion": "1"}
 
@@ -106,3 +106,18 @@ def test_start_at_is_kept_in_utc() -> None:
     parsed = model.parse_pipelinejob(job(startAt="2026-01-02T15:04:05+02:00"))
     assert parsed.spec is not None
     assert model.format_time(parsed.spec.start_at or model.EPOCH) == "2026-01-02T13:04:05Z"
+
+
+def test_a_cron_job_template_nested_too_deep_is_a_spec_error() -> None:
+    body = {
+        "metadata": META,
+        "spec": {
+            "schedule": "* * * * *",
+            "jobTemplate": {"spec": {"type": "custom", "params": {"x": nested(3_000)}}},
+        },
+    }
+    _, spec, _ = cron.parse(body)
+    assert isinstance(spec, model.SpecError)
+    assert spec.field == "spec.jobTemplate"
+    assert spec.message.startswith("spec.jobTemplate.spec.params.x.k")
+    assert "nested deeper than 32 levels" in spec.message

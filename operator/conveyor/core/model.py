@@ -202,18 +202,22 @@ def spec_error_from(exc: pydantic.ValidationError, *, prefix: str) -> SpecError:
 
 
 def _unparsable(body: Mapping[str, Any], *, deep: tuple[str, ...]) -> SpecError | None:
-    """Why a spec cannot even be looked at: nested too deep (checked without
-    recursion, before anything recursive such as pydantic or deepcopy sees it)."""
     spec = body.get("spec")
     if spec is None:
         return None
     if not isinstance(spec, Mapping):
         return SpecError(field="spec", message="must be an object")
+    return too_deep(spec, prefix="spec", deep=deep)
+
+
+def too_deep(spec: Mapping[str, Any], *, prefix: str, deep: tuple[str, ...]) -> SpecError | None:
+    """Why a spec cannot even be looked at: nested too deep (checked without
+    recursion, before anything recursive such as pydantic or deepcopy sees it)."""
     for name in deep:
-        found = bounds.deep_error(f"spec.{name}", spec.get(name))
+        found = bounds.deep_error(f"{prefix}.{name}", spec.get(name))
         if found is not None:
             return SpecError(field=found[0], message=found[1])
-    found = bounds.deep_error("spec", spec, limit=bounds.MAX_DEPTH + 4)
+    found = bounds.deep_error(prefix, spec, limit=bounds.MAX_DEPTH + 4)
     return None if found is None else SpecError(field=found[0], message=found[1])
 
 
@@ -366,6 +370,10 @@ class Worker:
         return self.meta.key
 
 
+# The free-form fields of a PipelineJob spec, checked for depth by name.
+PIPELINEJOB_DEEP = ("params", "podTemplate")
+
+
 def _validate_spec(
     cls: type[_Spec], body: Mapping[str, Any], *, deep: tuple[str, ...]
 ) -> tuple[Any, SpecError | None]:
@@ -383,7 +391,7 @@ def _validate_spec(
 
 
 def parse_pipelinejob(body: Mapping[str, Any]) -> PipelineJob:
-    spec, error = _validate_spec(PipelineJobSpec, body, deep=("params", "podTemplate"))
+    spec, error = _validate_spec(PipelineJobSpec, body, deep=PIPELINEJOB_DEEP)
     raw_spec = body.get("spec")
     raw_type = raw_spec.get("type") if isinstance(raw_spec, Mapping) else None
     return PipelineJob(
