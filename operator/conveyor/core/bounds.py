@@ -73,3 +73,28 @@ def deep_error(prefix: str, value: Any, *, limit: int = MAX_DEPTH) -> tuple[str,
         return None
     where = path_text(prefix, path[:limit])
     return where, f"is nested deeper than {limit} levels; flatten it"
+
+
+def spec_too_deep(
+    spec: Mapping[str, Any], *, prefix: str, deep: tuple[str, ...]
+) -> tuple[str, str] | None:
+    """(field, message) when a free-form field of `spec` (params, podTemplate,
+    ...) or the spec as a whole is nested too deep, checked before anything
+    recursive (pydantic, deepcopy, json.dumps) sees it."""
+    for name in deep:
+        found = deep_error(f"{prefix}.{name}", spec.get(name))
+        if found is not None:
+            return found
+    return deep_error(prefix, spec, limit=MAX_DEPTH + 4)
+
+
+def in_time(value: datetime.datetime) -> datetime.datetime:
+    """An aware time as UTC, before LATEST; ValueError past it."""
+    latest = LATEST.strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        utc = value.astimezone(datetime.UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is in the year 10000
+        raise ValueError(f"must be before {latest}") from None
+    if utc >= LATEST:
+        raise ValueError(f"must be before {latest}")
+    return utc

@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import pydantic
-import pydantic_core
 from pydantic import alias_generators
 
-from conveyor.core import bounds, durations
+from conveyor.core import bounds, durations, pydantic_errors
 
 
 class JobType(enum.StrEnum):
@@ -143,18 +142,9 @@ class PipelineJobSpec(_Spec):
     @pydantic.field_validator("start_at")
     @classmethod
     def _aware(cls, value: datetime.datetime | None) -> datetime.datetime | None:
-        if value is None:
-            return value
-        if value.tzinfo is None:
+        if value is not None and value.tzinfo is None:
             raise ValueError("must be an RFC 3339 time with a zone, e.g. 2026-01-02T15:04:05Z")
-        latest = format_time(bounds.LATEST)
-        try:
-            utc = value.astimezone(datetime.UTC)
-        except OverflowError:  # 9999-12-31T23:59:59-12:00 is in the year 10000
-            raise ValueError(f"must be before {latest}") from None
-        if utc >= bounds.LATEST:
-            raise ValueError(f"must be before {latest}")
-        return utc
+        return None if value is None else bounds.in_time(value)
 
 
 class WorkerSpec(_Spec):
@@ -169,10 +159,8 @@ class WorkerSpec(_Spec):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SpecError:
-    """Why the operator cannot accept a spec: the field path and a sentence.
-
-    Both are cut to fit a status (a message may echo a 1 MiB value back).
-    """
+    """Why the operator cannot accept a spec: the field path and a sentence,
+    both cut to fit a status (a message may echo a 1 MiB value back)."""
 
     field: str
     message: str
@@ -186,38 +174,16 @@ class SpecError:
         return f"{self.field}: {self.message}"
 
 
-def error_message(error: pydantic_core.ErrorDetails) -> str:
-    """pydantic's message for one error, without its "Value error, " prefix."""
-    ctx = error.get("ctx") or {}
-    if error["type"] == "value_error" and "error" in ctx:
-        return str(ctx["error"])
-    return error["msg"]
-
-
 def spec_error_from(exc: pydantic.ValidationError, *, prefix: str) -> SpecError:
     """The first validation error, with the field path as users write it."""
     first = exc.errors()[0]
     path = ".".join(str(p) for p in (prefix, *first["loc"]))
-    return SpecError(field=path, message=error_message(first))
-
-
-def _unparsable(body: Mapping[str, Any], *, deep: tuple[str, ...]) -> SpecError | None:
-    spec = body.get("spec")
-    if spec is None:
-        return None
-    if not isinstance(spec, Mapping):
-        return SpecError(field="spec", message="must be an object")
-    return too_deep(spec, prefix="spec", deep=deep)
+    return SpecError(field=path, message=pydantic_errors.message(first))
 
 
 def too_deep(spec: Mapping[str, Any], *, prefix: str, deep: tuple[str, ...]) -> SpecError | None:
-    """Why a spec cannot even be looked at: nested too deep (checked without
-    recursion, before anything recursive such as pydantic or deepcopy sees it)."""
-    for name in deep:
-        found = bounds.deep_error(f"{prefix}.{name}", spec.get(name))
-        if found is not None:
-            return SpecError(field=found[0], message=found[1])
-    found = bounds.deep_error(prefix, spec, limit=bounds.MAX_DEPTH + 4)
+    """Why a spec cannot even be looked at: nested too deep (bounds.spec_too_deep)."""
+    found = bounds.spec_too_deep(spec, prefix=prefix, deep=deep)
     return None if found is None else SpecError(field=found[0], message=found[1])
 
 
@@ -235,31 +201,23 @@ class Attempt:
     message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
-            "attempt": self.attempt,
-            "job": self.job or None,  # a delay job's attempt has no Job
-            "start": self.start,
-            "finish": self.finish,
-            "result": self.result,
-            "reason": self.reason,
-            "exitCode": self.exit_code,
-            "message": self.message,
-        }
+        out = {_CAMEL.get(f.name, f.name): getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["job"] = self.job or None  # a delay job's attempt has no Job
         return {k: v for k, v in out.items() if v is not None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Attempt:
         exit_code = data.get("exitCode")
+        texts = {k: data.get(k) for k in ("start", "finish", "result", "reason", "message")}
         return cls(
             attempt=int(data.get("attempt") or 0),
             job=str(data.get("job") or ""),
-            start=data.get("start"),
-            finish=data.get("finish"),
-            result=data.get("result"),
-            reason=data.get("reason"),
             exit_code=int(exit_code) if isinstance(exit_code, int) else None,
-            message=data.get("message"),
+            **texts,
         )
+
+
+_CAMEL = {"exit_code": "exitCode"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -378,7 +336,10 @@ def _validate_spec(
     cls: type[_Spec], body: Mapping[str, Any], *, deep: tuple[str, ...]
 ) -> tuple[Any, SpecError | None]:
     """(spec, None) or (None, why): never raises on a user's object, whatever it holds."""
-    error = _unparsable(body, deep=deep)
+    raw = body.get("spec")
+    if raw is not None and not isinstance(raw, Mapping):
+        return None, SpecError(field="spec", message="must be an object")
+    error = None if raw is None else too_deep(raw, prefix="spec", deep=deep)
     if error is not None:
         return None, error
     try:

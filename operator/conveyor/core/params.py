@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 
-from conveyor.core import model, paramtypes
+from conveyor.core import model, paramtypes, pydantic_errors
 
 # --- params per job type -----------------------------------------------------
 
@@ -305,7 +305,7 @@ def _spec_error(
     first = errors[0]
     loc = tuple(first["loc"])
     ctx = first.get("ctx") or {}
-    message = model.error_message(first)
+    message = pydantic_errors.message(first)
     if first["type"] == paramtypes.RULE:
         loc += (ctx["field"],) if ctx.get("field") else ()
     elif first["type"] == "extra_forbidden":

@@ -71,19 +71,7 @@ def render_job(
         raise ValueError(f"attempt must be 1 or more, not {attempt}")
     spec = _job_spec(job)
     worker_spec = _worker_spec(worker)
-    if model.WORKER_TYPE_OF[spec.type] != worker_spec.type:
-        raise RenderError(
-            field="spec.worker",
-            message=f"Worker {worker.meta.name} has type {worker_spec.type.value}; "
-            f"{spec.type.value} jobs need a Worker of type {model.WORKER_TYPE_OF[spec.type]}",
-        )
-    job_name = f"{job.meta.name}-{attempt}"
-    if len(job_name) > _MAX_NAME:
-        raise RenderError(
-            field="metadata.name",
-            message=f"the Job name {job_name!r} is longer than {_MAX_NAME} characters; "
-            "use a shorter PipelineJob name",
-        )
+    job_name = _job_name(job=job, worker=worker, attempt=attempt)
     timeout_seconds = (
         None if spec.timeout is None else max(1, math.ceil(spec.timeout.total_seconds()))
     )
@@ -101,25 +89,7 @@ def render_job(
         "timeout_seconds": timeout_seconds,
     }
 
-    if worker_spec.job_template is not None:
-        manifest = _render(
-            field=WORKER_TEMPLATE_FIELD,
-            undefined_field=WORKER_TEMPLATE_FIELD,
-            filename=_FROM_TEXT,
-            load=lambda: sandbox.compile_text(worker_spec.job_template or ""),
-            context=context,
-        )
-    else:
-        name = f"{worker_spec.type.value}.yaml.j2"
-        manifest = _render(
-            field=f"templates/{name}",
-            # Default templates only ever miss something the params should have had.
-            undefined_field="spec.params",
-            filename=name,
-            load=lambda: sandbox.environment().get_template(name),
-            context=context,
-        )
-
+    manifest = _template_output(worker_spec=worker_spec, context=context)
     pod = manifest["spec"]["template"]
     manifest["spec"]["template"] = _merged(
         pod=pod, worker_fragment=worker_spec.template, job_fragment=spec.pod_template
@@ -139,6 +109,49 @@ def render_job(
         timeout_seconds=timeout_seconds,
     )
     return manifest
+
+
+def _job_name(*, job: model.PipelineJob, worker: model.Worker, attempt: int) -> str:
+    """<name>-<attempt>, once the job and its Worker are known to fit together."""
+    spec, worker_spec = _job_spec(job), _worker_spec(worker)
+    if model.WORKER_TYPE_OF[spec.type] != worker_spec.type:
+        raise RenderError(
+            field="spec.worker",
+            message=f"Worker {worker.meta.name} has type {worker_spec.type.value}; "
+            f"{spec.type.value} jobs need a Worker of type {model.WORKER_TYPE_OF[spec.type]}",
+        )
+    job_name = f"{job.meta.name}-{attempt}"
+    if len(job_name) > _MAX_NAME:
+        raise RenderError(
+            field="metadata.name",
+            message=f"the Job name {job_name!r} is longer than {_MAX_NAME} characters; "
+            "use a shorter PipelineJob name",
+        )
+    return job_name
+
+
+def _template_output(
+    *, worker_spec: model.WorkerSpec, context: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The Job the Worker's jobTemplate, or its type's default template, prints."""
+    if worker_spec.job_template is not None:
+        text = worker_spec.job_template
+        return _render(
+            field=WORKER_TEMPLATE_FIELD,
+            undefined_field=WORKER_TEMPLATE_FIELD,
+            filename=_FROM_TEXT,
+            load=lambda: sandbox.compile_text(text),
+            context=context,
+        )
+    name = f"{worker_spec.type.value}.yaml.j2"
+    return _render(
+        field=f"templates/{name}",
+        # Default templates only ever miss something the params should have had.
+        undefined_field="spec.params",
+        filename=name,
+        load=lambda: sandbox.environment().get_template(name),
+        context=context,
+    )
 
 
 def _merged(
