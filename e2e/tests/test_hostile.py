@@ -99,7 +99,7 @@ async def test_an_operator_starting_with_a_deep_job_in_its_list_comes_up(
 
 
 @pytest.mark.usefixtures("operator")
-async def test_a_privileged_pod_template_fails_and_no_pod_is_created(k: kube.Kube) -> None:
+async def test_a_privileged_pod_template_is_refused_and_no_pod_is_created(k: kube.Kube) -> None:
     await k.create(builders.worker("build"))
     job = builders.pipelinejob("escalate")
     job["spec"]["podTemplate"] = {
@@ -108,11 +108,17 @@ async def test_a_privileged_pod_template_fails_and_no_pod_is_created(k: kube.Kub
             "containers": [{"name": "main", "securityContext": {"privileged": True}}],
         }
     }
-    await k.create(job)
+    with pytest.raises(api.ApiError) as refused:
+        await k.create(job)
+    assert refused.value.status == 422
+    assert "spec.podTemplate.spec.hostPID is set by the Worker only" in refused.value.message
 
+    # A field the schema does not name is the operator's to refuse: InvalidSpec, no Job.
+    job["spec"]["podTemplate"] = {"spec": {"shareProcessNamespace": True}}
+    await k.create(job)
     failed = await k.wait_state("escalate", "FAILED", reason="InvalidSpec")
     assert failed["status"]["message"] == (
-        "spec.podTemplate.spec.hostPID: set by the Worker only "
+        "spec.podTemplate.spec.shareProcessNamespace: set by the Worker only "
         "(docs/security.md: what a PipelineJob may set)"
     )
     assert await k.list(api.JOBS) == []

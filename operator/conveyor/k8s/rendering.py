@@ -57,9 +57,9 @@ class Renderer:
         job_body: Mapping[str, Any],
         worker_body: Mapping[str, Any],
         attempt: int,
-        field: str = render.WORKER_TEMPLATE_FIELD,
     ) -> dict[str, Any] | model.SpecError:
-        """The manifest for `attempt`; over the deadline, a SpecError on `field`.
+        """The manifest for `attempt`; over the deadline, a SpecError on the
+        Worker's jobTemplate (or on spec.params, for a default template).
 
         Raises RuntimeError only when no renderer process can start at all: not
         the object's fault, so the caller retries it later.
@@ -69,6 +69,7 @@ class Renderer:
         except (RecursionError, ValueError, TypeError) as exc:  # bodies are checked before
             return model.SpecError(field="spec", message=f"cannot be rendered: {exc}")
         request += "\n"
+        field = _field(worker_body)
         async with self._lock:
             child = await self._running()
             assert child.stdin is not None
@@ -131,6 +132,15 @@ class Renderer:
         with contextlib.suppress(ProcessLookupError):
             child.kill()
         await child.wait()
+
+
+def _field(worker_body: Mapping[str, Any]) -> str:
+    """Whose fault a render over budget is: the Worker's own template, or else
+    the params a default template prints (those templates have no loops to spin)."""
+    spec = worker_body.get("spec")
+    if isinstance(spec, Mapping) and spec.get("jobTemplate") is not None:
+        return render.WORKER_TEMPLATE_FIELD
+    return "spec.params"
 
 
 def _answer(reply: Any) -> dict[str, Any] | model.SpecError:
