@@ -16,8 +16,8 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from conveyor.core import bounds, model
 from conveyor.core import conditions as conditions_
-from conveyor.core import model
 
 State = model.State
 
@@ -32,7 +32,8 @@ def to_dict(
     out: dict[str, Any] = {
         "state": str(status.state) if status.state else None,
         "reason": str(status.reason) if status.reason else None,
-        "message": status.message,
+        # Cut to what a condition's message may hold (32768), so a write never 422s.
+        "message": None if status.message is None else bounds.fit(status.message),
         "worker": status.worker,
         "attempt": status.attempt,
         "job": status.job,
@@ -59,7 +60,7 @@ def conditions(
     now: datetime.datetime,
 ) -> list[dict[str, Any]]:
     reason = str(status.reason or status.state or "Unknown")
-    message = status.message or ""
+    message = bounds.fit(status.message or "")
     state = status.state
     wanted = {
         "Ready": state is State.SUCCESS,

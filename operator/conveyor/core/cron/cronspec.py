@@ -35,6 +35,11 @@ class _JobTemplate(model._Spec):
 def _check_template(value: dict[str, Any]) -> dict[str, Any]:
     # A ValidationError here keeps its field path under jobTemplate (pydantic
     # prefixes it), so spec_error_from names e.g. spec.jobTemplate.spec.type.
+    spec = value.get("spec")
+    if isinstance(spec, dict):  # first without recursion: it may be nested 10,000 deep
+        deep = model.too_deep(spec, prefix="spec.jobTemplate.spec", deep=model.PIPELINEJOB_DEEP)
+        if deep is not None:
+            raise ValueError(str(deep))
     _JobTemplate.model_validate(value)
     return value
 
