@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conveyor.core import model, render
+from conveyor.core import model, render, sandbox
 from conveyor.core import params as validation
 
 # -- builders ------------------------------------------------------------------------
@@ -403,13 +403,13 @@ def test_custom_env_may_be_a_list_of_env_vars() -> None:
                 "PROMOTE_REF": f"registry.example/acme/api@{DIGEST}",
             },
         ),
-        ("ticket", PARAMS["ticket"], "python:", {"PARAMS": render.to_json(PARAMS["ticket"])}),
+        ("ticket", PARAMS["ticket"], "python:", {"PARAMS": sandbox.to_json(PARAMS["ticket"])}),
         (
             "canary-analysis",
             PARAMS["canary-analysis"],
             "python:",
             {
-                "PARAMS": render.to_json(PARAMS["canary-analysis"]),
+                "PARAMS": sandbox.to_json(PARAMS["canary-analysis"]),
                 "NAMESPACE": "team-a",
                 "TOKEN_KEY": "token",
             },
@@ -774,7 +774,7 @@ def test_pod_template_of_the_job_wins_over_the_worker() -> None:
             "containers": [
                 {
                     "name": "main",
-                    "image": "registry.example/tools/kaniko:debug",
+                    "resources": {"limits": {"memory": "8Gi"}},
                     "env": [{"name": "HTTP_PROXY", "value": None}, {"name": "EXTRA", "value": "x"}],
                 }
             ],
@@ -792,8 +792,10 @@ def test_pod_template_of_the_job_wins_over_the_worker() -> None:
         "owner": "worker",
     }
     assert pod["spec"]["nodeSelector"] == {"pool": "fast"}
-    assert main["image"] == "registry.example/tools/kaniko:debug"
-    assert main["resources"] == {"requests": {"cpu": "2", "memory": "4Gi"}}
+    assert main["resources"] == {
+        "requests": {"cpu": "2", "memory": "4Gi"},
+        "limits": {"memory": "8Gi"},
+    }
     env = main["env"]
     assert {"name": "EXTRA", "value": "x"} in env
     assert {"name": "HTTP_PROXY"} in env  # its value deleted by the job's null
@@ -807,7 +809,9 @@ def test_simulation_annotations_land_on_the_pod() -> None:
 
 
 def test_rendering_changes_none_of_its_inputs() -> None:
-    job = pipelinejob(podTemplate={"spec": {"containers": [{"name": "main", "image": "x:1"}]}})
+    job = pipelinejob(
+        podTemplate={"spec": {"containers": [{"name": "main", "env": [{"name": "A"}]}]}}
+    )
     on = worker(template=WORKER_TEMPLATE)
     before = (copy.deepcopy(job.spec), copy.deepcopy(on.spec))
     manifest = render_job(job, on=on)
@@ -855,12 +859,10 @@ spec:
                 "metadata": {
                     "labels": {"conveyor.dev/pipelinejob": "other", "conveyor.dev/attempt": "9"}
                 },
-                "spec": {"restartPolicy": "Always"},
             },
         ),
-        (HOSTILE_JOB_TEMPLATE, {"spec": {"restartPolicy": None}}),
     ],
-    ids=["worker jobTemplate", "job podTemplate", "deleted by podTemplate"],
+    ids=["worker jobTemplate", "job podTemplate"],
 )
 def test_operator_owned_fields_cannot_be_overridden(
     job_template_text: str | None, pod_template: dict[str, Any]
@@ -1114,7 +1116,7 @@ def test_params_cannot_inject_yaml(text: str) -> None:
     ],
 )
 def test_to_yaml_round_trips(value: Any) -> None:
-    text = render.to_yaml(value)
+    text = sandbox.to_yaml(value)
     assert "\n" not in text
     assert yaml.safe_load(f"key: {text}\n") == {"key": value}
     assert yaml.safe_load(f"- {text}\n") == [value]
@@ -1123,7 +1125,7 @@ def test_to_yaml_round_trips(value: Any) -> None:
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), object(), {1, 2}])
 def test_to_yaml_refuses_what_a_manifest_cannot_hold(value: Any) -> None:
     with pytest.raises((ValueError, TypeError)):
-        render.to_yaml(value)
+        sandbox.to_yaml(value)
 
 
 def test_a_param_that_is_not_json_fails_the_render() -> None:
@@ -1138,3 +1140,49 @@ def test_a_param_that_is_not_json_fails_the_render() -> None:
         )
     assert caught.value.field == "templates/build.yaml.j2"
     assert "set" in caught.value.message
+
+
+# -- pod policy ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pod_template", "field"),
+    [
+        ({"spec": {"hostNetwork": True}}, "spec.podTemplate.spec.hostNetwork"),
+        (
+            {"spec": {"containers": [{"name": "main", "securityContext": {"privileged": True}}]}},
+            "spec.podTemplate.spec.containers[0].securityContext",
+        ),
+        ({"spec": {"serviceAccountName": "admin"}}, "spec.podTemplate.spec.serviceAccountName"),
+    ],
+)
+def test_a_job_cannot_ask_for_what_only_the_worker_sets(
+    pod_template: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(render.RenderError) as caught:
+        render_job(pipelinejob(podTemplate=pod_template))
+    assert caught.value.field == field
+    assert caught.value.message.startswith("set by the Worker only")
+
+
+def test_the_worker_may_set_what_a_job_may_not() -> None:
+    template = {"spec": {"hostNetwork": True, "serviceAccountName": "builder"}}
+    pod = render_job(pipelinejob(), on=worker(template=template))["spec"]["template"]
+    assert (pod["spec"]["hostNetwork"], pod["spec"]["serviceAccountName"]) == (True, "builder")
+
+
+def test_a_job_manifest_over_the_size_budget_names_the_worker_field() -> None:
+    text = job_template("          env: [{name: BIG, value: {{ ('x' * 99999) | toyaml }}}]\n")
+    text += "          args:\n" + "            - {{ ('y' * 99999) | toyaml }}\n" * 10
+    with pytest.raises(render.RenderError) as caught:
+        render_job(pipelinejob(), on=worker(jobTemplate=text))
+    assert caught.value.field == "Worker.spec.jobTemplate"
+    assert "prints more than 1024 KiB" in caught.value.message
+
+
+def test_a_deploy_without_target_namespace_deploys_to_the_jobs_namespace() -> None:
+    given = {k: v for k, v in PARAMS["deploy"].items() if k != "targetNamespace"}
+    job = pipelinejob(job_type="deploy", params=given)
+    manifest = render.attempt_manifest(job=job, worker=worker(worker_type="deploy"), attempt=1)
+    assert isinstance(manifest, dict)
+    assert "team-a" in str(manifest["spec"]["template"]["spec"])
