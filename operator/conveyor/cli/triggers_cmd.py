@@ -15,7 +15,8 @@ from typing import Any
 import aiohttp
 
 from conveyor.cli import context, errors, fetch, formats, listing, output
-from conveyor.core import humanize, model
+from conveyor.core import model
+from conveyor.presentation import humanize
 from conveyor.triggers import signatures
 from conveyor.webhooks import cluster
 
