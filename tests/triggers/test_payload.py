@@ -7,6 +7,7 @@ import urllib.parse
 
 import pytest
 
+from conveyor.core import safejson
 from conveyor.triggers import payload
 
 
@@ -55,3 +56,10 @@ def test_github_form_encoding() -> None:
     assert decoded == {"ref": "refs/heads/main"}
     with pytest.raises(payload.PayloadError, match="payload field"):
         payload.decode(body=b"x=1", content_type="application/x-www-form-urlencoded")
+
+
+def test_the_limit_is_below_what_safejson_keeps() -> None:
+    # safejson cuts containers deeper than KEEP_DEPTH; such a body must still be refused.
+    assert payload.MAX_DEPTH < safejson.KEEP_DEPTH
+    with pytest.raises(payload.PayloadError):
+        payload.decode(body=nested(safejson.KEEP_DEPTH + 5_000), content_type="application/json")

@@ -1,11 +1,10 @@
 """Decode a delivery's body, refusing JSON nested deeper than MAX_DEPTH.
 
-Pure. `json.loads` recurses in C but guards each level (it raises
-RecursionError near Python's recursion limit, about 1,000 levels, and never
-crashes): such a body is refused, and so is anything that decodes but nests
-deeper than MAX_DEPTH, checked without recursion. Forges nest their payloads
-less than 10 deep; nothing later (templates, `when`, JSON encoding of what
-they render) meets a deep structure.
+Pure. `core.safejson` decodes any depth (where `json.loads` would raise
+RecursionError, about 1,000 levels, it cuts what is nested too deep); then
+anything nested deeper than MAX_DEPTH is refused, checked without recursion.
+Forges nest their payloads less than 10 deep; nothing later (templates,
+`when`, JSON encoding of what they render) meets a deep structure.
 
 GitHub may send `application/x-www-form-urlencoded` with the JSON in the
 `payload` field; that is decoded too (the signature covers the raw body).
@@ -13,11 +12,12 @@ GitHub may send `application/x-www-form-urlencoded` with the JSON in the
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from typing import Any
 
-MAX_DEPTH = 64
+from conveyor.core import safejson
+
+MAX_DEPTH = 64  # below safejson.KEEP_DEPTH, so a cut body is refused too
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -48,9 +48,7 @@ def decode(*, body: bytes, content_type: str) -> dict[str, Any]:
             raise PayloadError("a form-encoded delivery must have a payload field")
         data = fields["payload"][0].encode()
     try:
-        value = json.loads(data)
-    except RecursionError:
-        raise PayloadError(f"the JSON is nested more than {MAX_DEPTH} deep") from None
+        value = safejson.loads(data)
     except ValueError as exc:
         raise PayloadError(f"the body is not JSON: {exc}") from None
     if not isinstance(value, dict):
