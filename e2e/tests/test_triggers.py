@@ -27,8 +27,9 @@ import pytest
 from conveyor.k8s import api
 from conveyor.triggers import objects, signatures
 from conveyor.webhooks import cluster as hooks_cluster
-from e2e.tests import builders, conftest, kube
 from e2e.tests import cluster as clusters
+from e2e.tests import conftest, kube
+from tests import builders
 
 pytestmark = pytest.mark.e2e
 
@@ -161,26 +162,22 @@ def push(*, ref: str = "refs/heads/main", after: str | None = None, **fields: An
 
 
 def job_template(*, run_time: str | None = None) -> dict[str, Any]:
-    job = builders.pipelinejob(
-        "unused",
-        type="custom",
-        params={
-            "image": "alpine:3.20",
-            "command": ["sh", "-c", "echo {{ body.after }}"],
-            "env": [
-                {"name": "REPO", "value": "{{ body.repository.clone_url }}"},
-                {"name": "EVENT", "value": "{{ event }}"},
-            ],
-        },
-        run_time=run_time,
-    )
-    return {"metadata": {"labels": {"app": "api"}}, "spec": job["spec"]}
+    params = {
+        "image": "alpine:3.20",
+        "command": ["sh", "-c", "echo {{ body.after }}"],
+        "env": [
+            {"name": "REPO", "value": "{{ body.repository.clone_url }}"},
+            {"name": "EVENT", "value": "{{ event }}"},
+        ],
+    }
+    job = builders.pipelinejob("unused").type("custom").params(params).sim(run_time=run_time)
+    return {"metadata": {"labels": {"app": "api"}}, "spec": job.obj()["spec"]}
 
 
 async def test_a_signed_push_creates_a_job_that_succeeds_once_per_delivery(
     hooks: Hooks, operator: conftest.OperatorProcess
 ) -> None:
-    await hooks.k.create(builders.worker("build", concurrency=2))
+    await hooks.k.create(builders.worker("build").concurrency(2).obj())
     await hooks.trigger("api", jobTemplate=job_template())
     body = push()
     delivery = str(uuid.uuid4())
@@ -258,7 +255,7 @@ async def test_hostile_deliveries_are_refused_and_the_receiver_carries_on(
 async def test_replace_revokes_the_older_run_of_the_same_branch(
     hooks: Hooks, operator: conftest.OperatorProcess
 ) -> None:
-    await hooks.k.create(builders.worker("build", concurrency=5))
+    await hooks.k.create(builders.worker("build").concurrency(5).obj())
     await hooks.trigger(
         "api", jobTemplate=job_template(run_time="60s"), concurrencyPolicy="Replace"
     )
@@ -279,7 +276,7 @@ async def test_replace_revokes_the_older_run_of_the_same_branch(
 async def test_forbid_skips_a_push_while_the_branch_runs(
     hooks: Hooks, operator: conftest.OperatorProcess
 ) -> None:
-    await hooks.k.create(builders.worker("build", concurrency=5))
+    await hooks.k.create(builders.worker("build").concurrency(5).obj())
     await hooks.trigger("api", jobTemplate=job_template(run_time="60s"), concurrencyPolicy="Forbid")
     status, first = await hooks.post("api", push())
     assert status == 201, first

@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import datetime
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -29,7 +30,7 @@ from conveyor.core import model
 from conveyor.core.pipeline import expressions
 from conveyor.k8s import api
 from conveyor.triggers import deliveries, filters, objects, payload, policy, signatures, spec, tally
-from conveyor.webhooks import cluster, tallies
+from conveyor.webhooks import cache, cluster, tallies
 
 log = logging.getLogger("conveyor.webhooks")
 Count = tally.Count
@@ -84,6 +85,7 @@ class Receiver:
         clock: Callable[[], datetime.datetime],
         max_body: int,
         budget: float = 8.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._cluster = cluster
         self._tallies = tallies
@@ -92,6 +94,8 @@ class Receiver:
         self._budget = budget
         self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
         self._waiting: collections.Counter[tuple[str, ...]] = collections.Counter()
+        self._triggers: cache.Cache[dict[str, Any] | None] = cache.Cache(clock=monotonic)
+        self._secrets: cache.Cache[bytes | None] = cache.Cache(clock=monotonic)
 
     async def deliver(self, *, namespace: str, name: str, request: Request) -> Answer:
         received = self._clock()
@@ -146,7 +150,9 @@ class Receiver:
         received: datetime.datetime,
         facts: dict[str, str],
     ) -> tuple[Answer, Count]:
-        body = await self._cluster.trigger(namespace=namespace, name=name)
+        body = await self._triggers.get(
+            (namespace, name), lambda: self._cluster.trigger(namespace=namespace, name=name)
+        )
         if body is None:
             return _fail(404, "NotFound", f"no PipelineTrigger {namespace}/{name}"), Count.REFUSED
         parsed = spec.parse(body)
@@ -160,7 +166,10 @@ class Receiver:
         except TooLarge:
             return _too_large(self._max_body), Count.REFUSED
         ref = parsed.secret_ref
-        secret = await self._cluster.secret_value(namespace=namespace, name=ref.name, key=ref.key)
+        secret = await self._secrets.get(
+            (namespace, ref.name, ref.key),
+            lambda: self._cluster.secret_value(namespace=namespace, name=ref.name, key=ref.key),
+        )
         if secret is None:
             message = (
                 f"the Secret {ref.name} (key {ref.key}) named by spec.secretRef is not readable"
