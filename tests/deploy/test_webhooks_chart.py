@@ -29,6 +29,12 @@ def receiver_docs(*args: str) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.parametrize("args", [(), ("--set", "watchNamespaces={team-a}")])
+def test_helm_lint_strict(args: tuple[str, ...]) -> None:
+    result = tools.helm("lint", "--strict", str(tools.CHART), *ON, *args, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_off_by_default() -> None:
     docs = objects(tools.template())
     assert not [d for d in docs if "webhooks" in d["metadata"]["name"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -64,9 +65,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Json(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "message": record.getMessage(),
+            }
+        )
+
+
 def _logging(form: str) -> None:
-    if form == "json":
-        text = '{"time": "%(asctime)s", "level": "%(levelname)s", "message": "%(message)s"}'
-    else:
-        text = "%(asctime)s %(levelname)s %(message)s"
-    logging.basicConfig(level=logging.INFO, format=text)
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        _Json() if form == "json" else logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
