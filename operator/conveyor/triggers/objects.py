@@ -136,7 +136,7 @@ def delivery_annotations(
     *, delivery: deliveries.Delivery, received_at: datetime.datetime
 ) -> dict[str, str]:
     return {
-        DELIVERY_ANNOTATION: delivery.id,
+        DELIVERY_ANNOTATION: delivery.id[:256],  # the name hashes it whole
         EVENT_ANNOTATION: delivery.event,
         REF_ANNOTATION: delivery.ref,
         GROUP_ANNOTATION: delivery.group,
