@@ -253,3 +253,16 @@ async def test_labels_let_the_receiver_find_its_own_runs(fake: FakeCluster) -> N
     labels = fake.objects[answer.object]["metadata"]["labels"]
     assert labels[objects.TRIGGER_LABEL] == "api"
     assert labels[objects.BRANCH_LABEL] == "main"
+
+
+async def test_a_failure_of_its_own_costs_one_delivery_not_the_receiver(fake: FakeCluster) -> None:
+    rc, counts = make(fake)
+
+    async def broken(**_: object) -> None:
+        raise KeyError("a bug")
+
+    fake.runs = broken  # type: ignore[assignment,method-assign]
+    answer = await deliver(rc, request(push(after="9" * 40)))
+    assert (answer.status, answer.reason) == (500, "InternalError")
+    await counts.flush()
+    assert fake.triggers["api"]["status"]["refused"] == 1

@@ -115,6 +115,9 @@ class Receiver:
                 _fail(503, "ApiError", f"the API server answered {exc.status}"),
                 Count.REFUSED,
             )
+        except Exception:  # a bug must cost one delivery (500), never the receiver
+            log.exception("delivery to %s/%s failed", namespace, name)
+            answer, count = _fail(500, "InternalError", "the receiver failed"), Count.REFUSED
         delivery = facts.get("id") or request.headers.get("X-GitHub-Delivery") or ""
         log.info(
             "delivery %s to %s/%s event=%s: %d %s %s %s",

@@ -53,6 +53,9 @@ class Tallies:
                 if not exc.conflict:
                     log.warning("status of trigger %s/%s not written: %s", *key, exc)
                 self._pending.setdefault(key, tally.Pending()).merge(counts)
+            except Exception:  # never stop writing: the counts wait for the next round
+                log.exception("status of trigger %s/%s not written", *key)
+                self._pending.setdefault(key, tally.Pending()).merge(counts)
 
     async def _write(self, key: Key, counts: tally.Pending) -> None:
         namespace, name = key
