@@ -447,3 +447,31 @@ async def test_the_examples_apply_and_the_schema_refuses_bad_triggers(
             cluster.kubectl(
                 "apply", "--dry-run=server", "-n", namespace, "-f", "-", input=json.dumps(body)
             )
+
+
+async def test_gitlab_tokens_and_generic_signatures(hooks: Hooks) -> None:
+    lab_job = builders.pipelinejob("unused").params(
+        {"image": "alpine:3.20", "command": ["git", "clone", "{{ body.project.git_http_url }}"]}
+    )
+    await hooks.trigger("lab", source="gitlab", jobTemplate={"spec": lab_job.obj()["spec"]})
+    await hooks.trigger("any", source="generic", jobTemplate=job_template())
+    lab = (DATA / "gitlab-push.json").read_bytes()
+    lab_headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": str(uuid.uuid4())}
+    status, answer = await hooks.post(
+        "lab", lab, signed=False, headers={**lab_headers, "X-Gitlab-Token": SECRET.decode()}
+    )
+    assert (status, answer["result"]) == (201, "Created"), answer
+    status, wrong = await hooks.post(
+        "lab", lab, signed=False, headers={**lab_headers, "X-Gitlab-Token": "guess"}
+    )
+    assert (status, wrong["reason"]) == (401, "Unauthorized")
+
+    body = json.dumps(
+        {"ref": "refs/heads/main", "after": "abc123", "repository": {"clone_url": "x"}}
+    )
+    signed = signatures.sign(source=signatures.Source.GENERIC, secret=SECRET, body=body.encode())
+    status, first = await hooks.post("any", body.encode(), signed=False, headers=signed)
+    assert status == 201, first
+    # No delivery id: the body's hash is one, so the same body again is a redelivery.
+    status, again = await hooks.post("any", body.encode(), signed=False, headers=signed)
+    assert (status, again["object"]["name"]) == (200, first["object"]["name"])
