@@ -11,6 +11,7 @@ import asyncio
 import base64
 import collections.abc
 import copy
+import importlib.util
 import json
 import os
 import pathlib
@@ -287,6 +288,50 @@ async def test_forbid_skips_a_push_while_the_branch_runs(
         first["object"]["name"],
     )
     assert await hooks.created_by("api") == [first["object"]["name"]]
+
+
+# The PipelineRun controller (branch pipelines-ctl) runs what a pipelineRunTemplate
+# creates; until it is merged, the run's creation is asserted above and this waits.
+PIPELINE_CONTROLLER = importlib.util.find_spec("conveyor.k8s.controllers.pipelineruns") is not None
+
+
+@pytest.mark.skipif(not PIPELINE_CONTROLLER, reason="no PipelineRun controller in this tree yet")
+async def test_a_pushed_pipeline_run_succeeds(
+    hooks: Hooks, operator: conftest.OperatorProcess
+) -> None:
+    await hooks.k.create(builders.worker("build").concurrency(3).obj())
+    run = {
+        "params": {"revision": "{{ revision }}"},
+        "steps": [
+            {
+                "name": "build",
+                "job": {
+                    "type": "custom",
+                    "params": {
+                        "image": "alpine:3.20",
+                        "command": ["echo", "{{ params.revision }}"],
+                    },
+                },
+            },
+            {
+                "name": "test",
+                "dependsOn": ["build"],
+                "job": {
+                    "type": "custom",
+                    "params": {"image": "alpine:3.20", "command": ["make", "test"]},
+                },
+            },
+        ],
+    }
+    await hooks.trigger("ci", pipelineRunTemplate={"spec": run})
+    status, answer = await hooks.post("ci", push())
+    assert status == 201, answer
+
+    async def succeeded() -> dict[str, Any] | None:
+        body = await hooks.k.get(PR, answer["object"]["name"])
+        return body if (body.get("status") or {}).get("state") == "SUCCESS" else None
+
+    await hooks.k.wait_for("the run's SUCCESS", succeeded, timeout=120)
 
 
 async def test_a_pipeline_run_template_creates_the_run_with_the_payload_as_params(
