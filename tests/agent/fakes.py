@@ -37,7 +37,9 @@ class FakeApi:
         self.requests: list[Request] = []
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
 
     def route(self, method: str, path: str, handler: Handler | Any, status: int = 200) -> None:
