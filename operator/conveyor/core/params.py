@@ -184,8 +184,15 @@ class CustomParams(model._Spec):
     working_dir: Text | None = None
 
 
+class Rollback(model._Spec):
+    """An explicit `helm rollback` of `release`: to `revision`, or to the previous one."""
+
+    revision: int | None = pydantic.Field(default=None, ge=1)
+
+
 class DeployParams(model._Spec):
-    """Helm upgrade --install of `chart`, or apply `manifests` (URLs or paths), then wait."""
+    """Helm upgrade --install of `chart`, or apply `manifests` (URLs or paths), then wait;
+    or, with `rollback`, roll `release` back."""
 
     chart: Chart | None = None
     manifests: Annotated[list[Text], pydantic.Field(min_length=1)] | None = None
@@ -195,9 +202,17 @@ class DeployParams(model._Spec):
     values_from: list[ValuesFrom] = pydantic.Field(default_factory=list)
     wait: bool = True
     timeout: Duration = datetime.timedelta(minutes=5)
+    rollback_on_failure: bool = False  # a rollout that does not become ready is rolled back
+    rollback: Rollback | None = None
 
     @pydantic.model_validator(mode="after")
     def _chart_or_manifests(self) -> DeployParams:
+        if self.rollback is not None:
+            if self.chart is not None or self.manifests is not None:
+                raise _rule("rollback", "set rollback alone, without chart or manifests")
+            _require(self, "release", when="with rollback")
+            _forbid(self, "values", "values_from", when="with rollback")
+            return self
         if (self.chart is None) == (self.manifests is None):
             raise _rule(None, "set exactly one of chart or manifests")
         if self.chart is not None:
@@ -217,6 +232,7 @@ class PromoteParams(DeployParams):
 
     @pydantic.model_validator(mode="after")
     def _two_environments(self) -> PromoteParams:
+        _forbid(self, "rollback", when="for promote (a rollback is a deploy job)")
         if self.from_environment == self.to_environment:
             raise _rule("toEnvironment", "must differ from fromEnvironment")
         return self
@@ -260,6 +276,7 @@ class TicketParams(model._Spec):
     comment: Text | None = None
     transition: Text | None = None  # jira transition name or id; servicenow state
     fields: dict[str, Any] = pydantic.Field(default_factory=dict)
+    api_version: Literal["2", "3"] = "2"  # jira: REST API 2 (plain text) or 3 (documents)
 
     @pydantic.model_validator(mode="after")
     def _fields_for_action(self) -> TicketParams:
@@ -271,6 +288,8 @@ class TicketParams(model._Spec):
         when = f"for action {self.action} on {self.system}"
         _require(self, *(n for n in _TICKET_ONLY if n in needed), when=when)
         _forbid(self, *(n for n in _TICKET_ONLY if n not in needed | optional), when=when)
+        if self.system == "servicenow":
+            _forbid(self, "api_version", when="for servicenow")
         return self
 
 
@@ -326,6 +345,8 @@ class CloneEnvParams(model._Spec):
     include: list[Kind] = pydantic.Field(default_factory=list)
     overrides: dict[str, Any] = pydantic.Field(default_factory=dict)
     overwrite: bool = False  # replace objects that already exist in target
+    secrets: Literal["copy", "skip"] = "copy"  # skip: list them as secretsToProvide
+    dry_run: bool = False  # report what would be copied, write nothing
 
     @pydantic.model_validator(mode="after")
     def _two_environments(self) -> CloneEnvParams:
