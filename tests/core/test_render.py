@@ -390,6 +390,27 @@ AGENT_CASES: list[tuple[str, dict[str, Any]]] = [
     ("canary-analysis", PARAMS["canary-analysis"]),
     ("clone-env", PARAMS["clone-env"]),
     ("clone-env", {**PARAMS["clone-env"], "include": ["ConfigMap"], "dryRun": True}),
+    ("android-deploy", PARAMS["android-deploy"]),
+    ("android-deploy", {**PARAMS["android-deploy"], "track": "production", "rollout": 0.1}),
+    (
+        "android-deploy",
+        {
+            "artifact": "https://ci.example/app.apk",
+            "store": "firebase",
+            "appId": "1:123:android:abc",
+            "groups": ["qa", "beta"],
+            "credentialsSecret": {"name": "firebase"},
+        },
+    ),
+    (
+        "android-deploy",
+        {
+            "artifact": "https://ci.example/app.apk?token=1",
+            "store": "artifactory",
+            "destination": "https://artifactory.example/android/",
+            "credentialsSecret": {"name": "artifactory"},
+        },
+    ),
 ]
 
 
@@ -428,51 +449,6 @@ def test_agent_job_types_run_the_agent_with_the_params_as_json(
             {**PARAMS["android-build"], "output": "apk", "gradleTask": ":app:assembleFreeDebug"},
             "cimg/android:",
             {"OUTPUT": "apk", "GRADLE_TASK": ":app:assembleFreeDebug"},
-        ),
-        (
-            "android-deploy",
-            PARAMS["android-deploy"],
-            "ruby:",
-            {
-                "STORE": "play",
-                "ARTIFACT": "app-build-7/app-release.aab",
-                "PACKAGE_NAME": "com.acme.app",
-                "TRACK": "internal",
-                "ROLLOUT": "",
-                "OUTPUTS": '{"store":"play","track":"internal"}',
-            },
-        ),
-        (
-            "android-deploy",
-            {**PARAMS["android-deploy"], "track": "production", "rollout": 0.1},
-            "ruby:",
-            {"TRACK": "production", "ROLLOUT": "0.1"},
-        ),
-        (
-            "android-deploy",
-            {
-                "artifact": "https://ci.example/app.apk",
-                "store": "firebase",
-                "appId": "1:123:android:abc",
-                "groups": ["qa", "beta"],
-                "credentialsSecret": {"name": "firebase"},
-            },
-            "node:",
-            {"APP_ID": "1:123:android:abc", "TESTER_GROUPS": "qa,beta"},
-        ),
-        (
-            "android-deploy",
-            {
-                "artifact": "https://ci.example/app.apk?token=1",
-                "store": "artifactory",
-                "destination": "https://artifactory.example/android/",
-                "credentialsSecret": {"name": "artifactory"},
-            },
-            "curlimages/curl:",
-            {
-                "DESTINATION": "https://artifactory.example/android/",
-                "OUTPUTS": '{"store":"artifactory","url":"https://artifactory.example/android/app.apk"}',
-            },
         ),
     ],
 )
@@ -582,12 +558,12 @@ def test_params_as_the_operator_validates_them_render(job_type: model.JobType) -
 
 
 @pytest.mark.parametrize("job_type", RUNNABLE, ids=str)
-def test_no_template_holds_a_script_but_the_android_build_ones(job_type: model.JobType) -> None:
+def test_no_template_holds_a_script_but_the_android_build_one(job_type: model.JobType) -> None:
     # The work is code in agent/ (tested there); templates only assemble the pod.
     main = main_container(render_job(pipelinejob(job_type=job_type.value)))
     command = main.get("command") or []
-    if job_type in (model.JobType.ANDROID_BUILD, model.JobType.ANDROID_DEPLOY):
-        # Still shell: the Android SDK and the store tools are not in the agent image.
+    if job_type is model.JobType.ANDROID_BUILD:
+        # Still shell: Gradle and the Android SDK are not in the agent image.
         shell = "bash" if command[0].endswith("bash") else "sh"
         if shutil.which(shell) is None:
             pytest.skip(f"no {shell} here")
