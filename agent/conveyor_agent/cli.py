@@ -12,6 +12,7 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -60,6 +61,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return errors.EXIT_FAILED
     except errors.JobError as exc:
         print(f"conveyor-agent: {args.job_type}: {exc}", file=sys.stderr, flush=True)
+        return errors.EXIT_ERROR
+    except Exception:
+        # A bug or an answer of a shape we did not expect: not a failed check.
+        traceback.print_exc()
         return errors.EXIT_ERROR
     outputs.write(result, path=args.output)
     return 0

@@ -97,8 +97,8 @@ def _helm(
     )
     if failure is None and not not_ready:
         return outputs
-    if failure is not None and not not_ready and outputs.get("revision") is None:
-        raise failure  # no release at all: the chart or the cluster refused it
+    if failure is not None and not not_ready:
+        raise failure  # not a rollout: the chart, a hook or the cluster refused it
     outputs["notReady"] = [s.as_output() for s in not_ready]
     if job_params.get("rollbackOnFailure"):
         kube.run(
@@ -115,7 +115,7 @@ def _helm(
             environ=environ,
         )
         outputs["rolledBackTo"] = _metadata(release, namespace, environ).get("revision")
-    why = "; ".join(f"{s.workload}: {s.message}" for s in not_ready) or (failure and failure.stderr)
+    why = "; ".join(f"{s.workload}: {s.message}" for s in not_ready)
     raise errors.CheckFailed(f"release {release} did not become ready: {why}", outputs=outputs)
 
 
