@@ -11,6 +11,7 @@ import pathlib
 from typing import Any
 
 import pytest
+from tests.deploy import tools
 
 from conveyor.core import model, params, render
 from e2e.tests import agent_pod
@@ -151,6 +152,7 @@ def test_promote_pins_the_image_to_its_digest(
 def test_a_chart_is_installed_upgraded_and_rolled_back_with_helm(
     cluster: clusters.Cluster, namespace: str, tmp_path: pathlib.Path
 ) -> None:
+    tools.require(tools.HELM)  # the project's helm (make deploy-tools; make test builds it)
     base = {"chart": {"name": str(CHART)}, "release": "hello", "targetNamespace": namespace}
 
     first = agent_pod.run_main_container(
