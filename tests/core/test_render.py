@@ -429,6 +429,20 @@ def test_agent_job_types_run_the_agent_with_the_params_as_json(
     assert {"name": "tmp", "mountPath": "/tmp"} in main["volumeMounts"]
 
 
+@pytest.mark.parametrize(("job_type", "params"), AGENT_CASES[:1] + AGENT_CASES[-4:-3])
+def test_a_worker_pins_the_agent_image_by_digest(job_type: str, params: dict[str, Any]) -> None:
+    pinned = f"registry.example/conveyor-agent@{DIGEST}"
+    worker_type = model.WORKER_TYPE_OF[model.JobType(job_type)]
+    assert worker_type is not None
+    on = worker(
+        worker_type=worker_type.value,
+        template={"spec": {"containers": [{"name": "main", "image": pinned}]}},
+    )
+    main = main_container(render_job(pipelinejob(job_type=job_type, params=params), on=on))
+    assert main["image"] == pinned
+    assert main["command"] == ["conveyor-agent", job_type]
+
+
 @pytest.mark.parametrize(
     ("job_type", "params", "image", "env"),
     [
