@@ -21,10 +21,11 @@ export GOFLAGS := -mod=mod
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml agent/pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q -e ./agent
 	touch $@
 
 .PHONY: venv
@@ -46,8 +47,8 @@ cluster-down: ## stop the local control plane
 
 .PHONY: lint
 lint: venv ## ruff, mypy (strict) and the import layers (.importlinter)
-	$(VENV)/bin/ruff check operator tests e2e
-	$(VENV)/bin/ruff format --check operator tests e2e
+	$(VENV)/bin/ruff check operator agent tests e2e
+	$(VENV)/bin/ruff format --check operator agent tests e2e
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 
