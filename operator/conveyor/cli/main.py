@@ -7,6 +7,7 @@ import os
 import sys
 
 from conveyor.cli import (
+    dashboard_cmd,
     get_cmd,
     history_cmd,
     logs_cmd,
@@ -31,6 +32,7 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     revoke_cmd.register(commands)
     rerun_cmd.register(commands)
     operator_cmd.register(commands)
+    dashboard_cmd.register(commands)
     return parser
 
 

@@ -1,0 +1,67 @@
+"""A pod's logs as server-sent events: what it wrote so far, then new lines
+while the container runs (follow=true), then `end`. Reads through the
+dashboard's own client; a log that cannot be read says why in one line."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+
+import aiohttp
+from aiohttp import web
+
+from conveyor.cli import logs_cmd
+from conveyor.dashboard import sse
+from conveyor.k8s import api
+
+TAIL_LINES = 2000  # a browser tab is no place for a whole day's log
+
+
+async def stream(
+    request: web.Request, *, client: api.Client, namespace: str, pod: dict[str, object] | None
+) -> web.StreamResponse:
+    response = web.StreamResponse(headers=sse.headers())
+    await response.prepare(request)
+    try:
+        if pod is None:
+            await response.write(sse.message(event="info", data="no pod for the current attempt"))
+        else:
+            await _follow(response, client=client, namespace=namespace, pod=pod)
+        await response.write(sse.message(event="end", data=""))
+    except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+        pass  # the browser left
+    with contextlib.suppress(Exception):
+        await response.write_eof()
+    return response
+
+
+async def _follow(
+    response: web.StreamResponse, *, client: api.Client, namespace: str, pod: dict[str, object]
+) -> None:
+    meta = pod.get("metadata") or {}
+    name = str(meta.get("name") if isinstance(meta, dict) else "")
+    path = api.PODS.path(namespace=namespace, name=name, sub="log").lstrip("/")
+    params = {
+        "container": logs_cmd.container_of(pod),
+        "follow": "true",
+        "tailLines": str(TAIL_LINES),
+    }
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+    session = client._get_session()  # the client's authenticated session
+    try:
+        async with session.get(path, params=params, timeout=timeout) as answer:
+            if answer.status >= 400:
+                error = api._error(answer.status, await answer.text())
+                text = logs_cmd.unreadable(pod=pod, message=error.message)
+                await response.write(sse.message(event="info", data=text))
+                return
+            rest = ""
+            async for chunk in answer.content.iter_any():
+                *lines, rest = (rest + decoder.decode(chunk)).split("\n")
+                for line in lines:
+                    await response.write(sse.message(event="line", data=line))
+            if rest:
+                await response.write(sse.message(event="line", data=rest))
+    except aiohttp.ClientError as exc:
+        await response.write(sse.message(event="info", data=f"log stream broken: {exc}"))

@@ -1,0 +1,205 @@
+"""The pipeline-run pages: the list of runs, and one run's steps as a graph
+(columns by dependency depth, `finally` steps last), each step coloured by
+its state, with its fan-out counts and a link to its job(s).
+
+Reads the status shape of DESIGN.md §3b: status.steps[] = {name, state,
+jobs, outputs}; dependsOn comes from the spec (or the Pipeline it names)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from conveyor.core import humanize, model, progress
+
+NODE_W, NODE_H = 170, 54
+GAP_X, GAP_Y, PAD = 70, 26, 16
+PENDING = "Pending"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Node:
+    name: str
+    state: str
+    x: int
+    y: int
+    jobs: int
+    counts: str  # "2 of 3 done" for a fan-out
+    href: str | None
+    final: bool  # a `finally` step
+
+    @property
+    def css(self) -> str:
+        return "state-" + self.state.lower().replace("-", "")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Edge:
+    path: str  # SVG path data
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Graph:
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    width: int
+    height: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunRow:
+    namespace: str
+    name: str
+    state: str
+    reason: str
+    message: str
+    done: int
+    total: int
+    age: str
+    duration: str
+
+    @property
+    def href(self) -> str:
+        return f"/runs/{self.namespace}/{self.name}"
+
+
+def _steps_spec(
+    run: Mapping[str, Any], pipelines: Mapping[tuple[str, str], Mapping[str, Any]]
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    spec = run.get("spec") or {}
+    if not spec.get("steps") and spec.get("pipelineRef"):
+        ns = str((run.get("metadata") or {}).get("namespace") or "")
+        ref = str((spec.get("pipelineRef") or {}).get("name") or "")
+        spec = (pipelines.get((ns, ref)) or {}).get("spec") or {}
+    return list(spec.get("steps") or []), list(spec.get("finally") or [])
+
+
+def _layers(steps: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    deps = {str(s.get("name")): [str(d) for d in s.get("dependsOn") or ()] for s in steps}
+    depth: dict[str, int] = {}
+
+    def visit(name: str, seen: frozenset[str]) -> int:
+        if name in depth:
+            return depth[name]
+        if name in seen or name not in deps:  # a cycle or an unknown name: the operator says so
+            return 0
+        parents = [visit(d, seen | {name}) + 1 for d in deps[name]]
+        depth[name] = max(parents, default=0)
+        return depth[name]
+
+    for name in deps:
+        visit(name, frozenset())
+    return depth
+
+
+def _fan_out(
+    *,
+    namespace: str,
+    run: str,
+    step: str,
+    jobs: Sequence[str],
+    states: Mapping[tuple[str, str], str],
+) -> tuple[str, str | None]:
+    if not jobs:
+        return "", None
+    if len(jobs) == 1:
+        return "", f"/jobs/{namespace}/{jobs[0]}"
+    done = sum(1 for j in jobs if states.get((namespace, j)) in _FINISHED)
+    running = sum(1 for j in jobs if states.get((namespace, j)) == model.State.RUNNING)
+    counts = f"{done} of {len(jobs)} done" + (f", {running} running" if running else "")
+    label = f"conveyor.dev/pipelinerun={run},conveyor.dev/step={step}"
+    return counts, "/jobs?" + urllib.parse.urlencode({"namespace": namespace, "label": label})
+
+
+_FINISHED = frozenset(str(s) for s in model.State if s.finished)
+
+
+def graph(
+    *,
+    run: Mapping[str, Any],
+    states: Mapping[tuple[str, str], str],
+    pipelines: Mapping[tuple[str, str], Mapping[str, Any]],
+) -> Graph:
+    """`states`: the state of each PipelineJob by (namespace, name)."""
+    meta = run.get("metadata") or {}
+    ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+    steps, finals = _steps_spec(run, pipelines)
+    status_steps = {str(s.get("name")): s for s in (run.get("status") or {}).get("steps") or ()}
+    if not steps and not finals:  # no spec to read: the status alone, without edges
+        steps = [{"name": n} for n in status_steps]
+    depth = _layers(steps)
+    last = max(depth.values(), default=-1) + 1
+    rows: dict[int, int] = {}
+    nodes: dict[str, Node] = {}
+    for step, final in [(s, False) for s in steps] + [(s, True) for s in finals]:
+        step_name = str(step.get("name"))
+        column = last if final else depth.get(step_name, 0)
+        row = rows.get(column, 0)
+        rows[column] = row + 1
+        seen = status_steps.get(step_name) or {}
+        jobs = [str(j) for j in seen.get("jobs") or ()]
+        counts, href = _fan_out(namespace=ns, run=name, step=step_name, jobs=jobs, states=states)
+        nodes[step_name] = Node(
+            name=step_name,
+            state=str(seen.get("state") or PENDING),
+            x=PAD + column * (NODE_W + GAP_X),
+            y=PAD + row * (NODE_H + GAP_Y),
+            jobs=len(jobs),
+            counts=counts,
+            href=href,
+            final=final,
+        )
+    edges = []
+    for step in steps:
+        to = nodes[str(step.get("name"))]
+        for dep in step.get("dependsOn") or ():
+            frm = nodes.get(str(dep))
+            if frm is None:
+                continue
+            x1, y1 = frm.x + NODE_W, frm.y + NODE_H // 2
+            x2, y2 = to.x, to.y + NODE_H // 2
+            mid = (x1 + x2) // 2
+            edges.append(Edge(path=f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"))
+    columns = (last + 1) if finals else max(last, 1)
+    height = max(rows.values(), default=1)
+    return Graph(
+        nodes=tuple(nodes.values()),
+        edges=tuple(edges),
+        width=2 * PAD + columns * NODE_W + (columns - 1) * GAP_X,
+        height=2 * PAD + height * NODE_H + (height - 1) * GAP_Y,
+    )
+
+
+def run_row(run: Mapping[str, Any], *, now: datetime.datetime) -> RunRow:
+    meta = run.get("metadata") or {}
+    st = run.get("status") or {}
+    done, total = progress.steps_done(list(st.get("steps") or ()))
+    started = model.parse_time(st.get("startedAt"))
+    finished = model.parse_time(st.get("finishedAt"))
+    return RunRow(
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta.get("name") or ""),
+        state=str(st.get("state") or "-"),
+        reason=str(st.get("reason") or ""),
+        message=str(st.get("message") or ""),
+        done=done,
+        total=total,
+        age=humanize.age(model.parse_time(meta.get("creationTimestamp")), now=now),
+        duration=humanize.between(started, finished, now=now),
+    )
+
+
+def run_rows(
+    *, runs: Sequence[Mapping[str, Any]], now: datetime.datetime, namespace: str = ""
+) -> list[RunRow]:
+    """Newest first."""
+    chosen = [
+        r for r in runs if not namespace or (r.get("metadata") or {}).get("namespace") == namespace
+    ]
+    chosen.sort(
+        key=lambda r: str((r.get("metadata") or {}).get("creationTimestamp") or ""), reverse=True
+    )
+    return [run_row(r, now=now) for r in chosen]
