@@ -45,10 +45,11 @@ cluster-down: ## stop the local control plane
 	@if [ -x $(CLUSTER_BIN) ]; then $(CLUSTER_BIN) down --dir $(CLUSTER_DIR); fi
 
 .PHONY: lint
-lint: venv ## ruff and mypy (strict)
+lint: venv ## ruff, mypy (strict) and the import layers (.importlinter)
 	$(VENV)/bin/ruff check operator tests e2e
 	$(VENV)/bin/ruff format --check operator tests e2e
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 .PHONY: unit
 unit: venv ## unit tests of the pure core (no cluster)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from conveyor.cli import errors, kubeconfig, logs_cmd, main, rerun_cmd, why_cmd
-from conveyor.core import diagnosis
 from conveyor.k8s import api
+from conveyor.presentation import diagnosis
 from tests.core import builders as b
 
 # -- rerun -----------------------------------------------------------------------------

@@ -806,14 +806,6 @@ def test_admit_is_deterministic() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("pipelinejob", "attempt", "name"),
-    [("j", 1, "j-1"), ("api-build-42", 3, "api-build-42-3"), ("x", 101, "x-101")],
-)
-def test_job_name(pipelinejob: str, attempt: int, name: str) -> None:
-    assert lifecycle.job_name(pipelinejob=pipelinejob, attempt=attempt) == name
-
-
 @pytest.mark.parametrize(("limit", "attempts"), [(0, 1), (1, 2), (5, 6)])
 def test_attempts_allowed_is_the_first_plus_the_retries(limit: int, attempts: int) -> None:
     job = b.pipelinejob(retry_limit=limit)

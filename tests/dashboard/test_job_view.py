@@ -3,13 +3,12 @@ timeline; outputs; secrets not shown; the pod whose logs are streamed."""
 
 from __future__ import annotations
 
-from conveyor.cli import why_cmd
-from conveyor.core import diagnosis
 from conveyor.dashboard.views import job
+from conveyor.presentation import diagnosis
 from tests.dashboard import builders as b
 
 
-def test_the_explanation_is_the_text_of_conveyor_why() -> None:
+def test_the_explanation_is_the_diagnosis_of_conveyor_why() -> None:
     body = b.job(
         "wait",
         state="IN-QUEUE",
@@ -22,15 +21,10 @@ def test_the_explanation_is_the_text_of_conveyor_why() -> None:
     view = job.detail(
         body=body, jobs=[body, holder], workers=workers, pods=[], events=[], typical={}, now=b.T0
     )
-    expected = why_cmd.render(
-        diagnosis.diagnose(
-            job=body, jobs=[body, holder], workers=workers, pods=[], events=[], now=b.T0
-        ),
-        colour=False,
+    assert view.diagnosis == diagnosis.diagnose(
+        job=body, jobs=[body, holder], workers=workers, pods=[], events=[], now=b.T0
     )
-    assert list(view.why) == expected
-    assert view.why[0] == f"pipelinejob {b.NAMESPACE}/wait: IN-QUEUE (ConcurrencyLimit)"
-    assert any("holder" in line for line in view.why)
+    assert any("holder" in f.text for f in view.diagnosis.facts)
 
 
 def test_attempts_become_a_timeline() -> None:

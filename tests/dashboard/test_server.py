@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import re
+from html import unescape
 
 import kopf
 import pytest
 from aiohttp import test_utils
 
+from conveyor.cli import why_cmd
 from conveyor.dashboard import server, sse
 from conveyor.dashboard import store as store_
 from conveyor.k8s import api
+from conveyor.presentation import diagnosis
 from tests.dashboard import builders as b
 
 
@@ -78,10 +82,35 @@ async def test_pages_render_with_security_headers(
     assert " style=" not in text  # the CSP forbids inline styles
 
 
+def text_of(html: str) -> str:
+    """The words of a page, as a reader sees them."""
+    words = re.sub(r"<[^>]+>", " ", html)
+    return " ".join(unescape(words).split())
+
+
+async def test_the_job_page_says_what_conveyor_why_says(
+    http: test_utils.TestClient[object, object],
+) -> None:
+    store = http.server.app[server.STORE]  # type: ignore[union-attr]
+    body = store.get("pipelinejobs", namespace=b.NAMESPACE, name="<script>x</script>")
+    page = text_of(
+        await (await http.get(f"/jobs/{b.NAMESPACE}/%3Cscript%3Ex%3C%2Fscript%3E")).text()
+    )
+    ns = store.items("pipelinejobs", namespace=b.NAMESPACE)
+    found = diagnosis.diagnose(
+        job=body, jobs=ns, workers=store.items("workers"), pods=[], events=[], now=b.T0
+    )
+    lines = why_cmd.render(found, colour=False)
+    assert len(lines) > 3
+    for line in lines:
+        words = " ".join(line.split()).removeprefix("- ")  # the page lists actions as <li>
+        assert words in page, line
+
+
 async def test_the_job_page_shows_why_and_outputs(
     http: test_utils.TestClient[object, object],
 ) -> None:
-    text = await (await http.get(f"/jobs/{b.NAMESPACE}/ci-1-build")).text()
+    text = text_of(await (await http.get(f"/jobs/{b.NAMESPACE}/ci-1-build")).text())
     assert f"pipelinejob {b.NAMESPACE}/ci-1-build: SUCCESS" in text
     assert "sha256:1" in text
 

@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conveyor.cli import context, fetch, output
-from conveyor.core import humanize, model, queue
+from conveyor.core import model, queue
 from conveyor.k8s import api
+from conveyor.presentation import humanize
 
 HEADERS = ("NAME", "STATE", "TYPE", "WORKER", "ATTEMPT", "REASON", "QUEUE", "AGE", "DURATION")
 # Columns that change with the clock alone: a watch does not reprint for them.

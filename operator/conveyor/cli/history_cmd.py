@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conveyor.cli import context, fetch, output
-from conveyor.core import humanize, model
+from conveyor.core import model
 from conveyor.k8s import api
+from conveyor.presentation import humanize
 
 HEADERS = (
     "NAME",

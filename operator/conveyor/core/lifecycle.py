@@ -14,7 +14,7 @@ import dataclasses
 import datetime
 from typing import Literal
 
-from conveyor.core import backoff, durations, health, model, observe, params, reasons
+from conveyor.core import backoff, durations, health, model, names, observe, params, reasons
 
 State = model.State
 Reason = model.Reason
@@ -44,11 +44,6 @@ class Step:
     events: tuple[Event, ...] = ()
 
 
-def job_name(*, pipelinejob: str, attempt: int) -> str:
-    """Deterministic: a restart re-derives the same name, so no attempt runs twice."""
-    return f"{pipelinejob}-{attempt}"
-
-
 def unrecorded_job(job: model.PipelineJob) -> str | None:
     """The Job an admission of `job` would have created but not recorded yet:
     admission creates the Job before it writes the status (see the
@@ -59,7 +54,7 @@ def unrecorded_job(job: model.PipelineJob) -> str | None:
         return None
     if job.spec.type is model.JobType.DELAY:
         return None
-    return job_name(pipelinejob=job.meta.name, attempt=status.attempt + 1)
+    return names.job_name(pipelinejob=job.meta.name, attempt=status.attempt + 1)
 
 
 def attempts_allowed(spec: model.PipelineJobSpec) -> int:
@@ -140,7 +135,7 @@ def admit(
     """The step for a job the scheduler gave a slot: the next attempt starts."""
     status = job.status
     attempt = status.attempt + 1
-    name = job_name(pipelinejob=job.meta.name, attempt=attempt)
+    name = names.job_name(pipelinejob=job.meta.name, attempt=attempt)
     status = dataclasses.replace(
         status,
         state=State.IN_QUEUE,

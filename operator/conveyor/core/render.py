@@ -36,7 +36,7 @@ import jinja2.runtime
 import jinja2.sandbox
 import yaml
 
-from conveyor.core import merge, model
+from conveyor.core import merge, model, names
 
 WORKER_TEMPLATE_FIELD = "Worker.spec.jobTemplate"
 WORKER_POD_FIELD = "Worker.spec.template"
@@ -48,7 +48,6 @@ _MAX_NAME = 63
 _MAX_SEQUENCE = 100_000
 _MAX_POWER_BITS = 4096
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_-]+\.yaml\.j2$")
-_MANAGED_BY = "app.kubernetes.io/managed-by"
 # What Jinja calls a template compiled from text in its tracebacks.
 _FROM_TEXT = "<template>"
 
@@ -84,7 +83,7 @@ def render_job(
             message=f"Worker {worker.meta.name} has type {worker_spec.type.value}; "
             f"{spec.type.value} jobs need a Worker of type {model.WORKER_TYPE_OF[spec.type]}",
         )
-    job_name = f"{job.meta.name}-{attempt}"
+    job_name = names.job_name(pipelinejob=job.meta.name, attempt=attempt)
     if len(job_name) > _MAX_NAME:
         raise RenderError(
             field="metadata.name",
@@ -106,6 +105,13 @@ def render_job(
         "job_name": job_name,
         "worker": {"name": worker.meta.name, "type": worker_spec.type.value},
         "timeout_seconds": timeout_seconds,
+        # For _helpers.yaml.j2, so the templates label pods as _own does.
+        "owner_labels": {
+            **names.owner_labels(
+                pipelinejob=job.meta.name, attempt=attempt, worker=worker.meta.name
+            ),
+            names.LABEL_JOB_TYPE: spec.type.value,
+        },
     }
 
     if worker_spec.job_template is not None:
@@ -434,12 +440,7 @@ def _own(
     job_name: str,
     timeout_seconds: int | None,
 ) -> None:
-    labels = {
-        _MANAGED_BY: "conveyor",
-        "conveyor.dev/pipelinejob": job.meta.name,
-        "conveyor.dev/attempt": str(attempt),
-        "conveyor.dev/worker": worker.meta.name,
-    }
+    labels = names.owner_labels(pipelinejob=job.meta.name, attempt=attempt, worker=worker.meta.name)
     metadata = _object(manifest, "metadata")
     metadata["name"] = job_name
     metadata["namespace"] = job.meta.namespace

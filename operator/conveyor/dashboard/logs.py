@@ -6,19 +6,36 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from conveyor.cli import logs_cmd
 from conveyor.dashboard import sse
 from conveyor.k8s import api
 
 TAIL_LINES = 2000  # a browser tab is no place for a whole day's log
+MAIN_CONTAINER = "main"  # the container Conveyor's Job templates run the work in
+
+
+def container_of(pod: Mapping[str, Any]) -> str:
+    names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or ()]
+    return MAIN_CONTAINER if MAIN_CONTAINER in names or not names else str(names[0])
+
+
+def unreadable(*, pod: Mapping[str, Any], message: str) -> str:
+    """Why the log cannot be shown, in one line."""
+    name = (pod.get("metadata") or {}).get("name")
+    node = str((pod.get("spec") or {}).get("nodeName") or "")
+    text = f"cannot read the logs of pod {name}: {message}"
+    if node.startswith("kwok"):
+        text += f" (node {node} is simulated by kwok: its pods have no real containers or logs)"
+    return text
 
 
 async def stream(
-    request: web.Request, *, client: api.Client, namespace: str, pod: dict[str, object] | None
+    request: web.Request, *, client: api.Client, namespace: str, pod: Mapping[str, Any] | None
 ) -> web.StreamResponse:
     response = web.StreamResponse(headers=sse.headers())
     await response.prepare(request)
@@ -36,13 +53,12 @@ async def stream(
 
 
 async def _follow(
-    response: web.StreamResponse, *, client: api.Client, namespace: str, pod: dict[str, object]
+    response: web.StreamResponse, *, client: api.Client, namespace: str, pod: Mapping[str, Any]
 ) -> None:
-    meta = pod.get("metadata") or {}
-    name = str(meta.get("name") if isinstance(meta, dict) else "")
+    name = str((pod.get("metadata") or {}).get("name") or "")
     path = api.PODS.path(namespace=namespace, name=name, sub="log").lstrip("/")
     params = {
-        "container": logs_cmd.container_of(pod),
+        "container": container_of(pod),
         "follow": "true",
         "tailLines": str(TAIL_LINES),
     }
@@ -53,7 +69,7 @@ async def _follow(
         async with session.get(path, params=params, timeout=timeout) as answer:
             if answer.status >= 400:
                 error = api._error(answer.status, await answer.text())
-                text = logs_cmd.unreadable(pod=pod, message=error.message)
+                text = unreadable(pod=pod, message=error.message)
                 await response.write(sse.message(event="info", data=text))
                 return
             rest = ""

@@ -9,8 +9,9 @@ import datetime
 import math
 from collections.abc import Sequence
 
-from conveyor.core import humanize, model
+from conveyor.core import model
 from conveyor.dashboard.views import charts
+from conveyor.presentation import humanize
 
 HOURS = 24
 PERCENTILES = (50, 90, 99)

@@ -1,5 +1,5 @@
 """The job page: status, the plain-language explanation (the text of
-`conveyor why`, from the same diagnosis), the attempts as a timeline,
+`conveyor why`: the same diagnosis, shown as HTML), the attempts as a timeline,
 Events, outputs and which pod's logs to stream."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.cli import why_cmd
-from conveyor.core import diagnosis, humanize, model, progress
+from conveyor.core import model, progress
+from conveyor.presentation import diagnosis, humanize
 
 LABEL_JOB_NAME = "batch.kubernetes.io/job-name"
 # Param names whose plain values are not shown: credentials belong in Secrets,
@@ -46,7 +46,6 @@ class Detail:
     type: str
     worker: str
     labels: Mapping[str, str]
-    why: tuple[str, ...]  # the lines `conveyor why` prints
     diagnosis: diagnosis.Diagnosis
     attempts: tuple[Bar, ...]
     outputs: tuple[tuple[str, str], ...]
@@ -149,7 +148,6 @@ def detail(
         type=job.raw_type or "-",
         worker=st.worker or found_worker(found),
         labels=job.meta.labels,
-        why=tuple(why_cmd.render(found, colour=False)),
         diagnosis=found,
         attempts=timeline(attempts=st.attempts, now=now),
         outputs=outputs,

@@ -8,7 +8,8 @@ import datetime
 import urllib.parse
 from collections.abc import Mapping, Sequence
 
-from conveyor.core import humanize, model, progress, queue
+from conveyor.core import model, progress, queue
+from conveyor.presentation import humanize
 
 PAGE_SIZE = 50
 FILTERS = ("namespace", "state", "type", "worker", "label", "q")

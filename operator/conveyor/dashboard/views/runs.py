@@ -13,7 +13,8 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.core import humanize, model, progress
+from conveyor.core import model, progress
+from conveyor.presentation import humanize
 
 NODE_W, NODE_H = 170, 54
 GAP_X, GAP_Y, PAD = 70, 26, 16

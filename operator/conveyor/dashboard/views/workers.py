@@ -9,8 +9,9 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.cli import workers_cmd
-from conveyor.core import diagnosis, health, humanize, model, queue
+from conveyor.core import health, model, queue
+from conveyor.presentation import diagnosis, humanize
+from conveyor.presentation import workers as worker_text
 
 LABEL_WORKER = "conveyor.dev/worker"
 
@@ -95,7 +96,7 @@ def rows(
                 oldest=humanize.age(min(since), now=now) if since else "-",
                 heartbeat=humanize.age(beat, now=now),
                 stale=beat is None or now - beat > diagnosis.STALE_HEARTBEAT,
-                cause=workers_cmd.cause(status=status, heartbeat=beat, now=now),
+                cause=worker_text.cause(status=status, heartbeat=beat, now=now),
                 example_pod=(
                     example_pod(pods=pods, namespace=ns, worker=name)
                     if state != model.WorkerState.ONLINE

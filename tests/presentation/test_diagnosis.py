@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from conveyor.core import diagnosis, model
+from conveyor.core import model
+from conveyor.presentation import diagnosis
 from tests.core import builders as b
 
 NOW = b.at(60)

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from conveyor.core import humanize
+from conveyor.presentation import humanize
 from tests.core import builders as b
 
 
