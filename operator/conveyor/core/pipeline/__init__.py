@@ -1,0 +1,1 @@
+"""Pipelines (DESIGN.md §3b): the pure core of Pipeline and PipelineRun."""
