@@ -59,6 +59,11 @@ def test_states_counts_and_links() -> None:
     assert nodes["lint"].css == "state-skipped"
 
 
+def test_children_it_cannot_see_count_as_their_step_says() -> None:
+    nodes = {n.name: n for n in runs.graph(run=ci_run(), states={}, pipelines={}).nodes}
+    assert nodes["build"].counts == "3 of 3 done"
+
+
 def test_steps_of_a_referenced_pipeline() -> None:
     run = b.run("r", state="RUNNING")
     run["spec"] = {"pipelineRef": {"name": "api-ci"}}
@@ -85,5 +90,5 @@ def test_status_only_without_a_spec() -> None:
 
 def test_run_rows_count_steps_done() -> None:
     (row,) = runs.run_rows(runs=[ci_run()], now=b.at(60))
-    assert (row.state, row.done, row.total, row.age) == ("RUNNING", 2, 3, "60s")
+    assert (row.state, row.done, row.total, row.age) == ("RUNNING", 2, 5, "60s")
     assert row.href == f"/runs/{NS}/ci-1"

@@ -8,7 +8,7 @@ import signal
 
 from aiohttp import web
 
-from conveyor.dashboard import server, watch
+from conveyor.dashboard import server, sse, watch
 from conveyor.dashboard import store as store_
 from conveyor.k8s import api
 
@@ -45,6 +45,8 @@ async def serve(
             ready.set()
         await stop.wait()
     finally:
+        app[server.HUB].shutdown()
+        await asyncio.sleep(sse.COALESCE)  # let the streams write their end
         for task in tasks:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -51,7 +51,14 @@ class Hub:
     def __init__(self, *, store: store_.Store) -> None:
         self._store = store
         self._subscribers: set[Subscriber] = set()
+        self.closing = False
         store.subscribe(self._changed)
+
+    def shutdown(self) -> None:
+        """End every stream cleanly: browsers reconnect to the next server."""
+        self.closing = True
+        for sub in self._subscribers:
+            sub.wake.set()
 
     def __len__(self) -> int:
         return len(self._subscribers)
@@ -94,12 +101,14 @@ async def stream(
     sub = hub.open()
     try:
         await response.write(f"retry: {RETRY_MS}\n\n".encode() + hub.hello())
-        while True:
+        while not hub.closing:
             try:
                 await asyncio.wait_for(sub.wake.wait(), timeout=heartbeat)
             except TimeoutError:
                 await response.write(comment("heartbeat"))
                 continue
+            if hub.closing:
+                break
             await asyncio.sleep(COALESCE)
             await response.write(hub.change(sub.take()))
     except (ConnectionResetError, asyncio.CancelledError):

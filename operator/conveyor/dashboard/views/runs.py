@@ -98,6 +98,7 @@ def _layers(steps: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 
 def _fan_out(
     *,
+    step_state: str,
     namespace: str,
     run: str,
     step: str,
@@ -108,8 +109,10 @@ def _fan_out(
         return "", None
     if len(jobs) == 1:
         return "", f"/jobs/{namespace}/{jobs[0]}"
-    done = sum(1 for j in jobs if states.get((namespace, j)) in _FINISHED)
-    running = sum(1 for j in jobs if states.get((namespace, j)) == model.State.RUNNING)
+    # A child the dashboard does not see (deleted, or another scope) is as its step says.
+    known = [states.get((namespace, j), step_state) for j in jobs]
+    done = sum(1 for s in known if s in _FINISHED)
+    running = sum(1 for s in known if s == model.State.RUNNING)
     counts = f"{done} of {len(jobs)} done" + (f", {running} running" if running else "")
     label = f"conveyor.dev/pipelinerun={run},conveyor.dev/step={step}"
     return counts, "/jobs?" + urllib.parse.urlencode({"namespace": namespace, "label": label})
@@ -142,10 +145,13 @@ def graph(
         rows[column] = row + 1
         seen = status_steps.get(step_name) or {}
         jobs = [str(j) for j in seen.get("jobs") or ()]
-        counts, href = _fan_out(namespace=ns, run=name, step=step_name, jobs=jobs, states=states)
+        state = str(seen.get("state") or PENDING)
+        counts, href = _fan_out(
+            step_state=state, namespace=ns, run=name, step=step_name, jobs=jobs, states=states
+        )
         nodes[step_name] = Node(
             name=step_name,
-            state=str(seen.get("state") or PENDING),
+            state=state,
             x=PAD + column * (NODE_W + GAP_X),
             y=PAD + row * (NODE_H + GAP_Y),
             jobs=len(jobs),
@@ -178,6 +184,9 @@ def run_row(run: Mapping[str, Any], *, now: datetime.datetime) -> RunRow:
     meta = run.get("metadata") or {}
     st = run.get("status") or {}
     done, total = progress.steps_done(list(st.get("steps") or ()))
+    spec = run.get("spec") or {}
+    # Before the operator lists every step in status, the inline spec counts them.
+    total = max(total, len(spec.get("steps") or ()) + len(spec.get("finally") or ()))
     started = model.parse_time(st.get("startedAt"))
     finished = model.parse_time(st.get("finishedAt"))
     return RunRow(
