@@ -169,7 +169,8 @@ class Dashboard:
     def wait_live(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, self.log.read_text()
+            assert self.process is not None
+            assert self.process.poll() is None, self.log.read_text()
             with contextlib.suppress(OSError, ValueError):
                 if all(v in ("live", "missing") for v in self.health().values()):
                     return
@@ -230,7 +231,8 @@ class Browser:
 
     async def open(self, url: str) -> None:
         answer = await self.page.goto(url, wait_until="load")
-        assert answer is not None and answer.status == 200, url
+        assert answer is not None
+        assert answer.status == 200, url
         await self.page.wait_for_selector("#conn.live", timeout=10_000)
 
     async def wait_row(self, selector: str, *, timeout: float = 30) -> float:
@@ -307,9 +309,8 @@ async def test_a_job_appears_and_changes_state_live(
                 for state in ("RUNNING", "SUCCESS")
             }
         lags = {state: seen[state] - api_watch.seen[state] for state in seen}
-        print(
-            f"\ndashboard lag behind the API: {json.dumps({k: round(v, 3) for k, v in lags.items()})}"
-        )
+        shown = {state: round(lag, 3) for state, lag in lags.items()}
+        print(f"\ndashboard lag behind the API (s): {json.dumps(shown)}")
         for state, lag in lags.items():
             assert lag < LIVE_LAG, f"{state} reached the page {lag:.2f}s after the API"
         await b.page.click(f"{row} a")
@@ -457,9 +458,8 @@ async def test_the_stream_recovers_after_the_watch_breaks(
         await k.create(builders.pipelinejob("after-break"))
         started = time.monotonic()
         await b.wait_row('tr[data-name="after-break"][data-state="SUCCESS"]', timeout=60)
-        print(
-            f"\nafter a cut of {cut} connections the job showed in {time.monotonic() - started:.1f}s"
-        )
+        took = time.monotonic() - started
+        print(f"\nafter a cut of {cut} connections the job showed in {took:.1f}s")
         # The dashboard itself restarts: the browser's stream reconnects by itself.
         dashboard.stop()
         dashboard.start()
