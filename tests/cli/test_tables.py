@@ -168,3 +168,26 @@ def test_history_filters_by_worker_and_limits() -> None:
     revoked = b.pipelinejob_body("gone", state="REVOKED", reason="Revoked", worker="deploy")
     rows = history_cmd.rows(jobs=[*JOBS, revoked], now=NOW, worker="deploy")
     assert [(r.name, r.started, r.duration, r.attempts) for r in rows] == [("gone", "-", "-", 0)]
+
+
+def test_get_shows_a_running_jobs_estimate_from_its_kinds_history() -> None:
+    from conveyor.cli import get_cmd
+    from tests.core import builders as cb
+
+    done = [
+        cb.pipelinejob_body(
+            f"done-{i}",
+            state="SUCCESS",
+            worker="build",
+            attempt=1,
+            started_at=cb.at(-600 - 180),
+            finished_at=cb.at(-600),
+        )
+        for i in range(3)
+    ]
+    live = cb.pipelinejob_body(
+        "live", state="RUNNING", worker="build", attempt=1, started_at=cb.at(-60)
+    )
+    rows = {r.name: r for r in get_cmd.rows(jobs=[*done, live], workers=[], now=cb.T0)}
+    assert rows["live"].duration == "60s (about 2 min left)"
+    assert rows["done-0"].duration == "3m"
