@@ -72,8 +72,15 @@ def main() -> int:
     print(f"== starting the dashboard at {dashboard_url} (log: {dashboard_log})")
     with dashboard_log.open("ab") as log:
         dashboard = subprocess.Popen(
-            [sys.executable, "-m", "conveyor.cli.main", "dashboard", "-A"]
-            + ["--port", str(args.dashboard_port)],
+            [
+                sys.executable,
+                "-m",
+                "conveyor.cli.main",
+                "dashboard",
+                "-A",
+                "--port",
+                str(args.dashboard_port),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
