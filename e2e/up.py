@@ -70,6 +70,7 @@ def main() -> int:
     dashboard_log = state_dir / "logs" / "dashboard.log"
     dashboard_url = f"http://127.0.0.1:{args.dashboard_port}/"
     print(f"== starting the dashboard at {dashboard_url} (log: {dashboard_log})")
+    port = str(args.dashboard_port)
     with dashboard_log.open("ab") as log:
         dashboard = subprocess.Popen(
             [
