@@ -70,18 +70,10 @@ def main() -> int:
     dashboard_log = state_dir / "logs" / "dashboard.log"
     dashboard_url = f"http://127.0.0.1:{args.dashboard_port}/"
     print(f"== starting the dashboard at {dashboard_url} (log: {dashboard_log})")
-    port = str(args.dashboard_port)
+    command = [sys.executable, "-m", "conveyor.cli.main", "dashboard", "-A"]
     with dashboard_log.open("ab") as log:
         dashboard = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "conveyor.cli.main",
-                "dashboard",
-                "-A",
-                "--port",
-                str(args.dashboard_port),
-            ],
+            [*command, "--port", str(args.dashboard_port)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
