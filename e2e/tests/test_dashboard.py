@@ -332,7 +332,7 @@ async def test_the_health_page_shows_an_offline_worker(
         text = await b.page.inner_text(row)
         assert "ImagePullFailing" in text
         assert "stuck-1-" in text  # the example pod
-        await b.page.screenshot(path=str(screenshot_dir(tmp_path) / "dashboard-workers.png"))
+        await b.page.screenshot(path=str(screenshot_dir(tmp_path) / "dashboard-health.png"))
         await b.open(f"{dashboard.url}/jobs/{namespace}/stuck")
         why = await b.page.inner_text("#why")
         assert "fix the image in the Worker's template" in why
