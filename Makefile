@@ -148,4 +148,7 @@ bench: venv $(CLUSTER_BIN) ## benchmark: 3 runs of drain, baseline, latency, wri
 .PHONY: bench-quick
 bench-quick: venv $(CLUSTER_BIN) ## quick benchmark: 1 run, smaller sizes (under 3 minutes)
 	$(PY) -m bench.run --quick $(BENCH_ARGS)
+.PHONY: bench-dashboard
+bench-dashboard: venv $(CLUSTER_BIN) ## dashboard figure: 5,000 PipelineJobs, 50 streams: RSS, CPU, first render
+	$(PY) -m bench.dashboard $(BENCH_ARGS)
 # --- end benchmark ---------------------------------------------------------------
