@@ -128,7 +128,7 @@ async def test_resume_from_the_last_version_then_relist_on_gone(
 async def test_a_kind_the_api_does_not_serve_is_missing(
     fake: tuple[FakeApi, api.Client],
 ) -> None:
-    fake_api, client = fake
+    _, client = fake
     store = store_.Store(kinds=watch.KIND_NAMES)
     task = asyncio.create_task(
         watch.Watcher(client=client, kind=PJS, store=store, namespace=None).run()
