@@ -438,6 +438,19 @@ async def test_every_page_loads_without_console_errors(
             await b.page.screenshot(
                 path=str(out / f"dashboard-{name}.png"), full_page=name != "job"
             )
+        # The running job's log panel follows its pod (kwok's pods have no real
+        # log: the panel then says why in a sentence, as `conveyor logs` does).
+        await b.open(f"{dashboard.url}/jobs/{namespace}/long")
+        await b.page.wait_for_function("document.querySelector('#log-pod').textContent !== ''")
+        await b.page.wait_for_function(
+            "(t => t.length > 0 && !t.startsWith('no pod'))"
+            "(document.querySelector('#log').textContent)"
+        )
+        log_text = (await b.page.inner_text("#log")).strip()
+        print(f"\nlog panel of a running job: {log_text[:200]!r}")
+        if cluster.local:  # a real cluster has real logs
+            assert log_text.startswith("cannot read the logs of pod long-1-"), log_text
+        assert "long-1-" in await b.page.inner_text("#log-pod")
         await b.open(f"{dashboard.url}/jobs?namespace={namespace}&q=done")
         assert await b.page.locator("#jobs tbody tr").count() == 3
         await b.page.fill("#search", "fail")
