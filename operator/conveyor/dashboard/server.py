@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from conveyor.dashboard import logs, snapshot, sse
+from conveyor.dashboard import logs, pagecache, snapshot, sse
 from conveyor.dashboard import store as store_
 from conveyor.dashboard.views import history, job, jobs, runs, workers
 from conveyor.k8s import api
@@ -41,6 +41,8 @@ CLIENT = web.AppKey("client", api.Client)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 ENV = web.AppKey("env", jinja2.Environment)
 SCOPE = web.AppKey("scope", str)  # the namespace watched; "" for all
+PAGES = web.AppKey("pages", pagecache.PageCache)
+Page = Callable[[web.Request], Awaitable[web.Response]]
 
 
 def _now() -> datetime.datetime:
@@ -92,6 +94,27 @@ def render(request: web.Request, name: str, *, kinds: str, **values: Any) -> web
     return web.Response(text=template.render(context), content_type="text/html", headers=headers)
 
 
+def cached(handler: Page) -> Page:
+    """Serve a page rendered for the same version, clock step and address."""
+
+    async def page(request: web.Request) -> web.Response:
+        app = request.app
+        version = app[SNAPSHOTS].get().version
+        now = app[CLOCK]().timestamp()
+        key = (request.path_qs, bool(request.headers.get(FRAGMENT_HEADER)))
+        text = app[PAGES].get(key, version=version, now=now)
+        if text is None:
+            response = await handler(request)
+            if response.status != 200 or response.text is None:
+                return response
+            text = response.text
+            app[PAGES].put(key, text, version=version, now=now)
+        headers = {"X-Version": str(version), "Cache-Control": "no-store"}
+        return web.Response(text=text, content_type="text/html", headers=headers)
+
+    return page
+
+
 async def jobs_page(request: web.Request) -> web.Response:
     snap = request.app[SNAPSHOTS].get()
     filters = jobs.Filters.from_query(request.query)
@@ -119,7 +142,13 @@ async def job_page(request: web.Request) -> web.Response:
         )
     view = job.detail(
         body=body,
-        jobs=[b for (n, _), b in snap.job_bodies.items() if n == ns],
+        # Of the other jobs the diagnosis reads only those holding slots or
+        # queue places, all unfinished: 5,000 finished ones need no new parse.
+        jobs=[
+            snap.job_bodies[j.key]
+            for j in snap.jobs
+            if j.meta.namespace == ns and not (j.status.state and j.status.state.finished)
+        ],
         workers=_in(snap.worker_bodies, ns),
         pods=_in(snap.pods, ns),
         events=_in(snap.events, ns),
@@ -217,15 +246,16 @@ def make_app(
     app[CLOCK] = clock
     app[ENV] = _environment()
     app[SCOPE] = scope
+    app[PAGES] = pagecache.PageCache()
     static = importlib.resources.files("conveyor.dashboard") / "static"
     app.router.add_get("/", index)
-    app.router.add_get("/jobs", jobs_page)
-    app.router.add_get("/jobs/{namespace}/{name}", job_page)
+    app.router.add_get("/jobs", cached(jobs_page))
+    app.router.add_get("/jobs/{namespace}/{name}", cached(job_page))
     app.router.add_get("/logs/{namespace}/{name}", logs_stream)
-    app.router.add_get("/runs", runs_page)
-    app.router.add_get("/runs/{namespace}/{name}", run_page)
-    app.router.add_get("/workers", workers_page)
-    app.router.add_get("/history", history_page)
+    app.router.add_get("/runs", cached(runs_page))
+    app.router.add_get("/runs/{namespace}/{name}", cached(run_page))
+    app.router.add_get("/workers", cached(workers_page))
+    app.router.add_get("/history", cached(history_page))
     app.router.add_get("/events", events_stream)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static", str(static), append_version=False)

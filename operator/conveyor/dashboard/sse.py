@@ -17,6 +17,7 @@ from aiohttp import web
 from conveyor.dashboard import store as store_
 
 HEARTBEAT = 15.0  # seconds; proxies commonly close streams idle for 60 s
+TICK_EVERY = 2  # heartbeats: then a `tick`, and pages refresh their ages
 COALESCE = 0.1  # seconds: changes closer together than this are one message
 RETRY_MS = 1000  # the browser reconnects after this long
 
@@ -80,6 +81,10 @@ class Hub:
         data = {"version": self._store.version, "sync": self._store.health()}
         return message(event="hello", id=str(self._store.version), data=data)
 
+    def tick(self) -> bytes:
+        """The clock moved on: ages and durations on the pages are older."""
+        return message(event="tick", data={"version": self._store.version})
+
     def change(self, kinds: list[str]) -> bytes:
         data = {"version": self._store.version, "kinds": kinds, "sync": self._store.health()}
         return message(event="change", id=str(self._store.version), data=data)
@@ -101,11 +106,14 @@ async def stream(
     sub = hub.open()
     try:
         await response.write(f"retry: {RETRY_MS}\n\n".encode() + hub.hello())
+        beats = 0
         while not hub.closing:
             try:
                 await asyncio.wait_for(sub.wake.wait(), timeout=heartbeat)
             except TimeoutError:
-                await response.write(comment("heartbeat"))
+                beats += 1
+                tick = beats % TICK_EVERY == 0
+                await response.write(hub.tick() if tick else comment("heartbeat"))
                 continue
             if hub.closing:
                 break

@@ -48,6 +48,10 @@ stream.addEventListener("change", (event) => {
   const data = JSON.parse(event.data);
   if (data.kinds.some((kind) => kinds.has(kind))) refresh();
 });
+stream.addEventListener("tick", () => {
+  // The server's clock tick: ages and durations moved on (no change otherwise).
+  if (document.visibilityState === "visible") refresh();
+});
 stream.addEventListener("error", () => setConn("reconnecting"));
 
 // Filters: change the address and the table without a page load.
