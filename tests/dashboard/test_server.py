@@ -145,6 +145,7 @@ async def test_the_stream_says_hello_then_what_changed(
 ) -> None:
     answer = await http.get("/events")
     assert answer.headers["Content-Type"] == "text/event-stream"
+    assert answer.headers["Content-Security-Policy"] == server.CSP
     first = await asyncio.wait_for(answer.content.readline(), 5)
     assert first == b"retry: 1000\n"
     seen = b""
@@ -168,3 +169,15 @@ def test_sse_message_format() -> None:
         b'event: change\nid: 7\ndata: {"a": 1}\n\n'
     )
     assert sse.comment("heartbeat") == b": heartbeat\n\n"
+
+
+async def test_the_root_redirects_and_unknown_paths_are_404_with_headers(
+    http: test_utils.TestClient[object, object],
+) -> None:
+    root = await http.get("/", allow_redirects=False)
+    assert root.status == 302
+    assert root.headers["Location"] == "/jobs"
+    assert root.headers["Content-Security-Policy"] == server.CSP
+    missing = await http.get("/nothing-here")
+    assert missing.status == 404
+    assert missing.headers["Content-Security-Policy"] == server.CSP

@@ -20,7 +20,7 @@ Clock = Callable[[], datetime.datetime]
 
 # Everything from this origin, nothing inline, nothing from elsewhere.
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
@@ -49,18 +49,9 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-@web.middleware
-async def secure(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
+async def secure(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer, streams and errors too, carries the security headers."""
     response.headers.update(SECURITY_HEADERS)
-    if isinstance(response, web.HTTPException) and response.status >= 400:
-        raise response
-    return response
 
 
 def _environment() -> jinja2.Environment:
@@ -238,7 +229,8 @@ async def index(request: web.Request) -> web.Response:
 def make_app(
     *, store: store_.Store, client: api.Client, scope: str = "", clock: Clock = _now
 ) -> web.Application:
-    app = web.Application(middlewares=[secure])
+    app = web.Application()
+    app.on_response_prepare.append(secure)
     app[STORE] = store
     app[HUB] = sse.Hub(store=store)
     app[SNAPSHOTS] = snapshot.Snapshots(store=store)
