@@ -59,6 +59,34 @@ def test_states_counts_and_links() -> None:
     assert nodes["lint"].css == "state-skipped"
 
 
+def test_a_fan_out_not_yet_started_counts_its_items() -> None:
+    run = b.run(
+        "r",
+        steps=[b.step("build")],
+        status_steps=[
+            {
+                "name": "build",
+                "state": "RUNNING",
+                "items": 4,
+                "jobs": ["r-build-0"],
+                "message": "1 of 4 items created",
+            }
+        ],
+    )
+    (node,) = runs.graph(run=run, states={(NS, "r-build-0"): "RUNNING"}, pipelines={}).nodes
+    assert node.counts == "0 of 4 done, 1 running"
+    assert node.href is not None
+    assert node.href.startswith("/jobs?")
+    assert node.message == "1 of 4 items created"
+    pending = b.run(
+        "p",
+        steps=[b.step("build")],
+        status_steps=[{"name": "build", "state": "Pending", "items": 3}],
+    )
+    (node,) = runs.graph(run=pending, states={}, pipelines={}).nodes
+    assert (node.counts, node.href) == ("0 of 3 started", None)
+
+
 def test_children_it_cannot_see_count_as_their_step_says() -> None:
     nodes = {n.name: n for n in runs.graph(run=ci_run(), states={}, pipelines={}).nodes}
     assert nodes["build"].counts == "3 of 3 done"

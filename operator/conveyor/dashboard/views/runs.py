@@ -29,6 +29,7 @@ class Node:
     y: int
     jobs: int
     counts: str  # "2 of 3 done" for a fan-out
+    message: str  # why it failed or was skipped
     href: str | None
     final: bool  # a `finally` step
 
@@ -103,17 +104,19 @@ def _fan_out(
     run: str,
     step: str,
     jobs: Sequence[str],
+    items: int,
     states: Mapping[tuple[str, str], str],
 ) -> tuple[str, str | None]:
     if not jobs:
-        return "", None
-    if len(jobs) == 1:
+        return (f"0 of {items} started" if items > 1 else ""), None
+    if len(jobs) == 1 and items <= 1:
         return "", f"/jobs/{namespace}/{jobs[0]}"
     # A child the dashboard does not see (deleted, or another scope) is as its step says.
     known = [states.get((namespace, j), step_state) for j in jobs]
     done = sum(1 for s in known if s in _FINISHED)
     running = sum(1 for s in known if s == model.State.RUNNING)
-    counts = f"{done} of {len(jobs)} done" + (f", {running} running" if running else "")
+    total = max(items, len(jobs))  # status.steps[].items: the fan-out's size
+    counts = f"{done} of {total} done" + (f", {running} running" if running else "")
     label = f"conveyor.dev/pipelinerun={run},conveyor.dev/step={step}"
     return counts, "/jobs?" + urllib.parse.urlencode({"namespace": namespace, "label": label})
 
@@ -146,8 +149,15 @@ def graph(
         seen = status_steps.get(step_name) or {}
         jobs = [str(j) for j in seen.get("jobs") or ()]
         state = str(seen.get("state") or PENDING)
+        items = seen.get("items")
         counts, href = _fan_out(
-            step_state=state, namespace=ns, run=name, step=step_name, jobs=jobs, states=states
+            step_state=state,
+            namespace=ns,
+            run=name,
+            step=step_name,
+            jobs=jobs,
+            items=items if isinstance(items, int) else 0,
+            states=states,
         )
         nodes[step_name] = Node(
             name=step_name,
@@ -156,6 +166,7 @@ def graph(
             y=PAD + row * (NODE_H + GAP_Y),
             jobs=len(jobs),
             counts=counts,
+            message=str(seen.get("message") or ""),
             href=href,
             final=final,
         )
