@@ -228,6 +228,7 @@ async def measure(args: argparse.Namespace, cluster: infra.Cluster, work: pathli
             f"CPU during {args.changes} changes at {args.rate:g}/s",
             f"{(cpu2 - cpu1) / (wall + 2):.1%} of a core",
         ),
+        ("changes took", f"{wall:.1f} s"),
         ("change messages per stream (min/max)", f"{min(counts)}/{max(counts)}"),
     ]
     width = max(len(k) for k, _ in rows)

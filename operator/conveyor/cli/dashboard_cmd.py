@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from conveyor.cli import context
-from conveyor.dashboard import app
 
 DEFAULT_ADDRESS = "127.0.0.1"
 DEFAULT_PORT = 8090
@@ -29,6 +29,16 @@ def register(commands: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported here: the rest of the CLI works without the dashboard's libraries.
+    try:
+        from conveyor.dashboard import app
+    except ImportError as exc:
+        print(
+            f"error: the dashboard needs {exc.name}: pip install 'conveyor[dashboard]'",
+            file=sys.stderr,
+        )
+        return 1
+
     async def command(ctx: context.Context) -> int:
         await app.serve(
             client=ctx.client, address=args.address, port=args.port, namespace=ctx.scope
