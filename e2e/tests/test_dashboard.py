@@ -420,10 +420,14 @@ async def test_every_page_loads_without_console_errors(
     for i in range(3):
         await k.create(builders.pipelinejob(f"done-{i}", run_time="1s"))
     await k.create(builders.pipelinejob("failed", exit_code=1))
-    await k.create(builders.pipelinejob("long", run_time="120s"))
     for i in range(3):
         await k.wait_state(f"done-{i}", "SUCCESS")
+    await k.create(builders.pipelinejob("long", run_time="120s"))
+    await k.create(builders.pipelinejob("long-2", run_time="120s", labels={"app": "api"}))
     await k.wait_state("long", "RUNNING")
+    await k.wait_state("long-2", "RUNNING")
+    await k.create(builders.pipelinejob("queued"))
+    await k.wait_state("queued", "IN-QUEUE", reason="ConcurrencyLimit")
     out = screenshot_dir(tmp_path)
     pages = {
         "jobs": f"/jobs?namespace={namespace}",
