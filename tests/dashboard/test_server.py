@@ -181,3 +181,23 @@ async def test_the_root_redirects_and_unknown_paths_are_404_with_headers(
     missing = await http.get("/nothing-here")
     assert missing.status == 404
     assert missing.headers["Content-Security-Policy"] == server.CSP
+
+
+async def test_a_broken_watch_shows_a_banner_until_it_is_live_again(
+    http: test_utils.TestClient[object, object],
+) -> None:
+    store = http.server.app[server.STORE]  # type: ignore[union-attr]
+    store.set_sync(kind="workers", sync=store_.Sync.RECONNECTING)
+    page = text_of(await (await http.get("/jobs")).text())
+    assert "The API watch of workers is reconnecting" in page
+    store.set_sync(kind="workers", sync=store_.Sync.LIVE)
+    assert "reconnecting" not in text_of(await (await http.get("/jobs")).text())
+
+
+async def test_pipeline_runs_missing_from_the_api_say_so(
+    http: test_utils.TestClient[object, object],
+) -> None:
+    store = http.server.app[server.STORE]  # type: ignore[union-attr]
+    store.set_sync(kind="pipelineruns", sync=store_.Sync.MISSING)
+    page = text_of(await (await http.get("/runs")).text())
+    assert "This cluster has no PipelineRun API yet" in page
