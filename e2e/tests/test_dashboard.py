@@ -31,8 +31,9 @@ import pytest
 import yaml
 
 from conveyor.k8s import api
-from e2e.tests import builders, kube
 from e2e.tests import cluster as clusters
+from e2e.tests import kube
+from tests import builders
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("operator")]
 
@@ -296,13 +297,13 @@ def kubectl_apply(cluster: clusters.Cluster, body: dict[str, Any], namespace: st
 async def test_a_job_appears_and_changes_state_live(
     dashboard: Dashboard, cluster: clusters.Cluster, k: kube.Kube, namespace: str
 ) -> None:
-    await k.create(builders.worker("build", concurrency=1))
+    await k.create(builders.worker("build").concurrency(1).obj())
     name = f"live-{secrets.token_hex(2)}"
     async with browser() as b:
         await b.open(f"{dashboard.url}/jobs?namespace={namespace}")
         with StateWatch(client=k.client, namespace=namespace, name=name) as api_watch:
             await asyncio.sleep(0.5)  # the watch is open before the job exists
-            kubectl_apply(cluster, builders.pipelinejob(name, run_time="3s"), namespace)
+            kubectl_apply(cluster, builders.pipelinejob(name).sim(run_time="3s").obj(), namespace)
             row = f'tr[data-name="{name}"]'
             seen = {
                 state: await b.wait_row(f'{row}[data-state="{state}"]', timeout=60)
@@ -323,8 +324,8 @@ async def test_a_job_appears_and_changes_state_live(
 async def test_the_health_page_shows_an_offline_worker(
     dashboard: Dashboard, k: kube.Kube, namespace: str, tmp_path: pathlib.Path
 ) -> None:
-    await k.create(builders.worker("build", concurrency=1, template=BAD_IMAGE))
-    await k.create(builders.pipelinejob("stuck"))
+    await k.create(builders.worker("build").concurrency(1).template(BAD_IMAGE).obj())
+    await k.create(builders.pipelinejob("stuck").obj())
     async with browser() as b:
         await b.open(f"{dashboard.url}/workers")
         row = f'tr[data-namespace="{namespace}"][data-name="build"]'
@@ -416,17 +417,17 @@ async def test_every_page_loads_without_console_errors(
     namespace: str,
     tmp_path: pathlib.Path,
 ) -> None:
-    await k.create(builders.worker("build", concurrency=2))
+    await k.create(builders.worker("build").concurrency(2).obj())
     for i in range(3):
-        await k.create(builders.pipelinejob(f"done-{i}", run_time="1s"))
-    await k.create(builders.pipelinejob("failed", exit_code=1))
+        await k.create(builders.pipelinejob(f"done-{i}").sim(run_time="1s").obj())
+    await k.create(builders.pipelinejob("failed").sim(exit_code=1).obj())
     for i in range(3):
         await k.wait_state(f"done-{i}", "SUCCESS")
-    await k.create(builders.pipelinejob("long", run_time="120s"))
-    await k.create(builders.pipelinejob("long-2", run_time="120s", labels={"app": "api"}))
+    await k.create(builders.pipelinejob("long").sim(run_time="120s").obj())
+    await k.create(builders.pipelinejob("long-2").sim(run_time="120s").labels({"app": "api"}).obj())
     await k.wait_state("long", "RUNNING")
     await k.wait_state("long-2", "RUNNING")
-    await k.create(builders.pipelinejob("queued"))
+    await k.create(builders.pipelinejob("queued").obj())
     await k.wait_state("queued", "IN-QUEUE", reason="ConcurrencyLimit")
     out = screenshot_dir(tmp_path)
     pages = {
@@ -466,13 +467,13 @@ async def test_every_page_loads_without_console_errors(
 async def test_the_stream_recovers_after_the_watch_breaks(
     dashboard: Dashboard, proxy: tuple[Proxy, pathlib.Path], k: kube.Kube, namespace: str
 ) -> None:
-    await k.create(builders.worker("build", concurrency=2))
+    await k.create(builders.worker("build").concurrency(2).obj())
     async with browser() as b:
         await b.open(f"{dashboard.url}/jobs?namespace={namespace}")
         # The network between the dashboard and the API server breaks: every watch drops.
         cut = proxy[0].cut()
         assert cut >= 1
-        await k.create(builders.pipelinejob("after-break"))
+        await k.create(builders.pipelinejob("after-break").obj())
         started = time.monotonic()
         await b.wait_row('tr[data-name="after-break"][data-state="SUCCESS"]', timeout=60)
         took = time.monotonic() - started
@@ -481,6 +482,6 @@ async def test_the_stream_recovers_after_the_watch_breaks(
         dashboard.stop()
         dashboard.start()
         await b.page.wait_for_selector("#conn.live", timeout=15_000)
-        await k.create(builders.pipelinejob("after-restart"))
+        await k.create(builders.pipelinejob("after-restart").obj())
         await b.wait_row('tr[data-name="after-restart"][data-state="SUCCESS"]', timeout=60)
         assert not [e for e in b.errors if "/events" not in e and "ERR_CONNECTION_REFUSED" not in e]

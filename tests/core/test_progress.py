@@ -8,7 +8,7 @@ import datetime
 import pytest
 
 from conveyor.core import model, progress
-from tests.core import builders as b
+from tests import builders as b
 
 
 def finished(
@@ -20,24 +20,27 @@ def finished(
     type: str = "custom",
     end: float = 0,
 ) -> model.PipelineJob:
-    return model.parse_pipelinejob(
-        b.pipelinejob_body(
-            name,
-            type=type,
-            state=state,
-            worker=worker,
-            attempt=1,
-            started_at=b.at(end - seconds),
-            finished_at=b.at(end),
-        )
+    return (
+        b.pipelinejob(name)
+        .type(type)
+        .state(state)
+        .assigned(worker)
+        .attempt(1)
+        .started_at(b.at(end - seconds))
+        .finished_at(b.at(end))
+        .model()
     )
 
 
 def running(*, since: float, worker: str = "build", type: str = "custom") -> model.PipelineJob:
-    return model.parse_pipelinejob(
-        b.pipelinejob_body(
-            "live", type=type, state="RUNNING", worker=worker, attempt=1, started_at=b.at(-since)
-        )
+    return (
+        b.pipelinejob("live")
+        .type(type)
+        .state("RUNNING")
+        .assigned(worker)
+        .attempt(1)
+        .started_at(b.at(-since))
+        .model()
     )
 
 

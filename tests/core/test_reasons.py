@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from conveyor.core import model, reasons
-from tests.core import builders as b
+from tests import builders as b
 
 T0 = b.T0
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conveyor.core import model, status
-from tests.core import builders as b
+from tests import builders as b
 
 State = model.State
 T0 = b.T0

@@ -1,22 +1,70 @@
-"""Builders for the dashboard's tests: the core's builders plus labels,
+"""Builders for the dashboard's tests, on the shared fluent family
+(tests/builders): a PipelineJob as served with keyword fields, Workers,
 PipelineRuns (the status shape of DESIGN.md §3b) and a filled store."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from conveyor.dashboard import store as store_
 from conveyor.dashboard import watch
-from tests.core import builders as core
-from tests.core.builders import NAMESPACE, T0, at, ts  # noqa: F401  (re-exported)
+from tests import builders as fluent
+from tests.builders import NAMESPACE, T0, at, ts  # noqa: F401  (re-exported)
+
+attempt_entry = fluent.attempt_entry
+pod_running = fluent.pod_running
+pod_pending = fluent.pod_pending
 
 
-def job(name: str, *, labels: Mapping[str, str] | None = None, **fields: Any) -> dict[str, Any]:
-    body = core.pipelinejob_body(name, **fields)
-    if labels:
-        body["metadata"]["labels"] = dict(labels)
-    return body
+def job(
+    name: str,
+    *,
+    type: str = "custom",
+    labels: Mapping[str, str] | None = None,
+    created: datetime.datetime = T0,
+    state: str | None = None,
+    reason: str | None = None,
+    message: str | None = None,
+    worker: str | None = None,  # status.worker
+    attempt: int = 0,
+    job: str | None = None,
+    attempts: Sequence[Mapping[str, Any]] = (),
+    queued_at: datetime.datetime | None = None,
+    started_at: datetime.datetime | None = None,
+    finished_at: datetime.datetime | None = None,
+    outputs: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A PipelineJob as the API server returns it; `state=None`: never seen."""
+    built = (
+        fluent.pipelinejob(name)
+        .type(type)
+        .labels(labels or {})
+        .created(created)
+        .state(state)
+        .reason(reason)
+        .message(message)
+        .assigned(worker)
+        .attempt(attempt)
+        .job(job)
+        .attempts(attempts)
+        .queued_at(queued_at)
+        .started_at(started_at)
+        .finished_at(finished_at)
+        .outputs(outputs)
+    )
+    return built.served()
+
+
+def worker_body(
+    name: str = "build",
+    *,
+    type: str = "build",
+    concurrency: int = 2,
+    status: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    return fluent.worker(name).type(type).concurrency(concurrency).status(status).served()
 
 
 def run(

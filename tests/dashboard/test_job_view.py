@@ -17,7 +17,7 @@ def test_the_explanation_is_the_diagnosis_of_conveyor_why() -> None:
         created=b.at(-60),
     )
     holder = b.job("holder", state="RUNNING", worker="build", attempt=1, started_at=b.at(-30))
-    workers = [b.core.worker_body("build", concurrency=1)]
+    workers = [b.worker_body("build", concurrency=1)]
     view = job.detail(
         body=body, jobs=[body, holder], workers=workers, pods=[], events=[], typical={}, now=b.T0
     )
@@ -29,8 +29,8 @@ def test_the_explanation_is_the_diagnosis_of_conveyor_why() -> None:
 
 def test_attempts_become_a_timeline() -> None:
     attempts = [
-        b.core.attempt_entry(1, start=b.at(0), finish=b.at(10), result="FAILED"),
-        b.core.attempt_entry(2, start=b.at(20), finish=b.at(40), result="SUCCESS"),
+        b.attempt_entry(1, start=b.at(0), finish=b.at(10), result="FAILED"),
+        b.attempt_entry(2, start=b.at(20), finish=b.at(40), result="SUCCESS"),
     ]
     body = b.job(
         "j",
@@ -80,10 +80,10 @@ def test_secret_looking_params_are_hidden_references_shown() -> None:
 
 
 def test_the_logs_follow_the_latest_pod_of_the_current_attempt() -> None:
-    old = b.core.pod_running("j-2", created=b.at(0))
-    new = b.core.pod_running("j-2", created=b.at(5))
+    old = b.pod_running("j-2", created=b.at(0))
+    new = b.pod_running("j-2", created=b.at(5))
     new["metadata"]["name"] = "j-2-zzzzz"
-    other = b.core.pod_running("j-1")
+    other = b.pod_running("j-1")
     assert job.latest_pod(pods=[old, new, other], job="j-2") == "j-2-zzzzz"
     assert job.latest_pod(pods=[other], job="j-2") is None
     assert job.latest_pod(pods=[other], job=None) is None

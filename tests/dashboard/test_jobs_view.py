@@ -10,7 +10,7 @@ from conveyor.core import model
 from conveyor.dashboard.views import jobs
 from tests.dashboard import builders as b
 
-WORKERS = [model.parse_worker(b.core.worker_body("build", concurrency=1))]
+WORKERS = [model.parse_worker(b.worker_body("build", concurrency=1))]
 
 
 def parsed(*bodies: dict[str, object]) -> list[model.PipelineJob]:

@@ -22,7 +22,7 @@ from tests.dashboard import builders as b
 
 
 def objects() -> store_.Store:
-    worker = b.core.worker_body("build", status={"state": "ONLINE", "lastHeartbeat": b.ts(b.T0)})
+    worker = b.worker_body("build", status={"state": "ONLINE", "lastHeartbeat": b.ts(b.T0)})
     run = b.run(
         "ci-1",
         steps=[b.step("build"), b.step("test", "build")],
@@ -152,8 +152,8 @@ async def test_the_stream_says_hello_then_what_changed(
     while b"event: hello" not in seen:
         seen += await asyncio.wait_for(answer.content.readline(), 5)
     store = http.server.app[server.STORE]  # type: ignore[union-attr]
-    store.apply(kind="workers", event="ADDED", body=b.core.worker_body("deploy", type="deploy"))
-    store.apply(kind="pods", event="ADDED", body=b.core.pod_running("j-1"))
+    store.apply(kind="workers", event="ADDED", body=b.worker_body("deploy", type="deploy"))
+    store.apply(kind="pods", event="ADDED", body=b.pod_running("j-1"))
     seen = b""
     while b"event: change" not in seen:
         seen += await asyncio.wait_for(answer.content.readline(), 5)

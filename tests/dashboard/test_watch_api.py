@@ -168,7 +168,7 @@ async def test_a_pods_log_reaches_the_browser_line_by_line(
 ) -> None:
     fake_api, client = fake
     fake_api.log_status = status
-    pod = b.core.pod_running("j-1")
+    pod = b.pod_running("j-1")
     job = b.job("j", state="RUNNING", attempt=1, job="j-1")
     store = b.filled(pipelinejobs=[job], pods=[pod])
     app = server.make_app(store=store, client=client)

@@ -15,10 +15,10 @@ def test_an_offline_worker_shows_its_cause_and_an_example_pod() -> None:
         "message": "its pods cannot start (e.g. pod j-1-abcde: ImagePullBackOff)",
         "lastHeartbeat": b.ts(b.at(-10)),
     }
-    body = b.core.worker_body("build", concurrency=2, status=status)
+    body = b.worker_body("build", concurrency=2, status=status)
     holder = b.job("j", state="RUNNING", worker="build", attempt=1, job="j-1")
     waiting = b.job("w", state="IN-QUEUE", reason="WorkerOffline", created=b.at(-30))
-    pod = b.core.pod_pending("j-1", waiting_reason="ImagePullBackOff")
+    pod = b.pod_pending("j-1", waiting_reason="ImagePullBackOff")
     pod["metadata"]["labels"]["conveyor.dev/worker"] = "build"
     (row,) = workers.rows(
         workers=[model.parse_worker(body)],
@@ -42,7 +42,7 @@ def test_an_offline_worker_shows_its_cause_and_an_example_pod() -> None:
 
 def test_an_online_worker_with_a_stale_heartbeat() -> None:
     status = {"state": "ONLINE", "reason": "Ready", "lastHeartbeat": b.ts(b.at(minutes=-10))}
-    body = b.core.worker_body("build", status=status)
+    body = b.worker_body("build", status=status)
     (row,) = workers.rows(
         workers=[model.parse_worker(body)], bodies=[body], jobs=[], pods=[], now=b.T0
     )

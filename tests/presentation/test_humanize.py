@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from conveyor.presentation import humanize
-from tests.core import builders as b
+from tests import builders as b
 
 
 def seconds(value: float) -> datetime.timedelta:

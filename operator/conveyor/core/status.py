@@ -16,6 +16,7 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from conveyor.core import conditions as conditions_
 from conveyor.core import model
 
 State = model.State
@@ -65,26 +66,14 @@ def conditions(
         "Reconciling": state in (State.IN_QUEUE, State.RUNNING),
         "Stalled": state in (State.FAILED, State.REVOKED),
     }
-    old = {c.get("type"): c for c in previous}
-    out = []
-    for type_, true in wanted.items():
-        value = "True" if true else "False"
-        before = old.get(type_)
-        transitioned = before is None or before.get("status") != value
-        out.append(
-            {
-                "type": type_,
-                "status": value,
-                "reason": reason,
-                "message": message,
-                "observedGeneration": generation,
-                "lastTransitionTime": (
-                    None if transitioned or before is None else before.get("lastTransitionTime")
-                )
-                or model.format_time(now),
-            }
-        )
-    return out
+    return conditions_.build(
+        wanted=wanted,
+        reason=reason,
+        message=message,
+        generation=generation,
+        previous=previous,
+        now=now,
+    )
 
 
 def merge_patch(*, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:

@@ -87,21 +87,7 @@ def diagnose(
     facts = [*_basics(situation), *parts.facts]
     actions = list(parts.actions)
     if status.state is not None and not status.state.finished:
-        facts += _worker_facts(situation)
-        actions += _unhealthy_worker(situation)
-        operator = _operator_health(situation)
-        if operator is not None:
-            facts.append(operator)
-            if operator.level is shared.Level.WARNING:
-                actions.insert(0, _OPERATOR_DOWN_ACTION)
-        if pj.spec is not None and pj.spec.revoke:
-            facts.append(
-                shared.Fact(
-                    label="Revoke",
-                    text="spec.revoke is set; the operator has not acted on it yet",
-                    level=shared.Level.WARNING,
-                )
-            )
+        _unfinished(situation, facts=facts, actions=actions)
     return Diagnosis(
         namespace=pj.meta.namespace,
         name=pj.meta.name,
@@ -112,6 +98,25 @@ def diagnose(
         events=tuple(evidence.recent_events(events=events, job=job, now=now)),
         actions=tuple(actions),
     )
+
+
+def _unfinished(s: shared.Situation, *, facts: list[shared.Fact], actions: list[str]) -> None:
+    """What else matters while a job is not finished: its Worker, the operator."""
+    facts += _worker_facts(s)
+    actions += _unhealthy_worker(s)
+    operator = _operator_health(s)
+    if operator is not None:
+        facts.append(operator)
+        if operator.level is shared.Level.WARNING:
+            actions.insert(0, _OPERATOR_DOWN_ACTION)
+    if s.job.spec is not None and s.job.spec.revoke:
+        facts.append(
+            shared.Fact(
+                label="Revoke",
+                text="spec.revoke is set; the operator has not acted on it yet",
+                level=shared.Level.WARNING,
+            )
+        )
 
 
 _OPERATOR_DOWN_ACTION = (
@@ -171,8 +176,7 @@ def _unhealthy_worker(s: shared.Situation) -> list[str]:
     unhealthy = st.get("state") in (model.WorkerState.DEGRADED, model.WorkerState.OFFLINE)
     if not unhealthy or s.job.status.reason == Reason.WORKER_OFFLINE:
         return []
-    cause = " ".join(str(st.get(k) or "") for k in ("reason", "message"))
-    return list(shared.fix_worker(s, cause=cause))
+    return list(shared.fix_worker(s, reason=st.get("reason")))
 
 
 def _operator_health(s: shared.Situation) -> shared.Fact | None:

@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.core import model
+from conveyor.core import model, observe
 from conveyor.presentation import humanize, shared
 
 MAX_EVENTS = 10
@@ -30,27 +30,15 @@ def pod_state(pods: Sequence[Mapping[str, Any]]) -> shared.PodState | None:
     """The latest pod's phase and, while it is not running, why."""
     if not pods:
         return None
-    pod = max(pods, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
+    pod = observe.latest_pod(pods) or {}
     status = pod.get("status") or {}
     name = str((pod.get("metadata") or {}).get("name") or "")
     phase = str(status.get("phase") or "Pending")
-    for container in status.get("containerStatuses") or ():
-        waiting = (container.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason"):
-            return shared.PodState(
-                name=name,
-                phase=phase,
-                waiting_reason=waiting["reason"],
-                waiting_message=waiting.get("message"),
-            )
-    for cond in status.get("conditions") or ():
-        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
-            return shared.PodState(
-                name=name,
-                phase=phase,
-                waiting_reason=cond.get("reason") or "Unschedulable",
-                waiting_message=cond.get("message"),
-            )
+    why = observe.waiting(pod)
+    if why is not None:
+        return shared.PodState(
+            name=name, phase=phase, waiting_reason=why.reason, waiting_message=why.message
+        )
     return shared.PodState(name=name, phase=phase)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from conveyor.core import model, names, queue, scheduling
+from conveyor.core import health, model, names, queue, scheduling
 from conveyor.presentation import humanize, shared
 
 Reason = model.Reason
@@ -96,12 +96,11 @@ def _paused(s: shared.Situation) -> shared.Parts:
 
 def _offline(s: shared.Situation) -> shared.Parts:
     st = (s.worker or {}).get("status") or {}
-    cause = " ".join(str(st.get(k) or "") for k in ("reason", "message")).strip()
     return shared.Parts(
         summary=f"its Worker {s.worker_name} is offline",
         facts=tuple(shared.queue_facts(s)),
         actions=(
-            *shared.fix_worker(s, cause=cause or s.job.status.message or ""),
+            *shared.fix_worker(s, reason=st.get("reason")),
             f"the Worker comes back ONLINE by itself once the cause is gone "
             f"(kubectl describe wk {s.worker_name} -n {s.namespace})",
         ),
@@ -196,14 +195,15 @@ def _starting(s: shared.Situation) -> shared.Parts:
     )
     facts.append(shared.Fact(label="Pod", text=text, level=level))
     describe = f"kubectl describe pod {pod.name} -n {s.namespace}"
-    if waiting in shared.IMAGE_PROBLEMS:
+    kind = health.CannotStart.of(waiting)
+    if kind is health.CannotStart.IMAGE_PULL:
         actions = [
             f"fix the image in the Worker {s.worker_name} template (spec.template) or in the "
             f"job's params/podTemplate: kubectl edit wk {s.worker_name} -n {s.namespace}"
         ]
-    elif waiting in shared.CONFIG_PROBLEMS:
+    elif kind is health.CannotStart.CONTAINER_CONFIG:
         actions = [f"fix the Secrets, ConfigMaps or env the pod refers to ({describe})"]
-    elif waiting == "Unschedulable":
+    elif kind is health.CannotStart.UNSCHEDULABLE:
         actions = [
             "no node can take the pod: free capacity, or fix resources, nodeSelector or "
             f"tolerations in the Worker {s.worker_name} template ({describe})"

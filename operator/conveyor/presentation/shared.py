@@ -12,7 +12,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.core import model, queue
+from conveyor.core import health, model, queue
 from conveyor.presentation import humanize
 
 Reason = model.Reason
@@ -27,14 +27,6 @@ UNSEEN_GRACE = datetime.timedelta(seconds=30)
 
 
 MAX_HOLDERS = 10
-
-
-IMAGE_PROBLEMS = frozenset(
-    {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"}
-)
-
-
-CONFIG_PROBLEMS = frozenset({"CreateContainerConfigError", "CreateContainerError"})
 
 
 class Level(enum.StrEnum):
@@ -98,17 +90,19 @@ class Parts:
     actions: tuple[str, ...] = ()
 
 
-def fix_worker(s: Situation, *, cause: str) -> tuple[str, ...]:
-    """What to do about a Worker whose pods cannot start, from the cause's words."""
+def fix_worker(s: Situation, *, reason: str | None) -> tuple[str, ...]:
+    """What to do about a Worker whose pods cannot start, from its status reason
+    (the health check's CannotStart, or a pod's waiting reason)."""
     edit = f"kubectl edit wk {s.worker_name} -n {s.namespace}"
-    if any(word in cause for word in (*IMAGE_PROBLEMS, "image", "Image")):
+    kind = health.CannotStart.of(reason)
+    if kind is health.CannotStart.IMAGE_PULL:
         return (f"fix the image in the Worker's template (spec.template): {edit}",)
-    if "Unschedulable" in cause or "schedul" in cause:
+    if kind is health.CannotStart.UNSCHEDULABLE:
         return (
             "no node can take its pods: free capacity, or fix resources, nodeSelector or "
             f"tolerations in the Worker's template: {edit}",
         )
-    if any(word in cause for word in ("ContainerConfig", "CreateContainer", "Secret", "ConfigMap")):
+    if kind is health.CannotStart.CONTAINER_CONFIG:
         return (
             "create the Secrets and ConfigMaps its pods refer to, or fix the references "
             f"in the Worker's template: {edit}",

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.core import model
+from conveyor.core import conditions
 
 
 class Reason(enum.StrEnum):
@@ -115,21 +115,11 @@ class CronStatus:
         included: that is the user's wish); Stalled True when auto-suspended or
         invalid, until a person changes the spec."""
         wanted = {"Ready": not self.stalled, "Stalled": self.stalled}
-        old = {c.get("type"): c for c in previous}
-        out = []
-        for type_, true in wanted.items():
-            value = "True" if true else "False"
-            before = old.get(type_) or {}
-            kept = before.get("status") == value
-            out.append(
-                {
-                    "type": type_,
-                    "status": value,
-                    "reason": str(self.reason or Reason.SCHEDULED),
-                    "message": self.message or "",
-                    "observedGeneration": generation,
-                    "lastTransitionTime": (before.get("lastTransitionTime") if kept else None)
-                    or model.format_time(now),
-                }
-            )
-        return out
+        return conditions.build(
+            wanted=wanted,
+            reason=str(self.reason or Reason.SCHEDULED),
+            message=self.message or "",
+            generation=generation,
+            previous=previous,
+            now=now,
+        )

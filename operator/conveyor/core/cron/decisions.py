@@ -69,15 +69,7 @@ def decide(
     events: list[lifecycle.Event] = []
     ordered = sorted(children, key=lambda c: (c.scheduled_at, c.name))
 
-    status, last_failed = _count_finished(status=status, children=ordered)
-    status = _resume_or_suspend(
-        meta=meta,
-        spec=spec,
-        status=status,
-        last_failed=last_failed,
-        newest_finished=next((c for c in reversed(ordered) if c.finished), None),
-        events=events,
-    )
+    status = _settle(meta=meta, spec=spec, status=status, ordered=ordered, events=events)
     delete = _over_history(spec=spec, status=status, children=ordered)
 
     active = [c for c in ordered if not c.finished]
@@ -122,6 +114,26 @@ def decide(
     )
 
 
+def _settle(
+    *,
+    meta: model.Meta,
+    spec: cronspec.CronSpec,
+    status: cronstatus.CronStatus,
+    ordered: Sequence[runs.Child],
+    events: list[lifecycle.Event],
+) -> cronstatus.CronStatus:
+    """Count the runs finished since the last look, then resume or auto-suspend."""
+    status, last_failed = _count_finished(status=status, children=ordered)
+    return _resume_or_suspend(
+        meta=meta,
+        spec=spec,
+        status=status,
+        last_failed=last_failed,
+        newest_finished=next((c for c in reversed(ordered) if c.finished), None),
+        events=events,
+    )
+
+
 def _run(
     *,
     meta: model.Meta,
@@ -141,25 +153,11 @@ def _run(
     if any(c.name == name for c in children):
         return None  # created before (e.g. before a restart): nothing new to say
     at = model.format_time(latest)
-    deadline = spec.deadline
-    window = earliest if deadline is None else max(earliest, now - deadline)
-    missed = schedule.count(after=window, until=now, limit=MAX_MISSED + 1)
-    if missed > MAX_MISSED:
-        message = (
-            f"more than {MAX_MISSED} scheduled runs were missed since"
-            f" {model.format_time(earliest)}: none started (the latest was {at}); set"
-            " spec.startingDeadlineSeconds to catch up on recent ones only, or check the clock"
-        )
-        events.append(lifecycle.Event(type="Warning", reason="TooManyMissed", message=message))
-        return cronstatus.Reason.TOO_MANY_MISSED, message
-    if deadline is not None and now - latest > deadline:
-        late = int((now - latest).total_seconds())
-        message = (
-            f"missed the run at {at}: {late}s late, more than"
-            f" spec.startingDeadlineSeconds ({spec.starting_deadline_seconds})"
-        )
-        events.append(lifecycle.Event(type="Warning", reason="MissedSchedule", message=message))
-        return cronstatus.Reason.MISSED_SCHEDULE, message
+    late, missed = _missed(
+        spec=spec, schedule=schedule, earliest=earliest, latest=latest, now=now, events=events
+    )
+    if late is not None:
+        return late
 
     if active and spec.concurrency_policy is cronspec.ConcurrencyPolicy.FORBID:
         running = ", ".join(c.name for c in active)
@@ -185,6 +183,40 @@ def _run(
         message += f" ({missed - 1} earlier missed runs skipped: at most one catch-up)"
     events.append(lifecycle.Event(type="Normal", reason="Scheduled", message=message))
     return cronstatus.Reason.SCHEDULED, message
+
+
+def _missed(
+    *,
+    spec: cronspec.CronSpec,
+    schedule: times.Schedule,
+    earliest: datetime.datetime,
+    latest: datetime.datetime,
+    now: datetime.datetime,
+    events: list[lifecycle.Event],
+) -> tuple[tuple[cronstatus.Reason, str] | None, int]:
+    """How many times were missed, and the outcome when `latest` must not run:
+    too many missed, or later than startingDeadlineSeconds allows."""
+    at = model.format_time(latest)
+    deadline = spec.deadline
+    window = earliest if deadline is None else max(earliest, now - deadline)
+    missed = schedule.count(after=window, until=now, limit=MAX_MISSED + 1)
+    if missed > MAX_MISSED:
+        message = (
+            f"more than {MAX_MISSED} scheduled runs were missed since"
+            f" {model.format_time(earliest)}: none started (the latest was {at}); set"
+            " spec.startingDeadlineSeconds to catch up on recent ones only, or check the clock"
+        )
+        events.append(lifecycle.Event(type="Warning", reason="TooManyMissed", message=message))
+        return (cronstatus.Reason.TOO_MANY_MISSED, message), missed
+    if deadline is not None and now - latest > deadline:
+        late = int((now - latest).total_seconds())
+        message = (
+            f"missed the run at {at}: {late}s late, more than"
+            f" spec.startingDeadlineSeconds ({spec.starting_deadline_seconds})"
+        )
+        events.append(lifecycle.Event(type="Warning", reason="MissedSchedule", message=message))
+        return (cronstatus.Reason.MISSED_SCHEDULE, message), missed
+    return None, missed
 
 
 def _count_finished(

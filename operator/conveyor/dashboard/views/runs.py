@@ -124,6 +124,59 @@ def _fan_out(
 _FINISHED = frozenset(str(s) for s in model.State if s.finished)
 
 
+def _node(
+    *,
+    step: str,
+    seen: Mapping[str, Any],
+    column: int,
+    row: int,
+    final: bool,
+    namespace: str,
+    run: str,
+    states: Mapping[tuple[str, str], str],
+) -> Node:
+    """One step's box: `seen` is its entry in status.steps (empty: Pending)."""
+    jobs = [str(j) for j in seen.get("jobs") or ()]
+    state = str(seen.get("state") or PENDING)
+    items = seen.get("items")
+    counts, href = _fan_out(
+        step_state=state,
+        namespace=namespace,
+        run=run,
+        step=step,
+        jobs=jobs,
+        items=items if isinstance(items, int) else 0,
+        states=states,
+    )
+    return Node(
+        name=step,
+        state=state,
+        x=PAD + column * (NODE_W + GAP_X),
+        y=PAD + row * (NODE_H + GAP_Y),
+        jobs=len(jobs),
+        counts=counts,
+        message=str(seen.get("message") or ""),
+        href=href,
+        final=final,
+    )
+
+
+def _edges(steps: Sequence[Mapping[str, Any]], nodes: Mapping[str, Node]) -> list[Edge]:
+    """A curve from the right of each dependency to the left of its step."""
+    edges = []
+    for step in steps:
+        to = nodes[str(step.get("name"))]
+        for dep in step.get("dependsOn") or ():
+            frm = nodes.get(str(dep))
+            if frm is None:
+                continue
+            x1, y1 = frm.x + NODE_W, frm.y + NODE_H // 2
+            x2, y2 = to.x, to.y + NODE_H // 2
+            mid = (x1 + x2) // 2
+            edges.append(Edge(path=f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"))
+    return edges
+
+
 def graph(
     *,
     run: Mapping[str, Any],
@@ -144,48 +197,22 @@ def graph(
     for step, final in [(s, False) for s in steps] + [(s, True) for s in finals]:
         step_name = str(step.get("name"))
         column = last if final else depth.get(step_name, 0)
-        row = rows.get(column, 0)
-        rows[column] = row + 1
-        seen = status_steps.get(step_name) or {}
-        jobs = [str(j) for j in seen.get("jobs") or ()]
-        state = str(seen.get("state") or PENDING)
-        items = seen.get("items")
-        counts, href = _fan_out(
-            step_state=state,
+        rows[column] = rows.get(column, 0) + 1
+        nodes[step_name] = _node(
+            step=step_name,
+            seen=status_steps.get(step_name) or {},
+            column=column,
+            row=rows[column] - 1,
+            final=final,
             namespace=ns,
             run=name,
-            step=step_name,
-            jobs=jobs,
-            items=items if isinstance(items, int) else 0,
             states=states,
         )
-        nodes[step_name] = Node(
-            name=step_name,
-            state=state,
-            x=PAD + column * (NODE_W + GAP_X),
-            y=PAD + row * (NODE_H + GAP_Y),
-            jobs=len(jobs),
-            counts=counts,
-            message=str(seen.get("message") or ""),
-            href=href,
-            final=final,
-        )
-    edges = []
-    for step in steps:
-        to = nodes[str(step.get("name"))]
-        for dep in step.get("dependsOn") or ():
-            frm = nodes.get(str(dep))
-            if frm is None:
-                continue
-            x1, y1 = frm.x + NODE_W, frm.y + NODE_H // 2
-            x2, y2 = to.x, to.y + NODE_H // 2
-            mid = (x1 + x2) // 2
-            edges.append(Edge(path=f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"))
     columns = (last + 1) if finals else max(last, 1)
     height = max(rows.values(), default=1)
     return Graph(
         nodes=tuple(nodes.values()),
-        edges=tuple(edges),
+        edges=tuple(_edges(steps, nodes)),
         width=2 * PAD + columns * NODE_W + (columns - 1) * GAP_X,
         height=2 * PAD + height * NODE_H + (height - 1) * GAP_Y,
     )
