@@ -64,6 +64,7 @@ PAGES = [
     f"/runs/{b.NAMESPACE}/ci-1",
     "/workers",
     "/history",
+    f"/history?namespace={b.NAMESPACE}&page=2",
     f"/jobs/{b.NAMESPACE}/gone",
 ]
 
@@ -201,3 +202,10 @@ async def test_pipeline_runs_missing_from_the_api_say_so(
     store.set_sync(kind="pipelineruns", sync=store_.Sync.MISSING)
     page = text_of(await (await http.get("/runs")).text())
     assert "This cluster has no PipelineRun API yet" in page
+
+
+async def test_history_by_namespace(http: test_utils.TestClient[object, object]) -> None:
+    mine = text_of(await (await http.get(f"/history?namespace={b.NAMESPACE}")).text())
+    other = text_of(await (await http.get("/history?namespace=elsewhere")).text())
+    assert "1 finished jobs" in mine
+    assert "0 finished jobs" in other

@@ -197,11 +197,14 @@ async def workers_page(request: web.Request) -> web.Response:
 
 async def history_page(request: web.Request) -> web.Response:
     snap = request.app[SNAPSHOTS].get()
-    page = jobs.Filters.from_query(request.query).page
-    view = history.history(jobs=snap.jobs, now=request.app[CLOCK](), page=page)
+    filters = jobs.Filters.from_query(request.query)
+    ns = filters.namespace
+    now = request.app[CLOCK]()
+    chosen = [j for j in snap.jobs if not ns or j.meta.namespace == ns]
+    view = history.history(jobs=chosen, now=now, page=filters.page)
     finished = [
         r
-        for r in runs.run_rows(runs=list(snap.runs), now=request.app[CLOCK]())
+        for r in runs.run_rows(runs=list(snap.runs), now=now, namespace=ns)
         if r.state in history.FINISHED
     ]
     return render(
@@ -210,7 +213,9 @@ async def history_page(request: web.Request) -> web.Response:
         kinds="pipelinejobs pipelineruns",
         history=view,
         runs=finished,
-        page=page,
+        page=filters.page,
+        filters=filters,
+        namespaces=sorted({j.meta.namespace for j in snap.jobs}),
     )
 
 
