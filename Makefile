@@ -72,6 +72,29 @@ test: venv $(CLUSTER_BIN) lint deploy-tools ## everything: lint, unit and end-to
 up: venv $(CLUSTER_BIN) ## start the control plane, install CRDs, run the operator, apply the examples, watch jobs move
 	$(PY) e2e/up.py --cluster-bin $(CLUSTER_BIN) --dir $(CLUSTER_DIR)
 
+.PHONY: dashboard
+dashboard: venv ## run the read-only web dashboard against .cluster/kubeconfig (http://127.0.0.1:8090/)
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/conveyor dashboard -A
+
+# Debian's headless Chromium for the dashboard's browser tests (Playwright
+# drives it; it never downloads a browser of its own). Needs root.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: browser
+browser: ## install Debian's Chromium for the dashboard's browser tests (root; once)
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+	fi
+	@$(CHROMIUM) --version
+
+.PHONY: browser-test
+browser-test: venv $(CLUSTER_BIN) browser ## the dashboard's browser tests only
+	$(VENV)/bin/pytest e2e/tests/test_dashboard.py
+
+.PHONY: screenshots
+screenshots: venv $(CLUSTER_BIN) browser ## retake docs/images/dashboard-*.png with the browser tests
+	CONVEYOR_SCREENSHOTS=docs/images $(VENV)/bin/pytest e2e/tests/test_dashboard.py
+
 .PHONY: operator
 operator: venv ## run the operator against .cluster/kubeconfig in the foreground
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/conveyor operator
@@ -131,4 +154,7 @@ bench: venv $(CLUSTER_BIN) ## benchmark: 3 runs of drain, baseline, latency, wri
 .PHONY: bench-quick
 bench-quick: venv $(CLUSTER_BIN) ## quick benchmark: 1 run, smaller sizes (under 3 minutes)
 	$(PY) -m bench.run --quick $(BENCH_ARGS)
+.PHONY: bench-dashboard
+bench-dashboard: venv $(CLUSTER_BIN) ## dashboard figure: 5,000 PipelineJobs, 50 streams: RSS, CPU, first render
+	$(PY) -m bench.dashboard $(BENCH_ARGS)
 # --- end benchmark ---------------------------------------------------------------

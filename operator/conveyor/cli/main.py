@@ -12,6 +12,7 @@ import argcomplete
 
 from conveyor.cli import (
     completion,
+    dashboard_cmd,
     get_cmd,
     history_cmd,
     logs_cmd,
@@ -57,6 +58,7 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     rerun_cmd.register(commands)
     operator_cmd.register(commands)
     completion.register(commands)
+    dashboard_cmd.register(commands)
     return parser
 
 
