@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -94,12 +94,30 @@ class ApiError(Exception):
         return self.status == 409 and self.reason == "AlreadyExists"
 
 
-class Client:
-    """One HTTP session to the API server. Counts requests by verb and result."""
+class NotLeading(ApiError):
+    """A write refused before it was sent: this replica may not act now."""
 
-    def __init__(self, *, info: kopf.ConnectionInfo, user_agent: str = USER_AGENT) -> None:
+    def __init__(self) -> None:
+        super().__init__(status=0, reason="NotLeading", message="not the leader: write not sent")
+
+
+class Client:
+    """One HTTP session to the API server. Counts requests by verb and result.
+
+    `may_write`, when given, is asked before every attempt of every request
+    but GET (retries included), right before it is sent: with leader
+    election, the elector's renew deadline (leader.Elector.may_act)."""
+
+    def __init__(
+        self,
+        *,
+        info: kopf.ConnectionInfo,
+        user_agent: str = USER_AGENT,
+        may_write: Callable[[], bool] | None = None,
+    ) -> None:
         self._info = info
         self._user_agent = user_agent
+        self._may_write = may_write
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Client:
@@ -137,6 +155,8 @@ class Client:
         headers = {"Content-Type": content_type} if data is not None else {}
         resource = resource or _resource_of(path)
         for attempt in range(RETRIES + 1):
+            if method != "GET" and self._may_write is not None and not self._may_write():
+                raise NotLeading()
             try:
                 async with self._get_session().request(
                     method, path.lstrip("/"), data=data, params=params, headers=headers

@@ -36,7 +36,7 @@ from conveyor.core import (
     stuck,
     workers,
 )
-from conveyor.k8s import api, crons, events, jobs, store, workqueue
+from conveyor.k8s import api, crons, events, jobs, store, transient, workqueue
 
 Key = store.Key
 WORKER_STATUS_INTERVAL = 1.0  # seconds between count-only Worker status writes
@@ -44,6 +44,7 @@ STATUS_BATCH = 1.0  # seconds an admission's status write waits for its pod to r
 Clock = Callable[[], datetime.datetime]
 
 logger = logging.getLogger("conveyor.controller")
+TRANSIENT = transient.Tally(logger=logger)
 
 
 def utcnow() -> datetime.datetime:
@@ -609,7 +610,10 @@ class Controller:
                 raise
             except api.ApiError as exc:
                 if not (exc.conflict and on_conflict is not None):
-                    logger.exception("applying a decision for %s/%s failed", *key)
+                    if transient.is_transient(exc):  # an outage: a count, not a traceback each
+                        TRANSIENT.failed("applying decisions", exc)
+                    else:
+                        logger.exception("applying a decision for %s/%s failed", *key)
                     metrics.CONTROLLER_EVENTS.labels("apply_errors").inc()
                     self._at(self.clock() + datetime.timedelta(seconds=5), key)
                 else:
