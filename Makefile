@@ -125,3 +125,14 @@ bench: venv $(CLUSTER_BIN) ## benchmark: 3 runs of drain, baseline, latency, wri
 bench-quick: venv $(CLUSTER_BIN) ## quick benchmark: 1 run, smaller sizes (under 3 minutes)
 	$(PY) -m bench.run --quick $(BENCH_ARGS)
 # --- end benchmark ---------------------------------------------------------------
+
+# --- chaos (issue 12) -------------------------------------------------------------
+# The long fault runs (pytest marker `chaos`, deselected elsewhere): 2,000 jobs
+# with the operator SIGKILLed every 10 s, and 10 leader deaths for the takeover
+# figure; prints the figures. docs/performance.md says how to read them.
+CHAOS_JOBS ?= 2000
+.PHONY: chaos
+chaos: venv $(CLUSTER_BIN) ## long fault-injection runs (2,000 jobs, kills every 10 s, leader deaths; ~30 min)
+	CONVEYOR_CHAOS_JOBS=$(CHAOS_JOBS) $(VENV)/bin/pytest -m chaos -s \
+	  e2e/tests/test_restarts.py e2e/tests/test_faults.py
+# --- end chaos ---------------------------------------------------------------------

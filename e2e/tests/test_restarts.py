@@ -1,12 +1,13 @@
 """End to end: the operator is killed (SIGKILL) at random moments during a
-50-job run and restarted each time. Every job still ends in the right state,
-exactly one Job ever exists per attempt, and no Worker ever runs more Jobs
-than its concurrency."""
+50-job run, or every 10 s during a long one (`make chaos`), and restarted
+each time. Every job still ends in the right state, exactly one Job ever
+exists per attempt, and no Worker ever runs more Jobs than its concurrency."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import pathlib
 import random
 import secrets
@@ -41,14 +42,14 @@ async def chaos_namespace(
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
-def _plan() -> dict[str, dict[str, object]]:
-    """50 jobs: what each is and how it must end."""
+def _plan(count: int = 50, *, run: tuple[int, int] = (1, 3)) -> dict[str, dict[str, object]]:
+    """`count` jobs: what each is and how it must end."""
     rng = random.Random(7)
     plan: dict[str, dict[str, object]] = {}
-    for i in range(50):
+    for i in range(count):
         kind = rng.choice(["ok", "ok", "ok", "fail", "retry"])
         worker = "deploy" if i % 5 == 0 else "build"
-        plan[f"job-{i:02d}"] = {"kind": kind, "worker": worker, "run": f"{rng.randint(1, 3)}s"}
+        plan[f"job-{i:04d}"] = {"kind": kind, "worker": worker, "run": f"{rng.randint(*run)}s"}
     return plan
 
 
@@ -107,9 +108,21 @@ async def test_operator_killed_at_random_moments(
         operator.stop()
         await watcher.stop()
 
+    await _assert_run(k, plan, watcher, CONCURRENCY)
+    print(f"\n{kills} kills; max active Jobs per Worker: {watcher.max_active}")
+
+
+async def _assert_run(
+    k: kube.Kube,
+    plan: dict[str, dict[str, object]],
+    watcher: kube.JobWatcher,
+    concurrency: dict[str, int],
+) -> None:
+    """Each job ended as planned, one Job per attempt, never over a limit."""
+    items = {i["metadata"]["name"]: i.get("status") or {} for i in await k.list(kube.PJ)}
+    expected = {"ok": ("SUCCESS", 1), "fail": ("FAILED", 1), "retry": ("SUCCESS", 2)}
     for name, spec in plan.items():
-        status = (await k.pj(name))["status"]
-        expected = {"ok": ("SUCCESS", 1), "fail": ("FAILED", 1), "retry": ("SUCCESS", 2)}
+        status = items[name]
         assert (status["state"], status["attempt"]) == expected[str(spec["kind"])], (name, status)
         assert [a["job"] for a in status["attempts"]] == [
             f"{name}-{n}" for n in range(1, status["attempt"] + 1)
@@ -121,9 +134,63 @@ async def test_operator_killed_at_random_moments(
     }
     assert set(watcher.seen) == expected_jobs
     assert watcher.duplicates == []
-    for worker, limit in CONCURRENCY.items():
+    for worker, limit in concurrency.items():
         assert watcher.max_active.get(worker, 0) <= limit, watcher.max_active
-    print(f"\n{kills} kills; max active Jobs per Worker: {watcher.max_active}")
+
+
+CHAOS_JOBS = int(os.environ.get("CONVEYOR_CHAOS_JOBS", "300"))
+CHAOS_CONCURRENCY = {"build": 20, "deploy": 5}
+
+
+@pytest.mark.chaos
+async def test_operator_killed_every_10s_during_a_long_run(
+    cluster: clusters.Cluster,
+    chaos_namespace: str,
+    client: api.Client,
+    tmp_path: pathlib.Path,
+) -> None:
+    """CONVEYOR_CHAOS_JOBS jobs (300; `make chaos`: 2,000), the operator
+    SIGKILLed every 10 s until all are done; prints the figures."""
+    ns = chaos_namespace
+    k = kube.Kube(client=client, namespace=ns)
+    for name, limit in CHAOS_CONCURRENCY.items():
+        await k.create(builders.worker(name, type="build", concurrency=limit))
+    watcher = kube.JobWatcher(client=client, namespace=ns)
+    watcher.start()
+    plan = _plan(CHAOS_JOBS, run=(1, 2))
+    operator = conftest.OperatorProcess(
+        kubeconfig=cluster.kubeconfig, namespaces=[ns], log=tmp_path / "operator.log"
+    )
+    kills, first_job_after = 0, []
+    started = time.monotonic()
+    try:
+        for name, spec in plan.items():
+            await k.create(_manifest(name, spec))
+        deadline = started + 60 + CHAOS_JOBS * 1.5
+        while not await _all_finished(k, plan):
+            if time.monotonic() > deadline:
+                pytest.fail(f"jobs did not finish; operator log: {operator.log}")
+            operator.start()
+            restarted, seen = time.monotonic(), len(watcher.seen)
+            while time.monotonic() - restarted < 10 and not await _all_finished(k, plan):
+                if len(watcher.seen) > seen and len(first_job_after) < kills:
+                    first_job_after.append(time.monotonic() - restarted)
+                await asyncio.sleep(0.2)
+            operator.kill()
+            kills += 1
+        drained = time.monotonic() - started
+        await asyncio.sleep(1)
+    finally:
+        operator.stop()
+        await watcher.stop()
+    await _assert_run(k, plan, watcher, CHAOS_CONCURRENCY)
+    first_job_after.sort()
+    median = first_job_after[len(first_job_after) // 2] if first_job_after else float("nan")
+    print(
+        f"\n{CHAOS_JOBS} jobs, {len(watcher.seen)} Jobs, drained in {drained:.0f}s with "
+        f"{kills} kills; median {median:.1f}s from a restart to its first Job; "
+        f"max active {watcher.max_active} (limits {CHAOS_CONCURRENCY})"
+    )
 
 
 async def _all_finished(k: kube.Kube, plan: dict[str, dict[str, object]]) -> bool:
