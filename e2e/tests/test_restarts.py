@@ -150,7 +150,7 @@ async def test_operator_killed_every_10s_during_a_long_run(
     tmp_path: pathlib.Path,
 ) -> None:
     """CONVEYOR_CHAOS_JOBS jobs (300; `make chaos`: 2,000), the operator
-    SIGKILLed every 10 s until all are done; prints the figures."""
+    SIGKILLed after every 10 s of acting until all are done; prints the figures."""
     ns = chaos_namespace
     k = kube.Kube(client=client, namespace=ns)
     for name, limit in CHAOS_CONCURRENCY.items():
@@ -161,7 +161,7 @@ async def test_operator_killed_every_10s_during_a_long_run(
     operator = conftest.OperatorProcess(
         kubeconfig=cluster.kubeconfig, namespaces=[ns], log=tmp_path / "operator.log"
     )
-    kills, first_job_after = 0, []
+    kills, primed_after = 0, []
     started = time.monotonic()
     try:
         for name, spec in plan.items():
@@ -171,11 +171,16 @@ async def test_operator_killed_every_10s_during_a_long_run(
             if time.monotonic() > deadline:
                 pytest.fail(f"jobs did not finish; operator log: {operator.log}")
             print(f"{time.monotonic() - started:.0f}s: {len(watcher.seen)} Jobs, {kills} kills")
+            primes = _primes(operator)
             operator.start()
-            restarted, seen = time.monotonic(), len(watcher.seen)
-            while time.monotonic() - restarted < 10 and not await _all_finished(k, plan):
-                if len(watcher.seen) > seen and len(first_job_after) < kills:
-                    first_job_after.append(time.monotonic() - restarted)
+            restarted = time.monotonic()
+            # 10 s of acting per life: with 2,000 objects on a loaded machine
+            # a start alone can take 10 s, and a kill before it primed is no test.
+            while _primes(operator) == primes and time.monotonic() - restarted < 120:
+                await asyncio.sleep(0.2)
+            primed_after.append(time.monotonic() - restarted)
+            acting = time.monotonic()
+            while time.monotonic() - acting < 10 and not await _all_finished(k, plan):
                 await asyncio.sleep(0.2)
             operator.kill()
             kills += 1
@@ -185,13 +190,18 @@ async def test_operator_killed_every_10s_during_a_long_run(
         operator.stop()
         await watcher.stop()
     await _assert_run(k, plan, watcher, CHAOS_CONCURRENCY)
-    first_job_after.sort()
-    median = first_job_after[len(first_job_after) // 2] if first_job_after else float("nan")
+    primed_after.sort()
+    median = primed_after[len(primed_after) // 2] if primed_after else float("nan")
     print(
         f"\n{CHAOS_JOBS} jobs, {len(watcher.seen)} Jobs, drained in {drained:.0f}s with "
-        f"{kills} kills; median {median:.1f}s from a restart to its first Job; "
-        f"max active {watcher.max_active} (limits {CHAOS_CONCURRENCY})"
+        f"{kills} kills (each after 10 s of acting); median {median:.1f}s from a restart "
+        f"to primed; max active {watcher.max_active} (limits {CHAOS_CONCURRENCY})"
     )
+
+
+def _primes(operator: conftest.OperatorProcess) -> int:
+    """How often the operator has primed its view (one log line per start)."""
+    return operator.log.read_text().count("primed:") if operator.log.exists() else 0
 
 
 async def _all_finished(k: kube.Kube, plan: dict[str, dict[str, object]]) -> bool:
