@@ -65,8 +65,13 @@ e2e: venv $(CLUSTER_BIN) ## end-to-end tests against the local control plane (or
 	$(VENV)/bin/pytest e2e/tests
 
 .PHONY: test
+# e2e files run on E2E_WORKERS processes, each with its own control plane:
+# most of an e2e test is waiting for pods, so two share 2 cores well.
+E2E_WORKERS ?= 2
+
 test: venv $(CLUSTER_BIN) lint deploy-tools ## everything: lint, unit and end-to-end tests
-	$(VENV)/bin/pytest tests e2e/tests
+	$(VENV)/bin/pytest tests
+	$(VENV)/bin/pytest -n $(E2E_WORKERS) --dist loadfile e2e/tests
 
 .PHONY: up
 up: venv $(CLUSTER_BIN) ## start the control plane, install CRDs, run the operator, apply the examples, watch jobs move
