@@ -206,6 +206,11 @@ def test_defaults_and_dumped_values(
             J.DEPLOY,
             given(J.DEPLOY, {"manifests": ["https://example.com/api.yaml"]}, "chart", "release"),
         ),
+        (J.DEPLOY, given(J.DEPLOY, {"rollbackOnFailure": True})),
+        (J.DEPLOY, given(J.DEPLOY, {"rollback": {"revision": 3}}, "chart")),
+        (J.DEPLOY, given(J.DEPLOY, {"rollback": {}}, "chart")),
+        (J.TICKET, given(J.TICKET, {"apiVersion": "3"})),
+        (J.CLONE_ENV, given(J.CLONE_ENV, {"secrets": "skip", "dryRun": True})),
         (
             J.TICKET,
             given(
@@ -441,6 +446,21 @@ RULES: list[tuple[model.JobType, Mapping[str, Any], tuple[str, ...], str, str]] 
         "Field not used with manifests; remove it",
     ),
     (J.PROMOTE, {"manifests": ["k8s/"]}, (), "", "set exactly one of chart or manifests"),
+    (
+        J.DEPLOY,
+        {"rollback": {}},
+        (),
+        "rollback",
+        "set rollback alone, without chart or manifests",
+    ),
+    (J.DEPLOY, {"rollback": {}}, ("chart", "release"), "release", "Field required with rollback"),
+    (
+        J.PROMOTE,
+        {"rollback": {}},
+        ("chart",),
+        "rollback",
+        "Field not used for promote (a rollback is a deploy job); remove it",
+    ),
     (
         J.PROMOTE,
         {"toEnvironment": "staging"},

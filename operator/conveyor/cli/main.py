@@ -12,6 +12,7 @@ import argcomplete
 
 from conveyor.cli import (
     completion,
+    dashboard_cmd,
     get_cmd,
     history_cmd,
     logs_cmd,
@@ -61,6 +62,7 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     operator_cmd.register(commands)
     webhooks_cmd.register(commands)
     completion.register(commands)
+    dashboard_cmd.register(commands)
     return parser
 
 

@@ -52,8 +52,15 @@ class CustomParams(model._Spec):
     working_dir: paramtypes.Text | None = None
 
 
+class Rollback(model._Spec):
+    """An explicit `helm rollback` of `release`: to `revision`, or to the previous one."""
+
+    revision: int | None = pydantic.Field(default=None, ge=1)
+
+
 class DeployParams(model._Spec):
-    """Helm upgrade --install of `chart`, or apply `manifests` (URLs or paths), then wait."""
+    """Helm upgrade --install of `chart`, or apply `manifests` (URLs or paths), then wait;
+    or, with `rollback`, roll `release` back."""
 
     chart: paramtypes.Chart | None = None
     manifests: Annotated[list[paramtypes.Text], pydantic.Field(min_length=1)] | None = None
@@ -64,9 +71,17 @@ class DeployParams(model._Spec):
     values_from: list[paramtypes.ValuesFrom] = pydantic.Field(default_factory=list)
     wait: bool = True
     timeout: paramtypes.Duration = datetime.timedelta(minutes=5)
+    rollback_on_failure: bool = False  # a rollout that does not become ready is rolled back
+    rollback: Rollback | None = None
 
     @pydantic.model_validator(mode="after")
     def _chart_or_manifests(self) -> DeployParams:
+        if self.rollback is not None:
+            if self.chart is not None or self.manifests is not None:
+                raise paramtypes.rule("rollback", "set rollback alone, without chart or manifests")
+            paramtypes.require(self, "release", when="with rollback")
+            paramtypes.forbid(self, "values", "values_from", when="with rollback")
+            return self
         if (self.chart is None) == (self.manifests is None):
             raise paramtypes.rule(None, "set exactly one of chart or manifests")
         if self.chart is not None:
@@ -86,6 +101,7 @@ class PromoteParams(DeployParams):
 
     @pydantic.model_validator(mode="after")
     def _two_environments(self) -> PromoteParams:
+        paramtypes.forbid(self, "rollback", when="for promote (a rollback is a deploy job)")
         if self.from_environment == self.to_environment:
             raise paramtypes.rule("toEnvironment", "must differ from fromEnvironment")
         return self
@@ -129,6 +145,7 @@ class TicketParams(model._Spec):
     comment: paramtypes.Text | None = None
     transition: paramtypes.Text | None = None  # jira transition name or id; servicenow state
     fields: dict[str, Any] = pydantic.Field(default_factory=dict)
+    api_version: Literal["2", "3"] = "2"  # jira: REST API 2 (plain text) or 3 (documents)
 
     @pydantic.model_validator(mode="after")
     def _fields_for_action(self) -> TicketParams:
@@ -140,6 +157,8 @@ class TicketParams(model._Spec):
         when = f"for action {self.action} on {self.system}"
         paramtypes.require(self, *(n for n in _TICKET_ONLY if n in needed), when=when)
         paramtypes.forbid(self, *(n for n in _TICKET_ONLY if n not in needed | optional), when=when)
+        if self.system == "servicenow":
+            paramtypes.forbid(self, "api_version", when="for servicenow")
         return self
 
 
@@ -196,6 +215,8 @@ class CloneEnvParams(model._Spec):
     include: list[paramtypes.Kind] = pydantic.Field(default_factory=list)
     overrides: dict[str, Any] = pydantic.Field(default_factory=dict)
     overwrite: bool = False  # replace objects that already exist in target
+    secrets: Literal["copy", "skip"] = "copy"  # skip: list them as secretsToProvide
+    dry_run: bool = False  # report what would be copied, write nothing
 
     @pydantic.model_validator(mode="after")
     def _two_environments(self) -> CloneEnvParams:
