@@ -105,7 +105,8 @@ $(ARGOCD_LUA_BIN): hack/argocd-lua/main.go hack/argocd-lua/go.mod hack/argocd-lu
 deploy-tools: helm-bin $(VENV)/bin/hadolint $(ARGOCD_LUA_BIN) ## Helm, hadolint and the Argo CD Lua runner for tests/deploy
 
 .PHONY: manifests
-manifests: venv helm-bin ## copy crds/ into the chart; render manifests/install.yaml, docs/values.md, docs/argocd/argocd-cm.yaml
+manifests: venv helm-bin ## generate the pipeline CRDs; copy crds/ into the chart; render manifests/install.yaml, docs/values.md, docs/argocd/argocd-cm.yaml
+	$(PY) hack/gen_pipeline_crds.py
 	$(PY) hack/render_manifests.py --helm $(HELM_BIN) --kube-version $(KUBE_VERSION)
 
 .PHONY: deploy-test

@@ -1126,7 +1126,7 @@ def test_time_zones_refused_name_the_field(zone: str) -> None:
             "spec.jobTemplate.metadata.name",
         ),
         ({"jobTemplate": {}}, "spec.jobTemplate.spec"),
-        ({"jobTemplate": None}, "spec.jobTemplate"),
+        ({"jobTemplate": None}, "spec"),  # neither template: exactly one is needed
         ({"concurrencyPolicy": "Sometimes"}, "spec.concurrencyPolicy"),
         ({"startingDeadlineSeconds": -1}, "spec.startingDeadlineSeconds"),
         ({"successfulJobsHistoryLimit": -1}, "spec.successfulJobsHistoryLimit"),

@@ -310,6 +310,12 @@ def _environment() -> _Environment:
     return env
 
 
+def sandbox() -> jinja2.sandbox.ImmutableSandboxedEnvironment:
+    """The one sandbox every user template runs in (Job templates and pipeline
+    expressions alike), so its limits apply to both."""
+    return _environment()
+
+
 @functools.lru_cache(maxsize=64)
 def _compile(text: str) -> jinja2.Template:
     """A Worker's jobTemplate, compiled once per distinct text."""
