@@ -485,13 +485,6 @@ def parse(body: Mapping[str, Any]) -> tuple[model.Meta, CronSpec | model.SpecErr
         spec = CronSpec.model_validate(body.get("spec") or {})
     except pydantic.ValidationError as exc:
         spec = model.spec_error_from(exc, prefix="spec")
-    if isinstance(spec, CronSpec) and spec.pipeline_run_template is not None:
-        # The schema and model accept it; the cron controller follows PipelineJob
-        # children only until the pipeline controller lands (issue 14, round 2).
-        spec = model.SpecError(
-            field="spec.pipelineRunTemplate",
-            message="this operator version does not schedule PipelineRuns yet; use jobTemplate",
-        )
     return model.Meta.from_body(body), spec, CronStatus.from_dict(body.get("status"))
 
 

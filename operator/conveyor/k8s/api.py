@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import aiohttp
 import kopf
@@ -17,6 +17,7 @@ import kopf
 from conveyor import API_GROUP, API_VERSION, metrics
 
 USER_AGENT = "conveyor-operator"
+T = TypeVar("T")
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -43,6 +44,8 @@ class Resource:
 PIPELINEJOBS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelinejobs")
 WORKERS = Resource(group=API_GROUP, version=API_VERSION, plural="workers")
 PIPELINECRONJOBS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelinecronjobs")
+PIPELINES = Resource(group=API_GROUP, version=API_VERSION, plural="pipelines")
+PIPELINERUNS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelineruns")
 JOBS = Resource(group="batch", version="v1", plural="jobs")
 PODS = Resource(group="", version="v1", plural="pods")
 EVENTS = Resource(group="", version="v1", plural="events")
@@ -224,3 +227,16 @@ def _error(status: int, text: str) -> ApiError:
         message=str(payload.get("message") or text[:500]),
         retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
     )
+
+
+async def unless_gone(call: Awaitable[T], *, on_gone: Callable[[], None] | None = None) -> T | None:
+    """The call's answer, or None if its object does not exist (NotFound is
+    an answer, not an error: the object was deleted)."""
+    try:
+        return await call
+    except ApiError as exc:
+        if not exc.not_found:
+            raise
+        if on_gone is not None:
+            on_gone()
+        return None
