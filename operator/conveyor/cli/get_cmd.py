@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.cli import context, fetch, output
+from conveyor.cli import context, errors, fetch, output, runs_cmd
 from conveyor.core import humanize, model, queue
 from conveyor.k8s import api
 
@@ -24,7 +24,14 @@ WATCH_INTERVAL = 1.0
 
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
-        "get", help="list PipelineJobs with their state, reason and queue position"
+        "get", help="list PipelineJobs (or PipelineRuns: get runs) with their state and reason"
+    )
+    parser.add_argument(
+        "kind",
+        nargs="?",
+        default="jobs",
+        metavar="KIND",
+        help="jobs (pj, the default) or runs (pr, pipelineruns)",
     )
     context.add_options(parser, all_namespaces=True, formats=True)
     parser.add_argument(
@@ -34,10 +41,22 @@ def register(commands: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    kind = str(args.kind).lower()
+    if kind in runs_cmd.RUN_KINDS:
+        if args.watch:
+            return _fail("--watch lists PipelineJobs only; watch runs with kubectl get pr -w")
+        return context.run(args, runs_cmd.get_runs)
+    if kind not in runs_cmd.JOB_KINDS:
+        return _fail(f"unknown kind {args.kind!r}: jobs (pj) or runs (pr)")
     if args.watch:
         # Ctrl-C is how a watch ends: not an error.
         return context.run(args, _watch, on_interrupt=0)
     return context.run(args, _get)
+
+
+def _fail(message: str) -> int:
+    print(f"error: {errors.CliError(message)}", file=sys.stderr)
+    return 1
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

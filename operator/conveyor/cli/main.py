@@ -8,11 +8,13 @@ import sys
 
 from conveyor.cli import (
     get_cmd,
+    graph_cmd,
     history_cmd,
     logs_cmd,
     operator_cmd,
     rerun_cmd,
     revoke_cmd,
+    run_cmd,
     why_cmd,
     workers_cmd,
 )
@@ -30,6 +32,8 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     logs_cmd.register(commands)
     revoke_cmd.register(commands)
     rerun_cmd.register(commands)
+    run_cmd.register(commands)
+    graph_cmd.register(commands)
     operator_cmd.register(commands)
     return parser
 
