@@ -11,7 +11,7 @@ import json
 import pytest
 
 from conveyor.k8s import api
-from e2e.tests import builders, kube
+from e2e.tests import builders, conftest, kube
 from e2e.tests import cluster as clusters
 from e2e.tests import pipelines as p
 
@@ -70,7 +70,7 @@ async def test_a_false_when_skips_the_step_and_its_dependents_still_run(k: kube.
 
 
 async def test_a_failed_step_skips_dependents_runs_finally_and_names_the_step(
-    k: kube.Kube,
+    k: kube.Kube, operator: conftest.OperatorProcess
 ) -> None:
     await k.create(builders.worker("build", concurrency=4))
     await k.create(
@@ -91,6 +91,15 @@ async def test_a_failed_step_skips_dependents_runs_finally_and_names_the_step(
     assert "exit code 3" in status["message"]
     states = {n: s["state"] for n, s in p.steps_of(done).items()}
     assert states == {"a": "SUCCESS", "b": "FAILED", "c": "Skipped", "notify": "SUCCESS"}
+    await k.wait_events("f", "Running", "StepFailed")
+    # Metrics: runs by state, the run's duration, step transitions.
+    url, ns = operator.metrics_url, k.namespace
+    assert kube.scrape(url, "conveyor_pipelineruns", namespace=ns, state="FAILED") == 1
+    count = "conveyor_pipelinerun_duration_seconds_count"
+    assert kube.scrape(url, count, namespace=ns, result="FAILED") == 1
+    steps = "conveyor_pipelinerun_step_transitions_total"
+    assert kube.scrape(url, steps, namespace=ns, state="Skipped") == 1
+    assert kube.scrape(url, steps, namespace=ns, state="SUCCESS") == 2
 
 
 async def test_revoke_mid_run_revokes_running_children_and_starts_nothing_new(
