@@ -200,3 +200,44 @@ async def test_a_cron_job_schedules_pipelineruns() -> None:
     assert all(n.startswith("nightly-") for _, n in runs)
     assert h.api.objects[PJ]  # and each run started its step
     assert "lastScheduleTime" in h.api.get_status("pipelinecronjobs", "nightly")
+
+
+async def test_the_timeout_wakes_the_run_and_revokes_its_running_children() -> None:
+    h = fakes.Harness()
+    run = pb.pipelinerun("r").step("slow").step("never", depends_on=["slow"]).set(timeout="1m")
+    h.api.put(PR, run.obj())
+    await h.start()
+    assert "revoke" not in h.api.objects[PJ][(fakes.NS, "r-slow")]["spec"]
+    await h.tick(61)  # no event: the run's own timer
+    assert h.api.objects[PJ][(fakes.NS, "r-slow")]["spec"]["revoke"] is True
+    finish(h, "r-slow", state="REVOKED")
+    await h.settle()
+    assert (run_status(h)["state"], run_status(h)["reason"]) == ("FAILED", "Timeout")
+    assert children_of(h) == ["r-slow"]
+
+
+async def test_an_edited_pipeline_does_not_change_a_run_in_flight() -> None:
+    h = fakes.Harness()
+    h.api.put("pipelines", pb.pipeline("p").step("a").step("b", depends_on=["a"]).obj())
+    h.api.put(PR, pb.pipelinerun("r").ref("p").obj())
+    await h.start()
+    edited = pb.pipeline("p").step("other").obj()
+    edited["metadata"]["generation"] = 2
+    h.api.put("pipelines", edited)
+    await h.settle()
+    finish(h, "r-a")
+    await h.settle()
+    assert children_of(h) == ["r-a", "r-b"]
+    assert run_status(h)["pipelineGeneration"] == 1
+
+
+async def test_a_deleted_run_and_its_children_leave_nothing_behind() -> None:
+    h = fakes.Harness()
+    h.api.put(PR, pb.pipelinerun("r").step("a", for_each=[1, 2, 3]).obj())
+    await h.start()
+    for name in children_of(h):
+        h.api.remove(PJ, name)  # the garbage collector follows the owner reference
+    h.api.remove(PR, "r")
+    await h.settle()
+    assert h.ctl.store.size() == 0
+    assert h.ctl.queue.runs == set()
