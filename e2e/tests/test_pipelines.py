@@ -286,3 +286,27 @@ async def test_a_run_of_256_items_and_20_steps_stays_small(k: kube.Kube) -> None
     print(f"\nPipelineRun with 256 items and 20 steps: {size} bytes ({size / 1024:.1f} KiB)")
     assert size < 256 * 1024
     assert len(p.steps_of(done)["fan"]["jobs"]) == 256
+
+
+async def test_a_step_whose_job_is_invalid_fails_the_run_naming_the_field(k: kube.Kube) -> None:
+    await k.create(builders.worker("deploy", type="deploy", concurrency=1))
+    promote = {
+        "type": "promote",
+        "params": {
+            "chart": {"name": "api", "repository": "https://charts.example"},
+            "release": "api",
+            "targetNamespace": "prod",
+            "image": "registry.example/api",
+            "digest": "{{ params.digest }}",
+            "fromEnvironment": "staging",
+            "toEnvironment": "prod",
+        },
+    }
+    await k.create(
+        p.run("inv", params={"digest": "sha256:short"}, steps=[{"name": "promote", "job": promote}])
+    )
+    done = await p.wait_run(k, "inv", "FAILED", reason="StepFailed")
+    # The child's spec shows the rendered value; the run quotes the child's reason.
+    assert (await k.pj("inv-promote"))["spec"]["params"]["digest"] == "sha256:short"
+    assert "step promote failed" in done["status"]["message"]
+    assert "digest" in done["status"]["message"]
