@@ -241,3 +241,13 @@ async def test_a_deleted_run_and_its_children_leave_nothing_behind() -> None:
     await h.settle()
     assert h.ctl.store.size() == 0
     assert h.ctl.queue.runs == set()
+
+
+async def test_a_conflict_on_the_runs_status_reads_it_again_and_decides_anew() -> None:
+    h = fakes.Harness()
+    h.api.put(PR, pb.pipelinerun("r").step("build").obj())
+    h.api.fail("PATCH", PR, api.ApiError(status=409, reason="Conflict", message=""))
+    await h.start()
+    assert ("GET", PR, "r") in h.api.requests
+    assert children_of(h) == ["r-build"]
+    assert steps(h) == {"build": "IN-QUEUE"}
