@@ -172,6 +172,25 @@ def figures(run_sample: Sequence[Mapping[str, Any]], sizes: Mapping[str, Any]) -
             digits=1,
         ),
     ]
+    runs = sizes.get("pipeline_runs", 0)
+    out += [
+        Figure(
+            name=f"7. pipelines: {runs} runs of the example's shape (7 steps)",
+            unit="runs/min",
+            get=_path("pipelines", "runs_per_minute"),
+        ),
+        Figure(
+            name="7. API writes per step (child PipelineJob, all but Events)",
+            unit="writes",
+            get=_path("pipelines", "api", "writes_total"),
+        ),
+        Figure(
+            name="7. largest PipelineRun object",
+            unit="bytes",
+            get=_path("pipelines", "largest_run_bytes"),
+            digits=0,
+        ),
+    ]
     return out
 
 

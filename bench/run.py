@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import kube, report, scenarios
+from bench import kube, pipelines, report, scenarios
 from bench.infra import ROOT, BenchError, Cluster, Operator, log, run_cleanups
 
 FULL = scenarios.Sizes(
@@ -47,6 +47,7 @@ QUICK = scenarios.Sizes(
     memory_stages=(1000,),
     cold_queued=100,
     cold_concurrency=50,
+    pipeline_runs=10,
 )
 
 Scenario = Callable[..., Awaitable[dict[str, Any]]]
@@ -63,7 +64,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, help="override the drain's concurrency")
     parser.add_argument(
         "--only",
-        default="baseline,drain,latency,memory",
+        default="baseline,drain,latency,pipelines,memory",
         help="comma-separated scenarios to run (default: all)",
     )
     parser.add_argument(
@@ -110,7 +111,7 @@ async def step(
     index = run["run"]
     namespace = f"bench-{index}-{name}"
     log(f"run {index}/{runs}: {name}")
-    if name in ("drain", "latency") and not b.operator.alive():
+    if name in ("drain", "latency", "pipelines") and not b.operator.alive():
         log("  the operator is not running; starting it again")
         await b.restart_operator()
     started = time.monotonic()
@@ -150,11 +151,12 @@ async def run_all(b: scenarios.Bench, *, runs: int, only: set[str]) -> list[dict
         await step(b, run, "drain", scenarios.drain, only=only, runs=runs)
         await quiesce(b)
         await step(b, run, "latency", scenarios.latency, only=only, runs=runs)
+        await quiesce(b)
+        await step(b, run, "pipelines", pipelines.scenario, only=only, runs=runs)
         # The memory figures need a cluster without the other scenarios' objects.
         b.operator.stop()
-        await delete_namespaces(
-            b, [f"bench-{index}-{n}" for n in ("baseline", "drain", "latency") if n in only]
-        )
+        earlier = ("baseline", "drain", "latency", "pipelines")
+        await delete_namespaces(b, [f"bench-{index}-{n}" for n in earlier if n in only])
         await quiesce(b)
         # 5 (memory) and 6: restarts the operator itself.
         await step(b, run, "memory", scenarios.memory_and_cold_start, only=only, runs=runs)

@@ -35,6 +35,7 @@ class Sizes:
     memory_stages: tuple[int, ...]  # PipelineJobs present at each RSS reading
     cold_queued: int  # of the last stage, this many are IN-QUEUE; the rest REVOKED
     cold_concurrency: int  # the Worker's concurrency once the operator restarts
+    pipeline_runs: int = 100  # PipelineRuns of the example's shape (bench/pipelines.py)
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -104,6 +104,7 @@ def main() -> int:
     kubectl("apply", "-n", ns, "-f", str(ROOT / "manifests/examples/workers.yaml"))
     kubectl("apply", "-n", ns, "-f", str(ROOT / "manifests/examples/jobs.yaml"))
     kubectl("apply", "-n", ns, "-f", str(ROOT / "manifests/examples/cronjobs.yaml"))
+    kubectl("apply", "-n", ns, "-f", str(ROOT / "manifests/examples/pipelines.yaml"))
     print(f"== dashboard: {dashboard_url}")
     print(f"== watching (like `kubectl get pj -n {ns} -w`); Ctrl-C stops\n")
     print(_row(COLUMNS))
@@ -118,6 +119,13 @@ def main() -> int:
             if last.get(name) != row:
                 last[name] = row
                 print(_row(row))
+        # The example pipeline, step by step: one line per change of its run.
+        runs = json.loads(kubectl("get", "pipelineruns", "-n", ns, "-o", "json"))["items"]
+        for run in runs:
+            row = _run_columns(run)
+            if last.get(row[0]) != row:
+                last[row[0]] = row
+                print(_row(row))
         states = [(i.get("status") or {}).get("state") for i in items]
         # The every-minute smoke-test keeps adding runs; the rest settle.
         states = [
@@ -125,11 +133,13 @@ def main() -> int:
             for st, i in zip(states, items, strict=True)
             if "conveyor.dev/cronjob" not in (i["metadata"].get("labels") or {})
         ]
-        if items and all(s in FINISHED for s in states) and not settled_announced:
+        runs_done = all((r.get("status") or {}).get("state") in FINISHED for r in runs)
+        if items and all(s in FINISHED for s in states) and runs_done and not settled_announced:
             settled_announced = True
             print("\n== all jobs settled. Try:")
             print(f"   export KUBECONFIG={kubeconfig}")
-            print(f"   {cluster_bin} kubectl get pj,wk -n {ns}")
+            print(f"   {cluster_bin} kubectl get pj,pr,wk -n {ns}")
+            print(f"   conveyor graph api-ci-42 -n {ns}")
             print(f"   Open the dashboard: {dashboard_url}")
             print("   The operator and the dashboard keep running; Ctrl-C stops them.")
         if operator.poll() is not None:
@@ -152,6 +162,23 @@ def _columns(item: dict[str, object]) -> tuple[str, ...]:
         str(spec.get("type", "")),
         str(status.get("worker", "")),
         str(status.get("attempt", "")),
+        str(status.get("reason", "")),
+        str(status.get("message", ""))[:70],
+    )
+
+
+def _run_columns(item: dict[str, object]) -> tuple[str, ...]:
+    """A PipelineRun in the same columns: its steps done where a job has its type."""
+    status = item.get("status") or {}
+    assert isinstance(status, dict)
+    metadata = item["metadata"]
+    assert isinstance(metadata, dict)
+    return (
+        f"run/{metadata['name']}",
+        str(status.get("state", "")),
+        f"steps {status.get('progress', '-')}",
+        "",
+        "",
         str(status.get("reason", "")),
         str(status.get("message", ""))[:70],
     )

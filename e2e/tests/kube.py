@@ -17,6 +17,8 @@ from tests import builders
 PJ = api.PIPELINEJOBS
 WK = api.WORKERS
 PCJ = api.PIPELINECRONJOBS
+PR = api.PIPELINERUNS
+PL = api.PIPELINES
 
 
 def connection(kubeconfig: str) -> login.Source:
@@ -139,6 +141,8 @@ def _resource_for(body: Mapping[str, Any]) -> api.Resource:
         "PipelineJob": PJ,
         "Worker": WK,
         "PipelineCronJob": PCJ,
+        "PipelineRun": PR,
+        "Pipeline": PL,
         "Job": api.JOBS,
         "Pod": api.PODS,
     }[str(kind)]

@@ -88,6 +88,25 @@ JOBS_BY_STATE = prometheus_client.Gauge(
     ["namespace", "type", "state"],
     registry=REGISTRY,
 )
+RUNS_BY_STATE = prometheus_client.Gauge(
+    "conveyor_pipelineruns",
+    "PipelineRuns known to the operator, by namespace and state.",
+    ["namespace", "state"],
+    registry=REGISTRY,
+)
+RUN_DURATION = prometheus_client.Histogram(
+    "conveyor_pipelinerun_duration_seconds",
+    "From a PipelineRun's start to its end, by result.",
+    ["namespace", "result"],
+    buckets=(1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 21600),
+    registry=REGISTRY,
+)
+STEP_TRANSITIONS = prometheus_client.Counter(
+    "conveyor_pipelinerun_step_transitions_total",
+    "Changes of state of PipelineRun steps, by the state entered.",
+    ["namespace", "state"],
+    registry=REGISTRY,
+)
 ROUND_SECONDS = prometheus_client.Histogram(
     "conveyor_reconcile_round_seconds",
     "Time of one control round: advancing dirty jobs and the admission passes.",

@@ -22,7 +22,8 @@ OPERATOR_RIGHTS = {
     ("conveyor.dev", "pipelinecronjobs"): {"get", "list", "watch"},
     ("conveyor.dev", "workers"): {"list", "watch"},
     ("conveyor.dev", "pipelines"): {"get", "list", "watch"},
-    ("conveyor.dev", "pipelineruns"): {"get", "list", "watch"},
+    # A PipelineCronJob's runs (pipelineRunTemplate): created, revoked, pruned.
+    ("conveyor.dev", "pipelineruns"): {"get", "list", "watch", "create", "patch", "delete"},
     ("conveyor.dev", "pipelinejobs/status"): {"patch"},
     ("conveyor.dev", "pipelineruns/status"): {"patch"},
     ("conveyor.dev", "pipelinecronjobs/status"): {"patch"},

@@ -27,7 +27,16 @@ WRITES = frozenset({"POST", "PATCH", "DELETE"})
 
 _BY_PLURAL = {
     r.plural: r
-    for r in (api.PIPELINEJOBS, api.WORKERS, api.PIPELINECRONJOBS, api.JOBS, api.PODS, api.EVENTS)
+    for r in (
+        api.PIPELINEJOBS,
+        api.WORKERS,
+        api.PIPELINECRONJOBS,
+        api.PIPELINES,
+        api.PIPELINERUNS,
+        api.JOBS,
+        api.PODS,
+        api.EVENTS,
+    )
 }
 
 
@@ -187,7 +196,7 @@ class FakeApi:
         parts = path.strip("/").split("/")
         resource, name = _BY_PLURAL[parts[-2]], parts[-1]
         self._enter(method, resource, name)
-        return self._patch(resource, parts[-4], name, body, part="spec")
+        return self._patch(resource, parts[-3], name, body, part="spec")
 
 
 class Harness:
@@ -216,6 +225,8 @@ class Harness:
             "jobs": self.ctl.on_job,
             "pods": self.ctl.on_pod,
             "pipelinecronjobs": self.ctl.on_cronjob,
+            "pipelineruns": self.ctl.on_pipelinerun,
+            "pipelines": self.ctl.on_pipeline,
         }
         events, self.api.events = self.api.events, []
         for plural, kind, body in events:
@@ -231,7 +242,7 @@ class Harness:
                 self.deliver()
             q.wake()  # so wait() returns at once, having moved the due timers
             await q.wait(busy=self.ctl.effects.inflight)
-            if not (q.jobs or q.namespaces or q.crons or self.ctl.effects.inflight):
+            if not (q.jobs or q.namespaces or q.crons or q.runs or self.ctl.effects.inflight):
                 if not (watch and self.api.events):
                     return
                 continue

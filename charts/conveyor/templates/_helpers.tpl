@@ -87,8 +87,12 @@ verb is used by a named piece of code (docs/security.md):
   resources: [workers]
   verbs: [list, watch]
 - apiGroups: [conveyor.dev]
-  resources: [pipelines, pipelineruns]
+  resources: [pipelines]
   verbs: [get, list, watch]
+# A PipelineCronJob's runs: created, revoked (spec.revoke of a run it owns), pruned.
+- apiGroups: [conveyor.dev]
+  resources: [pipelineruns]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [conveyor.dev]
   resources: [pipelinejobs/status, pipelinecronjobs/status, workers/status, pipelineruns/status]
   verbs: [patch]

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.cli import completion, context, fetch, formats, listing, output
+from conveyor.cli import completion, context, errors, fetch, formats, listing, output, runs_cmd
 from conveyor.core import model, progress, queue
 from conveyor.k8s import api
 from conveyor.presentation import humanize
@@ -25,10 +25,13 @@ WATCH_INTERVAL = 1.0
 
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
-        "get", help="list PipelineJobs with their state, reason and queue position"
+        "get", help="list PipelineJobs (or PipelineRuns: get runs) with their state and reason"
     )
     parser.add_argument(
-        "names", nargs="*", metavar="NAME", help="only these PipelineJobs"
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="only these PipelineJobs; a first word jobs (pj) or runs (pr) picks the kind",
     ).completer = completion.pipelinejobs  # type: ignore[attr-defined]
     context.add_options(parser, all_namespaces=True, formats_allowed=formats.LISTING, listing=True)
     parser.add_argument(
@@ -38,10 +41,25 @@ def register(commands: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # As kubectl: `get runs`, `get pj a b`, or just `get a b` (PipelineJobs).
+    words = list(args.names)
+    kind = "jobs"
+    if words and words[0].lower() in runs_cmd.RUN_KINDS | runs_cmd.JOB_KINDS:
+        kind = words.pop(0).lower()
+    args.names = words
+    if kind in runs_cmd.RUN_KINDS:
+        if args.watch:
+            return _fail("--watch lists PipelineJobs only; watch runs with kubectl get pr -w")
+        return context.run(args, runs_cmd.get_runs)
     if args.watch:
         # Ctrl-C is how a watch ends: not an error.
         return context.run(args, lambda ctx: _watch(ctx, names=args.names), on_interrupt=0)
     return context.run(args, lambda ctx: _get(ctx, names=args.names))
+
+
+def _fail(message: str) -> int:
+    print(f"error: {errors.CliError(message)}", file=sys.stderr)
+    return 1
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

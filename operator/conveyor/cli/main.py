@@ -14,11 +14,13 @@ from conveyor.cli import (
     completion,
     dashboard_cmd,
     get_cmd,
+    graph_cmd,
     history_cmd,
     logs_cmd,
     operator_cmd,
     rerun_cmd,
     revoke_cmd,
+    run_cmd,
     triggers_cmd,
     webhooks_cmd,
     why_cmd,
@@ -59,6 +61,8 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     revoke_cmd.register(commands)
     triggers_cmd.register(commands)
     rerun_cmd.register(commands)
+    run_cmd.register(commands)
+    graph_cmd.register(commands)
     operator_cmd.register(commands)
     webhooks_cmd.register(commands)
     completion.register(commands)

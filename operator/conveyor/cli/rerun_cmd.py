@@ -1,4 +1,5 @@
-"""`conveyor rerun NAME`: a new PipelineJob from a finished one's spec.
+"""`conveyor rerun NAME`: a new PipelineJob from a finished one's spec (a
+PipelineRun's: rerun_run, with --from-failed to resume from it).
 
 The original is never changed (a GitOps tool may own it); the copy is labelled
 `conveyor.dev/rerun-of: NAME` so reruns can be found."""
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conveyor import API_GROUP, API_VERSION
-from conveyor.cli import completion, context, errors, fetch
+from conveyor.cli import completion, context, errors, fetch, rerun_run, why_run
 from conveyor.core import model
 from conveyor.k8s import api
 
@@ -36,13 +37,21 @@ def register(commands: Any) -> None:
         "rerun", help="create a new PipelineJob from a finished one's spec"
     )
     parser.add_argument(
-        "name", metavar="NAME", help="the finished PipelineJob"
+        "name", metavar="NAME", help="the finished PipelineJob, or PipelineRun (pr/NAME)"
     ).completer = completion.pipelinejobs  # type: ignore[attr-defined]
     parser.add_argument("--name", dest="new_name", metavar="NEW", help="name of the new job")
+    parser.add_argument(
+        "--from-failed",
+        action="store_true",
+        help="a PipelineRun: resume from it, running only the steps that did not succeed",
+    )
     context.add_options(parser)
     parser.set_defaults(
         run=lambda args: context.run(
-            args, lambda ctx: _rerun(ctx, name=args.name, new_name=args.new_name)
+            args,
+            lambda ctx: _rerun(
+                ctx, name=args.name, new_name=args.new_name, from_failed=args.from_failed
+            ),
         )
     )
 
@@ -88,7 +97,18 @@ def default_names(*, name: str, existing: set[str]) -> list[str]:
     return [n for n in names if len(n) <= MAX_NAME]
 
 
-async def _rerun(ctx: context.Context, *, name: str, new_name: str | None) -> int:
+async def _rerun(
+    ctx: context.Context, *, name: str, new_name: str | None, from_failed: bool = False
+) -> int:
+    run = why_run.run_name(name)
+    if run is None and (from_failed or not await _is_job(ctx, name)):
+        run = name if await why_run.exists(ctx, name) else None
+        if run is None and from_failed:
+            raise errors.not_found(kind="pipelinerun", name=name, namespace=ctx.namespace)
+    if run is not None:
+        return await rerun_run.rerun(
+            ctx, name=run, new_name=new_name, from_failed=from_failed, build=manifest
+        )
     ns = ctx.namespace
     original = await fetch.pipelinejob(ctx.client, namespace=ns, name=name)
     state = model.parse_pipelinejob(original).status.state
@@ -119,3 +139,13 @@ async def _rerun(ctx: context.Context, *, name: str, new_name: str | None) -> in
         print(f"pipelinejob.conveyor.dev/{created_name} created (rerun of {name})")
         return 0
     raise errors.CliError(f"no free name for a rerun of {name}; use --name")
+
+
+async def _is_job(ctx: context.Context, name: str) -> bool:
+    try:
+        await ctx.client.get(api.PIPELINEJOBS, namespace=ctx.namespace, name=name)
+    except api.ApiError as exc:
+        if exc.not_found:
+            return False
+        raise
+    return True

@@ -1,4 +1,5 @@
-"""`conveyor why NAME`: why a PipelineJob is where it is, and what to do."""
+"""`conveyor why NAME`: why a PipelineJob is where it is, and what to do
+(for a PipelineRun, `why_run`: the step that holds it, explained as its job)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import sys
 from typing import Any
 
-from conveyor.cli import completion, context, fetch, formats, output
+from conveyor.cli import completion, context, errors, fetch, formats, output, why_run
 from conveyor.k8s import api
 from conveyor.presentation import diagnosis
 
@@ -17,13 +18,25 @@ def register(commands: Any) -> None:
         "why", help="diagnose one PipelineJob: why it waits or failed, and what to do"
     )
     parser.add_argument(
-        "name", metavar="NAME", help="the PipelineJob"
+        "name", metavar="NAME", help="the PipelineJob, or PipelineRun (pr/NAME to be explicit)"
     ).completer = completion.pipelinejobs  # type: ignore[attr-defined]
     context.add_options(parser, formats_allowed=formats.DOCUMENT)
     parser.set_defaults(run=lambda args: context.run(args, lambda ctx: _why(ctx, name=args.name)))
 
 
 async def _why(ctx: context.Context, *, name: str) -> int:
+    run = why_run.run_name(name)
+    if run is not None:
+        return await why_run.why(ctx, name=run, explain=_explain)
+    try:
+        return await _explain(ctx, name)
+    except errors.CliError:
+        if await why_run.exists(ctx, name):
+            return await why_run.why(ctx, name=name, explain=_explain)
+        raise
+
+
+async def _explain(ctx: context.Context, name: str) -> int:
     ns = ctx.namespace
     job = await fetch.pipelinejob(ctx.client, namespace=ns, name=name)
     current = (job.get("status") or {}).get("job")

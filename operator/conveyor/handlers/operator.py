@@ -163,6 +163,16 @@ async def cronjob_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None
     _controller(memo).on_cronjob(event.get("type"), dict(event["object"]))
 
 
+@kopf.on.event(API_GROUP, API_VERSION, "pipelineruns")
+async def pipelinerun_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _controller(memo).on_pipelinerun(event.get("type"), dict(event["object"]))
+
+
+@kopf.on.event(API_GROUP, API_VERSION, "pipelines")
+async def pipeline_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _controller(memo).on_pipeline(event.get("type"), dict(event["object"]))
+
+
 @kopf.on.event(API_GROUP, API_VERSION, "workers")
 async def worker_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _controller(memo).on_worker(event.get("type"), dict(event["object"]))

@@ -10,8 +10,8 @@ import contextlib
 import dataclasses
 import datetime
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -20,6 +20,7 @@ from conveyor.core import safejson
 from conveyor.k8s import login
 
 USER_AGENT = "conveyor-operator"
+T = TypeVar("T")
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -47,6 +48,8 @@ PIPELINEJOBS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelinejo
 WORKERS = Resource(group=API_GROUP, version=API_VERSION, plural="workers")
 PIPELINECRONJOBS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelinecronjobs")
 PIPELINETRIGGERS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelinetriggers")
+PIPELINES = Resource(group=API_GROUP, version=API_VERSION, plural="pipelines")
+PIPELINERUNS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelineruns")
 JOBS = Resource(group="batch", version="v1", plural="jobs")
 PODS = Resource(group="", version="v1", plural="pods")
 EVENTS = Resource(group="", version="v1", plural="events")
@@ -340,3 +343,16 @@ def _error(status: int, text: str) -> ApiError:
         message=str(payload.get("message") or text[:500]),
         retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
     )
+
+
+async def unless_gone(call: Awaitable[T], *, on_gone: Callable[[], None] | None = None) -> T | None:
+    """The call's answer, or None if its object does not exist (NotFound is
+    an answer, not an error: the object was deleted)."""
+    try:
+        return await call
+    except ApiError as exc:
+        if not exc.not_found:
+            raise
+        if on_gone is not None:
+            on_gone()
+        return None

@@ -7,7 +7,9 @@ decided. Per round:
   1. progress: advance every marked PipelineJob through the state machine;
   2. admission: one pass per marked namespace (all its Workers at once, so
      counts stay exact), which also writes the Workers' status;
-  3. cronjobs: run every marked PipelineCronJob's schedule.
+  3. pipelineruns: advance every marked PipelineRun (its children are
+     PipelineJobs, advanced and admitted in the rounds that follow);
+  4. cronjobs: run every marked PipelineCronJob's schedule.
 The watchdog beats beside the rounds. See docs/architecture.md.
 """
 
@@ -20,8 +22,17 @@ from typing import Any
 
 from conveyor import metrics
 from conveyor.core import cron
+from conveyor.core.pipeline import naming
 from conveyor.k8s import api, clock, listing, settings, store
-from conveyor.k8s.controllers import admission, context, cronjobs, progress, watchdog, workerstatus
+from conveyor.k8s.controllers import (
+    admission,
+    context,
+    cronjobs,
+    pipelineruns,
+    progress,
+    watchdog,
+    workerstatus,
+)
 
 Key = store.Key
 Settings = settings.Settings
@@ -43,9 +54,15 @@ class Controller:
         self.worker_status = workerstatus.WorkerStatus(ctx=self.ctx)
         self.admission = admission.Admission(ctx=self.ctx, worker_status=self.worker_status)
         self.cronjobs = cronjobs.CronJobs(ctx=self.ctx)
+        self.pipelineruns = pipelineruns.PipelineRuns(ctx=self.ctx)
         self.watchdog = watchdog.Watchdog(ctx=self.ctx)
         # In the order a round runs them (a new kind's controller: one line here).
-        self.controllers: list[context.Reconciler] = [self.progress, self.admission, self.cronjobs]
+        self.controllers: list[context.Reconciler] = [
+            self.progress,
+            self.admission,
+            self.pipelineruns,
+            self.cronjobs,
+        ]
         self.ready = asyncio.Event()
         self.rounds = 0
 
@@ -53,14 +70,46 @@ class Controller:
 
     def on_pipelinejob(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = store.key_of(body)
+        labels = (body.get("metadata") or {}).get("labels") or {}
+        run = labels.get(naming.RUN_LABEL)
+        if run:  # a step of a PipelineRun: the run has news
+            self.queue.run((key[0], run))
         if event_type == "DELETED":
             self.effects.forget_pipelinejob(key)
             return
-        parent = ((body.get("metadata") or {}).get("labels") or {}).get(cron.CRONJOB_LABEL)
+        parent = labels.get(cron.CRONJOB_LABEL)
         if parent:
             self.queue.cron((key[0], parent))
         if self.store.put_pipelinejob(body):
             self.queue.job(key)
+
+    def on_pipelinerun(self, event_type: str | None, body: dict[str, Any]) -> None:
+        key = store.key_of(body)
+        parent = ((body.get("metadata") or {}).get("labels") or {}).get(cron.CRONJOB_LABEL)
+        if parent:
+            self.queue.cron((key[0], parent))
+        if event_type == "DELETED":
+            self.store.drop_pipelinerun(key)
+        elif self.store.put_pipelinerun(body):
+            self.queue.run(key)
+        if event_type != "MODIFIED" or (body.get("status") or {}).get("finishedAt"):
+            self._runs_waiting(key[0])  # a run resuming from this one may wait for it
+
+    def on_pipeline(self, event_type: str | None, body: dict[str, Any]) -> None:
+        key = store.key_of(body)
+        if event_type == "DELETED":
+            self.store.drop_pipeline(key)
+        elif not self.store.put_pipeline(body):
+            return
+        self._runs_waiting(key[0])
+
+    def _runs_waiting(self, namespace: str) -> None:
+        """Mark the runs that have not resolved what they run: they may wait
+        for a Pipeline or an earlier run that just appeared."""
+        for key in self.store.runs_in(namespace):
+            status = self.store.pipelineruns[key].get("status") or {}
+            if status.get("pipelineSpec") is None and not status.get("finishedAt"):
+                self.queue.run(key)
 
     def on_cronjob(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = store.key_of(body)
@@ -124,6 +173,10 @@ class Controller:
                 listing.Watched(
                     resource=api.PIPELINEJOBS, kind="PipelineJob", feed=self.on_pipelinejob
                 ),
+                listing.Watched(resource=api.PIPELINES, kind="Pipeline", feed=self.on_pipeline),
+                listing.Watched(
+                    resource=api.PIPELINERUNS, kind="PipelineRun", feed=self.on_pipelinerun
+                ),
                 listing.Watched(
                     resource=api.PIPELINECRONJOBS, kind="PipelineCronJob", feed=self.on_cronjob
                 ),
@@ -131,6 +184,8 @@ class Controller:
         )
         for key in self.store.pipelinejobs:
             self.queue.job(key)
+        for key in self.store.pipelineruns:
+            self.queue.run(key)
         for namespace in self.store.namespaces():
             self.queue.namespace(namespace)
 

@@ -21,10 +21,11 @@ import dataclasses
 import datetime
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from conveyor import metrics
 from conveyor.core import cron, lifecycle, model, status
+from conveyor.core.pipeline import run as pipelinerun
 from conveyor.k8s import (
     api,
     books,
@@ -32,6 +33,7 @@ from conveyor.k8s import (
     crons,
     events,
     jobs,
+    runs,
     store,
     transient,
     transitions,
@@ -39,25 +41,13 @@ from conveyor.k8s import (
 )
 
 Key = store.Key
-T = TypeVar("T")
 RETRY_AFTER_ERROR = datetime.timedelta(seconds=5)
 
 logger = logging.getLogger("conveyor.controller")
 TRANSIENT = transient.Tally(logger=logger)
-cron_logger = logging.getLogger("conveyor.cron")
 
 
-async def unless_gone(call: Awaitable[T], *, on_gone: Callable[[], None] | None = None) -> T | None:
-    """The call's answer, or None if its object does not exist (NotFound is
-    an answer, not an error: the object was deleted)."""
-    try:
-        return await call
-    except api.ApiError as exc:
-        if not exc.not_found:
-            raise
-        if on_gone is not None:
-            on_gone()
-        return None
+unless_gone = api.unless_gone  # NotFound is an answer: the object was deleted
 
 
 class Effects:
@@ -89,11 +79,15 @@ class Effects:
         coro: Coroutine[Any, Any, None],
         *,
         on_conflict: Callable[[], Awaitable[None]] | None = None,
+        retry: tuple[workqueue.Kind, Key] | None = None,
     ) -> None:
         """Run a write for `key` in the background (one in flight per key):
-        a conflict goes to `on_conflict`, any other failure is retried later."""
+        a conflict goes to `on_conflict`, any other failure is retried later
+        (by marking `retry`, by default the PipelineJob `key`)."""
         self.inflight.add(key)
-        task = asyncio.create_task(self._run(key, coro, on_conflict=on_conflict))
+        task = asyncio.create_task(
+            self._run(key, coro, on_conflict=on_conflict, retry=retry or ("job", key))
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -103,6 +97,7 @@ class Effects:
         coro: Coroutine[Any, Any, None],
         *,
         on_conflict: Callable[[], Awaitable[None]] | None,
+        retry: tuple[workqueue.Kind, Key],
     ) -> None:
         try:
             async with self._semaphore:
@@ -120,10 +115,10 @@ class Effects:
                     logger.exception("applying a decision for %s/%s failed", *key)
                 metrics.CONTROLLER_EVENTS.labels("apply_errors").inc()
                 delay = self.clock.real_seconds(RETRY_AFTER_ERROR)
-                self.queue.later(delay, "job", key)
+                self.queue.later(delay, *retry)
         finally:
             self.inflight.discard(key)
-            if key in self.queue.jobs or key in self.queue.crons:
+            if key in self.queue.jobs or key in self.queue.crons or retry[1] in self.queue.runs:
                 self.queue.wake()
 
     def cancel(self) -> None:
@@ -311,6 +306,54 @@ class Effects:
         if response is not None:
             self.store.put_worker(response)
 
+    # --- PipelineRuns -----------------------------------------------------------
+
+    def apply_run(
+        self,
+        key: Key,
+        *,
+        body: Mapping[str, Any],
+        decision: pipelinerun.Decision,
+        now: datetime.datetime,
+    ) -> None:
+        """Create the decided children (AlreadyExists: adopt), revoke the
+        named ones, then write the status against the version decided on."""
+
+        async def go() -> None:
+            for child in decision.create:
+                created = await runs.create_child(client=self.client, child=child)
+                if self.store.put_pipelinejob(created):
+                    self.queue.job(store.key_of(created))
+            for name in decision.revoke:
+                await unless_gone(
+                    runs.revoke_child(client=self.client, namespace=key[0], name=name)
+                )
+            response = await runs.write_status(
+                client=self.client,
+                body=body,
+                decision=decision,
+                now=now,
+                on_gone=lambda: self.store.drop_pipelinerun(key),
+            )
+            if response is not None:
+                self.store.put_pipelinerun(response, force=True)
+                for event in runs.record(before=body, after=response):
+                    self.recorder.post(body=response, event=event)
+
+        self.spawn(
+            workqueue.run_flight(key),
+            go(),
+            on_conflict=lambda: self.refresh_run(key),
+            retry=("run", key),
+        )
+
+    async def refresh_run(self, key: Key) -> None:
+        call = self.client.get(api.PIPELINERUNS, namespace=key[0], name=key[1])
+        fresh = await unless_gone(call, on_gone=lambda: self.store.drop_pipelinerun(key))
+        if fresh is not None:
+            self.store.put_pipelinerun(fresh, force=True)
+            self.queue.run(key)
+
     # --- PipelineCronJobs -------------------------------------------------------
 
     def apply_cron(
@@ -324,46 +367,11 @@ class Effects:
         async def run() -> None:
             for event in decision.events:
                 self.recorder.post(body=body, event=event)
-            fresh = await self._apply_cron(body=body, decision=decision, now=now)
+            fresh = await crons.apply(client=self.client, body=body, decision=decision, now=now)
             if fresh is not None:
                 self.store.put_cronjob(fresh, force=True)
 
-        self.spawn(key, run(), on_conflict=lambda: self.refresh_cron(key))
-
-    async def _apply_cron(
-        self, *, body: Mapping[str, Any], decision: cron.Decision, now: datetime.datetime
-    ) -> dict[str, Any] | None:
-        """Revoke, create, delete, then write the status. Returns the new body
-        (None if the PipelineCronJob is gone)."""
-        meta = cron.parse(body)[0]
-        for name in decision.revoke:
-            await unless_gone(
-                self.client.request(
-                    "PATCH",
-                    api.PIPELINEJOBS.path(namespace=meta.namespace, name=name),
-                    body={"spec": {"revoke": True}},
-                    content_type=api.MERGE_PATCH,
-                )
-            )
-        manifests = crons.children_to_create(body=body, decision=decision)
-        for (name, scheduled_at), manifest in zip(decision.create, manifests, strict=False):
-            try:
-                await self.client.create(api.PIPELINEJOBS, namespace=meta.namespace, body=manifest)
-            except api.ApiError as exc:
-                if not exc.already_exists:  # created before a restart: done
-                    raise
-            cron_logger.info(
-                "%s/%s scheduled %s for %s", meta.namespace, meta.name, name, scheduled_at
-            )
-        for name in decision.delete:
-            await self.delete(api.PIPELINEJOBS, namespace=meta.namespace, name=name)
-        patch = crons.status_patch(body=body, decision=decision, now=now)
-        if patch is None:
-            return dict(body)
-        call = self.client.patch_status(
-            api.PIPELINECRONJOBS, namespace=meta.namespace, name=meta.name, patch=patch
-        )
-        return await unless_gone(call)
+        self.spawn(key, run(), on_conflict=lambda: self.refresh_cron(key), retry=("cron", key))
 
     async def refresh_cron(self, key: Key) -> None:
         call = self.client.get(api.PIPELINECRONJOBS, namespace=key[0], name=key[1])

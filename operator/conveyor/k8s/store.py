@@ -15,6 +15,7 @@ from typing import Any
 
 from conveyor import metrics
 from conveyor.core import cron, model, names
+from conveyor.core.pipeline import naming
 
 Key = tuple[str, str]
 
@@ -40,10 +41,36 @@ def _lean(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _cron_of(body: Mapping[str, Any] | None) -> str | None:
+def _label(body: Mapping[str, Any] | None, label: str) -> str | None:
     labels = ((body or {}).get("metadata") or {}).get("labels") or {}
-    value = labels.get(cron.CRONJOB_LABEL)
+    value = labels.get(label)
     return str(value) if value else None
+
+
+class _ByLabel:
+    """Object names per (namespace, value of one label): a PipelineCronJob's
+    runs, a PipelineRun's children. Empty entries are dropped."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.names: dict[Key, set[str]] = collections.defaultdict(set)
+
+    def update(
+        self, key: Key, *, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+    ) -> None:
+        before, after = _label(old, self.label), _label(new, self.label)
+        if before == after:
+            return
+        if before:
+            names = self.names[(key[0], before)]
+            names.discard(key[1])
+            if not names:
+                del self.names[(key[0], before)]
+        if after:
+            self.names[(key[0], after)].add(key[1])
+
+    def of(self, key: Key) -> set[str]:
+        return self.names.get(key) or set()
 
 
 def _newer(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
@@ -77,8 +104,13 @@ class Store:
         # Statuses decided but not yet confirmed by the API, and the API's.
         self._assumed: dict[Key, dict[str, Any]] = {}
         self._written: dict[Key, dict[str, Any]] = {}
-        # PipelineJobs per PipelineCronJob that created them (by label).
-        self._by_cron: dict[Key, set[str]] = collections.defaultdict(set)
+        # PipelineJobs and PipelineRuns per PipelineCronJob that created them,
+        # PipelineJobs per PipelineRun (by label).
+        self._by_cron = _ByLabel(cron.CRONJOB_LABEL)
+        self._runs_by_cron = _ByLabel(cron.CRONJOB_LABEL)
+        self._by_run = _ByLabel(naming.RUN_LABEL)
+        self.pipelineruns: dict[Key, dict[str, Any]] = {}
+        self.pipelines: dict[Key, dict[str, Any]] = {}  # Pipeline definitions
 
     # --- PipelineJobs ---------------------------------------------------------
 
@@ -100,7 +132,9 @@ class Store:
         return True
 
     def _put(self, key: Key, body: dict[str, Any]) -> None:
-        self._index_cron(key, old=self.pipelinejob_bodies.get(key), new=body)
+        old = self.pipelinejob_bodies.get(key)
+        self._by_cron.update(key, old=old, new=body)
+        self._by_run.update(key, old=old, new=body)
         job = model.parse_pipelinejob(body)
         self._count(self.pipelinejobs.get(key), -1)
         self._count(job, +1)
@@ -149,7 +183,9 @@ class Store:
         return key in self._assumed
 
     def drop_pipelinejob(self, key: Key) -> None:
-        self._index_cron(key, old=self.pipelinejob_bodies.pop(key, None), new=None)
+        old = self.pipelinejob_bodies.pop(key, None)
+        self._by_cron.update(key, old=old, new=None)
+        self._by_run.update(key, old=old, new=None)
         self._assumed.pop(key, None)
         self._written.pop(key, None)
         self._count(self.pipelinejobs.pop(key, None), -1)
@@ -162,24 +198,14 @@ class Store:
             if not names:
                 del self._active[key[0]]  # else every namespace ever seen stays
 
-    def _index_cron(
-        self, key: Key, *, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
-    ) -> None:
-        before, after = _cron_of(old), _cron_of(new)
-        if before == after:
-            return
-        if before:
-            names = self._by_cron[(key[0], before)]
-            names.discard(key[1])
-            if not names:
-                del self._by_cron[(key[0], before)]
-        if after:
-            self._by_cron[(key[0], after)].add(key[1])
-
     def children_of_cron(self, key: Key) -> list[dict[str, Any]]:
-        """The bodies of the PipelineJobs the PipelineCronJob `key` created."""
-        names = self._by_cron.get(key, ())
-        return [self.pipelinejob_bodies[(key[0], n)] for n in names]
+        """The bodies of the PipelineJobs and PipelineRuns the PipelineCronJob `key` created."""
+        jobs = [self.pipelinejob_bodies[(key[0], n)] for n in self._by_cron.of(key)]
+        return jobs + [self.pipelineruns[(key[0], n)] for n in self._runs_by_cron.of(key)]
+
+    def children_of_run(self, key: Key) -> list[dict[str, Any]]:
+        """The bodies of the PipelineJobs labelled as the PipelineRun `key`'s children."""
+        return [self.pipelinejob_bodies[(key[0], n)] for n in self._by_run.of(key)]
 
     def active(self, namespace: str) -> Iterator[model.PipelineJob]:
         for name in list(self._active.get(namespace, ())):
@@ -201,7 +227,11 @@ class Store:
             self._active,
             self._assumed,
             self._written,
-            self._by_cron,
+            self._by_cron.names,
+            self._runs_by_cron.names,
+            self._by_run.names,
+            self.pipelineruns,
+            self.pipelines,
         )
         return sum(len(h) for h in held)
 
@@ -237,6 +267,39 @@ class Store:
 
     def drop_cronjob(self, key: Key) -> None:
         self.cronjobs.pop(key, None)
+
+    # --- PipelineRuns and Pipelines ------------------------------------------
+
+    def put_pipelinerun(self, body: dict[str, Any], *, force: bool = False) -> bool:
+        """Record a version of a PipelineRun; `force` for the API's answer to our write."""
+        key = key_of(body)
+        old = self.pipelineruns.get(key)
+        if not force and not _newer(body, old):
+            return False
+        body = _lean(body)
+        self._runs_by_cron.update(key, old=old, new=body)
+        _count_run(old, -1)
+        _count_run(body, +1)
+        self.pipelineruns[key] = body
+        return True
+
+    def drop_pipelinerun(self, key: Key) -> None:
+        old = self.pipelineruns.pop(key, None)
+        self._runs_by_cron.update(key, old=old, new=None)
+        _count_run(old, -1)
+
+    def put_pipeline(self, body: dict[str, Any]) -> bool:
+        key = key_of(body)
+        if not _newer(body, self.pipelines.get(key)):
+            return False
+        self.pipelines[key] = _lean(body)
+        return True
+
+    def drop_pipeline(self, key: Key) -> None:
+        self.pipelines.pop(key, None)
+
+    def runs_in(self, namespace: str) -> list[Key]:
+        return [k for k in self.pipelineruns if k[0] == namespace]
 
     # --- Jobs and pods --------------------------------------------------------
 
@@ -282,3 +345,10 @@ class Store:
         md = body.get("metadata") or {}
         name = (md.get("labels") or {}).get(LABEL_PIPELINEJOB)
         return (md.get("namespace") or "", name) if name else None
+
+
+def _count_run(body: Mapping[str, Any] | None, delta: int) -> None:
+    if body is not None:
+        namespace = (body.get("metadata") or {}).get("namespace") or ""
+        state = (body.get("status") or {}).get("state") or ""
+        metrics.RUNS_BY_STATE.labels(namespace, str(state)).inc(delta)

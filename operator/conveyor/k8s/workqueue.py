@@ -1,5 +1,5 @@
 """What the control loop looks at next: dirty jobs, namespaces that need an
-admission pass, and PipelineCronJobs, now or after a delay.
+admission pass, PipelineCronJobs and PipelineRuns, now or after a delay.
 
 Watch events, timers and finished writes only mark things here; the loop
 takes them in rounds (like client-go's delaying work queue, without rate
@@ -16,7 +16,13 @@ from collections.abc import Callable
 from typing import Literal
 
 Key = tuple[str, str]
-Kind = Literal["job", "namespace", "cron"]
+Kind = Literal["job", "namespace", "cron", "run"]
+
+
+def run_flight(key: Key) -> Key:
+    """A PipelineRun's key among the writes in flight (apart from a
+    PipelineJob of the same name)."""
+    return ("PipelineRun", f"{key[0]}/{key[1]}")
 
 
 class WorkQueue:
@@ -25,6 +31,7 @@ class WorkQueue:
         self.jobs: set[Key] = set()
         self.namespaces: set[str] = set()
         self.crons: set[Key] = set()
+        self.runs: set[Key] = set()
         self._timers: list[tuple[float, int, Kind, Key | str]] = []
         self._seq = 0
         self._wakeup = asyncio.Event()
@@ -39,6 +46,10 @@ class WorkQueue:
 
     def cron(self, key: Key) -> None:
         self.crons.add(key)
+        self._wakeup.set()
+
+    def run(self, key: Key) -> None:
+        self.runs.add(key)
         self._wakeup.set()
 
     def later(self, seconds: float, kind: Kind, target: Key | str) -> None:
@@ -57,7 +68,8 @@ class WorkQueue:
         timers into the marks. Always yields once, so the loop never spins."""
         timeout = max(self._timers[0][0] - self._monotonic(), 0) if self._timers else None
         await asyncio.sleep(0)
-        if not (self.jobs - busy or self.namespaces or self.crons - busy):
+        runs = {k for k in self.runs if run_flight(k) not in busy}
+        if not (self.jobs - busy or self.namespaces or self.crons - busy or runs):
             # Not asyncio.wait_for: on Python 3.11 it returns normally when a
             # cancellation arrives just as the event is set, and the loop it
             # was meant to stop goes on (a deposed leader kept deciding).
@@ -75,6 +87,8 @@ class WorkQueue:
                 self.crons.add(target)
             elif kind == "job" and isinstance(target, tuple):
                 self.jobs.add(target)
+            elif kind == "run" and isinstance(target, tuple):
+                self.runs.add(target)
 
     def take_jobs(self, *, busy: set[Key]) -> set[Key]:
         taken = self.jobs - busy
@@ -88,4 +102,9 @@ class WorkQueue:
     def take_crons(self, *, busy: set[Key]) -> set[Key]:
         taken = self.crons - busy
         self.crons -= taken
+        return taken
+
+    def take_runs(self, *, busy: set[Key]) -> set[Key]:
+        taken = {k for k in self.runs if run_flight(k) not in busy}
+        self.runs -= taken
         return taken

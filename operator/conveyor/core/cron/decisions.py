@@ -41,13 +41,6 @@ def parse(
         spec = cronspec.CronSpec.model_validate(body.get("spec") or {})
     except pydantic.ValidationError as exc:
         spec = model.spec_error_from(exc, prefix="spec")
-    if isinstance(spec, cronspec.CronSpec) and spec.pipeline_run_template is not None:
-        # The schema and model accept it; the cron controller follows PipelineJob
-        # children only until the pipeline controller schedules runs (issue 14).
-        spec = model.SpecError(
-            field="spec.pipelineRunTemplate",
-            message="this operator version does not schedule PipelineRuns yet; use jobTemplate",
-        )
     return model.Meta.from_body(body), spec, cronstatus.CronStatus.from_dict(body.get("status"))
 
 

@@ -17,6 +17,7 @@ from conveyor.core import model
 from conveyor.core.pipeline import expressions, naming, spec
 
 API_VERSION = "conveyor.dev/v1alpha1"
+_MESSAGE = 300  # of a child's message quoted in the run's
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -33,6 +34,7 @@ class Child:
     attempts_allowed: int = 1
     exit_code: int | None = None
     revoke_requested: bool = False
+    message: str | None = None  # the child's status.message (why it is InvalidSpec, ...)
 
     @property
     def active(self) -> bool:
@@ -43,6 +45,9 @@ class Child:
         if self.state is model.State.REVOKED:
             return "was revoked"
         detail = f"exit code {self.exit_code}" if self.exit_code is not None else self.reason
+        if self.exit_code is None and self.reason == "InvalidSpec" and self.message:
+            # No attempt ran: the job's own message says which field is wrong.
+            return f"{self.message[:_MESSAGE]} (InvalidSpec)"
         head = f"attempt {self.attempt} of {self.attempts_allowed}"
         return f"{head} ({detail})" if detail else head
 
@@ -68,6 +73,7 @@ def parse(*, body: Mapping[str, Any], run: str) -> Child | None:
         attempts_allowed=(job.spec.retry.limit + 1) if job.spec else 1,
         exit_code=last.exit_code if last else None,
         revoke_requested=bool((body.get("spec") or {}).get("revoke")),
+        message=job.status.message,
     )
 
 
