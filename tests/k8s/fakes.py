@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
-from conveyor.k8s import api, clock, controller, settings, store
+from conveyor.k8s import api, clock, controller, rendering, settings, store
 from tests import builders as b
 
 NS = b.NAMESPACE
@@ -200,6 +200,7 @@ class Harness:
             client=self.api,  # type: ignore[arg-type]
             settings=settings.Settings(**settings_fields),
             clock=self.time.clock(),
+            renderer=rendering.InProcess(),
         )
 
     async def start(self) -> None:

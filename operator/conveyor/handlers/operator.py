@@ -101,6 +101,9 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+    ctl: controller.Controller | None = memo.get("controller")
+    if ctl is not None:
+        await ctl.close()  # the renderer process
     client: api.Client | None = memo.get("client")
     if client is not None:
         await client.close()

@@ -10,8 +10,9 @@ record whole (`drop_job`, `drop_worker`), so nothing grows for ever.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-from conveyor.core import lifecycle
+from conveyor.core import lifecycle, model
 
 Key = tuple[str, str]
 
@@ -24,6 +25,9 @@ class JobBook:
     position_written: int | None = None  # queue position in the written message
     write_due: float | None = None  # admitted, status assumed: write by then (monotonic)
     reported_stuck: bool = False
+    # The Job rendered for admission or a retry, off the loop (controllers/renders.py):
+    # what it was rendered from, and the manifest or why there is none.
+    rendered: tuple[tuple[Any, ...], dict[str, Any] | model.SpecError] | None = None
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -20,8 +20,16 @@ from typing import Any
 
 from conveyor import metrics
 from conveyor.core import cron
-from conveyor.k8s import api, clock, listing, settings, store
-from conveyor.k8s.controllers import admission, context, cronjobs, progress, watchdog, workerstatus
+from conveyor.k8s import api, clock, listing, rendering, settings, store
+from conveyor.k8s.controllers import (
+    admission,
+    context,
+    cronjobs,
+    progress,
+    renders,
+    watchdog,
+    workerstatus,
+)
 
 Key = store.Key
 Settings = settings.Settings
@@ -31,17 +39,29 @@ logger = logging.getLogger("conveyor.controller")
 
 class Controller:
     def __init__(
-        self, *, client: api.Client, settings: Settings, clock: clock.Clock | None = None
+        self,
+        *,
+        client: api.Client,
+        settings: Settings,
+        clock: clock.Clock | None = None,
+        renderer: rendering.Render | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
         self.clock = clock or _clock(settings)
-        self.ctx = context.build(client=client, settings=settings, clock=self.clock)
+        # Job templates render in a child process with a deadline (k8s/rendering.py).
+        self.renderer = renderer or rendering.Renderer()
+        self.ctx = context.build(
+            client=client, settings=settings, clock=self.clock, renderer=self.renderer
+        )
         self.store, self.books, self.queue = self.ctx.store, self.ctx.books, self.ctx.queue
         self.effects = self.ctx.effects
-        self.progress = progress.Progress(ctx=self.ctx)
+        self.renders = renders.Renders(ctx=self.ctx)
+        self.progress = progress.Progress(ctx=self.ctx, renders=self.renders)
         self.worker_status = workerstatus.WorkerStatus(ctx=self.ctx)
-        self.admission = admission.Admission(ctx=self.ctx, worker_status=self.worker_status)
+        self.admission = admission.Admission(
+            ctx=self.ctx, worker_status=self.worker_status, renders=self.renders
+        )
         self.cronjobs = cronjobs.CronJobs(ctx=self.ctx)
         self.watchdog = watchdog.Watchdog(ctx=self.ctx)
         # In the order a round runs them (a new kind's controller: one line here).
@@ -139,6 +159,7 @@ class Controller:
         once it is set. Until then the store is fed but nothing is written."""
         if gate is not None:
             await gate.wait()
+        await self.renderer.start()
         delay = 1.0
         while True:
             try:
@@ -168,6 +189,10 @@ class Controller:
         finally:
             heartbeat.cancel()
             self.effects.cancel()
+
+    async def close(self) -> None:
+        """At the operator's cleanup: stop the renderer process."""
+        await self.renderer.close()
 
     def round(self) -> None:
         with metrics.ROUND_SECONDS.time():

@@ -9,25 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from conveyor.core import model, render
+from conveyor.core import model
 from conveyor.k8s import api
-
-
-def manifest(*, job: model.PipelineJob, worker: model.Worker) -> dict[str, Any] | model.SpecError:
-    """The Job to create for the job's current attempt, or why there is none.
-
-    Renders in the calling thread; `with_owner(await rendering.Renderer.render(...))`
-    is the same with a time and memory budget, off the event loop.
-    """
-    return with_owner(
-        job=job, body=render.attempt_manifest(job=job, worker=worker, attempt=job.status.attempt)
-    )
 
 
 def with_owner(
     *, job: model.PipelineJob, body: dict[str, Any] | model.SpecError
 ) -> dict[str, Any] | model.SpecError:
-    """The rendered Job, owned by its PipelineJob (so deleting that deletes it)."""
+    """The rendered Job, owned by its PipelineJob (so deleting that deletes it).
+    Rendering itself is off the loop: controllers/renders.py, k8s/rendering.py."""
     if isinstance(body, model.SpecError):
         return body
     body.setdefault("metadata", {})["ownerReferences"] = [

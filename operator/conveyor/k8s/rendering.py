@@ -25,7 +25,7 @@ import resource
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from conveyor.core import model, render, safejson
 
@@ -40,6 +40,35 @@ _READY = b'{"ready": true}'
 _LINE_LIMIT = 16 * 1024 * 1024
 
 
+class Render(Protocol):
+    """What the controllers render Jobs with: `Renderer` in the operator,
+    `InProcess` in the shell's unit tests (no child process to start)."""
+
+    async def render(
+        self, *, job_body: Mapping[str, Any], worker_body: Mapping[str, Any], attempt: int
+    ) -> dict[str, Any] | model.SpecError: ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class InProcess:
+    """Renders in the calling thread, with only the sandbox's budgets: for
+    unit tests of the shell, where templates are small and known."""
+
+    async def render(
+        self, *, job_body: Mapping[str, Any], worker_body: Mapping[str, Any], attempt: int
+    ) -> dict[str, Any] | model.SpecError:
+        return handle_bodies(job_body=job_body, worker_body=worker_body, attempt=attempt)
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
 class Renderer:
     """`await render(...)` gives the Job manifest or the SpecError; never raises
     for a user's object. Renders one at a time (the child is single-threaded)."""
@@ -50,6 +79,7 @@ class Renderer:
         self.restarts = 0  # children killed or lost, for tests and metrics
         self._child: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
+        self._restart: asyncio.Task[None] | None = None
 
     async def render(
         self,
@@ -94,7 +124,18 @@ class Renderer:
                 )
         return _answer(safejson.loads(line))
 
+    async def start(self) -> None:
+        """Start the child now (with the operator), so the first job does not
+        wait for its imports. A failure here is retried at the first render."""
+        try:
+            async with self._lock:
+                await self._running()
+        except (RuntimeError, OSError):
+            logger.warning("the renderer process did not start; retrying at the first render")
+
     async def close(self) -> None:
+        if self._restart is not None:
+            self._restart.cancel()
         async with self._lock:
             await self._kill(count=False)
 
@@ -118,7 +159,7 @@ class Renderer:
             except TimeoutError:
                 ready = b""
             if ready.strip() != _READY:
-                await self._kill()
+                await self._kill(count=False)  # not restarted in a loop: the next render tries
                 raise RuntimeError("the renderer process did not start")
         return self._child
 
@@ -126,12 +167,14 @@ class Renderer:
         child, self._child = self._child, None
         if child is None:
             return
-        if count:
-            self.restarts += 1
-            logger.warning("the renderer process was stopped (pid %s); starting another", child.pid)
         with contextlib.suppress(ProcessLookupError):
             child.kill()
         await child.wait()
+        if count:
+            self.restarts += 1
+            logger.warning("the renderer process was stopped (pid %s); starting another", child.pid)
+            # At once, in the background: the next render should not wait for imports.
+            self._restart = asyncio.create_task(self.start())
 
 
 def _field(worker_body: Mapping[str, Any]) -> str:
@@ -156,16 +199,25 @@ def _answer(reply: Any) -> dict[str, Any] | model.SpecError:
 # --- the child ----------------------------------------------------------------
 
 
-def handle(request: Mapping[str, Any]) -> dict[str, Any]:
-    """One request in the child: bodies in, {"manifest"} or {"error"} out."""
-    job = model.parse_pipelinejob(request["job"])
-    worker = model.parse_worker(request["worker"])
+def handle_bodies(
+    *, job_body: Mapping[str, Any], worker_body: Mapping[str, Any], attempt: int
+) -> dict[str, Any] | model.SpecError:
+    """Render from the bodies as the store holds them."""
+    job = model.parse_pipelinejob(job_body)
+    worker = model.parse_worker(worker_body)
     try:
-        result = render.attempt_manifest(job=job, worker=worker, attempt=int(request["attempt"]))
+        return render.attempt_manifest(job=job, worker=worker, attempt=attempt)
     except MemoryError:
-        result = model.SpecError(
+        return model.SpecError(
             field=render.WORKER_TEMPLATE_FIELD, message="rendering the Job used too much memory"
         )
+
+
+def handle(request: Mapping[str, Any]) -> dict[str, Any]:
+    """One request in the child: bodies in, {"manifest"} or {"error"} out."""
+    result = handle_bodies(
+        job_body=request["job"], worker_body=request["worker"], attempt=int(request["attempt"])
+    )
     if isinstance(result, model.SpecError):
         return {"error": {"field": result.field, "message": result.message}}
     return {"manifest": result}

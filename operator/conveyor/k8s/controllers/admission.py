@@ -2,10 +2,12 @@
 (core/scheduling.py decides, over all Workers of the namespace at once so
 counts stay exact) and tells the others why they wait.
 
-An admitted job's Job is rendered here, before its slot is assumed, so
-nothing is decided after the slot is taken: a spec that cannot be rendered
-fails at once and takes no slot. The status write waits up to
-writes.STATUS_BATCH seconds so a pod that starts quickly costs one write.
+An admitted job's Job is rendered before its slot is assumed, off the loop
+(controllers/renders.py: the first pass that admits it starts the render,
+the pass after it returns assumes the slot), so nothing is decided after
+the slot is taken: a spec that cannot be rendered fails and takes no slot.
+The status write waits up to writes.STATUS_BATCH seconds so a pod that
+starts quickly costs one write.
 """
 
 from __future__ import annotations
@@ -16,17 +18,24 @@ import datetime
 from typing import Any
 
 from conveyor.core import health, lifecycle, model, scheduling, writes
-from conveyor.k8s import jobs, store, transitions
-from conveyor.k8s.controllers import context, workerstatus
+from conveyor.k8s import store, transitions
+from conveyor.k8s.controllers import context, renders, workerstatus
 
 Key = store.Key
 Resolved = model.Worker | scheduling.Waiting
 
 
 class Admission:
-    def __init__(self, *, ctx: context.Context, worker_status: workerstatus.WorkerStatus) -> None:
+    def __init__(
+        self,
+        *,
+        ctx: context.Context,
+        worker_status: workerstatus.WorkerStatus,
+        renders: renders.Renders,
+    ) -> None:
         self.ctx = ctx
         self.worker_status = worker_status
+        self.renders = renders
 
     def round(self, *, now: datetime.datetime) -> None:
         for namespace in self.ctx.queue.take_namespaces():
@@ -146,7 +155,9 @@ class Admission:
             job=job, worker=worker.meta.name, now=now, worker_generation=worker.meta.generation
         )
         started = dataclasses.replace(job, status=step.status)
-        manifest = jobs.manifest(job=started, worker=worker)
+        manifest = self.renders.ready(job=started, worker=worker, attempt=step.status.attempt)
+        if manifest is None:
+            return  # rendering: the job keeps its place and is admitted when it returns
         if isinstance(manifest, model.SpecError):
             # It cannot start: it fails now and its slot goes to the next pass.
             ctx.books.drop_want(job.key)

@@ -8,7 +8,7 @@ import datetime
 from typing import Protocol
 
 from conveyor.core import model, observe
-from conveyor.k8s import api, books, clock, effects, settings, store, workqueue
+from conveyor.k8s import api, books, clock, effects, rendering, settings, store, workqueue
 
 Key = store.Key
 
@@ -28,6 +28,7 @@ class Context:
     effects: effects.Effects
     clock: clock.Clock
     settings: settings.Settings
+    renderer: rendering.Render
 
     def at(self, when: datetime.datetime, kind: workqueue.Kind, target: Key | str) -> None:
         """Look at `target` again at `when` on the operator's (maybe scaled) clock."""
@@ -47,7 +48,13 @@ class Context:
         )
 
 
-def build(*, client: api.Client, settings: settings.Settings, clock: clock.Clock) -> Context:
+def build(
+    *,
+    client: api.Client,
+    settings: settings.Settings,
+    clock: clock.Clock,
+    renderer: rendering.Render,
+) -> Context:
     """A fresh, empty view of the cluster and the effects that write to it."""
     st, bk = store.Store(), books.Books()
     queue = workqueue.WorkQueue(monotonic=clock.monotonic)
@@ -59,4 +66,12 @@ def build(*, client: api.Client, settings: settings.Settings, clock: clock.Clock
         clock=clock,
         max_inflight=settings.max_inflight_writes,
     )
-    return Context(store=st, books=bk, queue=queue, effects=fx, clock=clock, settings=settings)
+    return Context(
+        store=st,
+        books=bk,
+        queue=queue,
+        effects=fx,
+        clock=clock,
+        settings=settings,
+        renderer=renderer,
+    )

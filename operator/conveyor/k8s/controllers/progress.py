@@ -12,8 +12,8 @@ from typing import Any
 
 from conveyor import metrics
 from conveyor.core import lifecycle, model, writes
-from conveyor.k8s import jobs, store
-from conveyor.k8s.controllers import context
+from conveyor.k8s import store
+from conveyor.k8s.controllers import context, renders
 
 Key = store.Key
 
@@ -21,8 +21,9 @@ logger = logging.getLogger("conveyor.controller")
 
 
 class Progress:
-    def __init__(self, *, ctx: context.Context) -> None:
+    def __init__(self, *, ctx: context.Context, renders: renders.Renders) -> None:
         self.ctx = ctx
+        self.renders = renders
 
     def round(self, *, now: datetime.datetime) -> None:
         for key in self.ctx.queue.take_jobs(busy=self.ctx.effects.inflight):
@@ -57,24 +58,45 @@ class Progress:
         due = book.write_due if book else None
         if not writes.write_now(job=job, step=step, write_due=due, monotonic=ctx.clock.monotonic()):
             return
+        rendering, rendered = self._rendered(job, step=step)
+        if rendering:
+            return  # looked at again when its Job is rendered
         if book is not None:
             book.write_due = None
-        step, manifest = self._render(job, step=step, now=now)
+        step, manifest = self._start(job, step=step, rendered=rendered, now=now)
         if job.status.holds_slot and not step.status.holds_slot:
             # Assume, then write: the slot is free for the next pass already.
             ctx.effects.assume(job=job, new=step.status, now=now)
         ctx.effects.spawn(key, ctx.effects.apply(job=job, step=step, manifest=manifest))
 
-    def _render(
-        self, job: model.PipelineJob, *, step: lifecycle.Step, now: datetime.datetime
+    def _rendered(
+        self, job: model.PipelineJob, *, step: lifecycle.Step
+    ) -> tuple[bool, renders.Rendered | None]:
+        """(still rendering, the Job a step creates), rendered off the loop
+        before anything is written; no Job when the step creates none or its
+        Worker is gone."""
+        if not step.create_job or job.spec is None or not step.status.worker:
+            return False, None
+        worker = self.ctx.store.workers.get((job.meta.namespace, step.status.worker))
+        if worker is None:
+            return False, None
+        started = dataclasses.replace(job, status=step.status)
+        rendered = self.renders.ready(job=started, worker=worker, attempt=step.status.attempt)
+        return rendered is None, rendered
+
+    def _start(
+        self,
+        job: model.PipelineJob,
+        *,
+        step: lifecycle.Step,
+        rendered: renders.Rendered | None,
+        now: datetime.datetime,
     ) -> tuple[lifecycle.Step, dict[str, Any] | None]:
-        """The Job a step creates, rendered before anything is written; or
-        the step it becomes when there can be none (see writes.start)."""
+        """The step with its Job; or the step it becomes when there can be
+        none (see writes.start)."""
         if not step.create_job or job.spec is None or not step.status.worker:
             return step, None
         worker = self.ctx.store.workers.get((job.meta.namespace, step.status.worker))
-        started = dataclasses.replace(job, status=step.status)
-        rendered = jobs.manifest(job=started, worker=worker) if worker else None
         step = writes.start(
             job=job, step=step, worker_found=worker is not None, rendered=rendered, now=now
         )
