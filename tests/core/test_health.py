@@ -7,6 +7,7 @@ import datetime
 import pytest
 
 from conveyor.core import health, model, observe
+from tests import builders as b
 
 NOW = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
 Phase = observe.Phase
@@ -93,3 +94,48 @@ def test_cannot_start_is_a_typed_reason(
     reason: str | None, kind: health.CannotStart | None
 ) -> None:
     assert health.CannotStart.of(reason) is kind
+
+
+@pytest.mark.parametrize(
+    ("field", "worker_fault"),
+    [
+        ("Worker.spec.jobTemplate", True),
+        ("Worker.spec.template", True),
+        ("Worker.metadata.name", True),
+        ("spec.params.repository", False),
+        ("spec.podTemplate", False),
+        ("metadata.name", False),
+    ],
+)
+def test_a_render_error_blames_the_worker_only_on_its_own_fields(
+    field: str, worker_fault: bool
+) -> None:
+    assert health.blames_worker(model.SpecError(field=field, message="x")) is worker_fault
+
+
+def test_a_worker_that_cannot_render_is_offline_with_the_field_named() -> None:
+    judged = health.invalid_template(
+        model.SpecError(field="Worker.spec.jobTemplate", message="took longer than 2s")
+    )
+    assert (judged.state, judged.reason) == (State.OFFLINE, "InvalidTemplate")
+    assert judged.offline_cause == (
+        "its template is invalid: Worker.spec.jobTemplate: took longer than 2s"
+    )
+
+
+ERROR = model.SpecError(field="Worker.spec.jobTemplate", message="x")
+
+
+@pytest.mark.parametrize(
+    ("generation", "found", "expected"),
+    [
+        (3, None, None),  # nothing found
+        (3, (3, ERROR), ERROR),  # found for the spec as it is
+        (4, (3, ERROR), None),  # the Worker was edited since: try again
+    ],
+)
+def test_a_template_error_holds_until_the_worker_is_edited(
+    generation: int, found: tuple[int, model.SpecError] | None, expected: model.SpecError | None
+) -> None:
+    worker = b.worker().generation(generation).model()
+    assert health.template_error(worker=worker, found=found) == expected

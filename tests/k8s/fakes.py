@@ -193,14 +193,14 @@ class FakeApi:
 class Harness:
     """A Controller on a FakeApi and FakeTime, driven round by round."""
 
-    def __init__(self, **settings_fields: Any) -> None:
+    def __init__(self, *, renderer: rendering.Render | None = None, **settings_fields: Any) -> None:
         self.api = FakeApi()
         self.time = FakeTime()
         self.ctl = controller.Controller(
             client=self.api,  # type: ignore[arg-type]
             settings=settings.Settings(**settings_fields),
             clock=self.time.clock(),
-            renderer=rendering.InProcess(),
+            renderer=renderer or rendering.InProcess(),
         )
 
     async def start(self) -> None:

@@ -43,6 +43,8 @@ CANNOT_START: dict[str, CannotStart] = {
     "CreateContainerError": CannotStart.CONTAINER_CONFIG,
 }
 UNSCHEDULABLE = "Unschedulable"  # the pod's waiting reason (PodScheduled False)
+INVALID_TEMPLATE = "InvalidTemplate"  # its Jobs cannot be rendered: no pod to judge
+WORKER_FIELD_PREFIX = "Worker."  # a SpecError on the Worker's own fields, not the job's
 DEFAULT_GRACE = datetime.timedelta(minutes=2)
 
 
@@ -106,3 +108,28 @@ def assess(
         message=f"its pods cannot start{example}",
         example_pod=first.pod,
     )
+
+
+def blames_worker(error: model.SpecError) -> bool:
+    """A render error the Worker's author must fix (its template, jobTemplate
+    or name), not the job's: every job of the Worker would fail alike."""
+    return error.field.startswith(WORKER_FIELD_PREFIX)
+
+
+def invalid_template(error: model.SpecError) -> Health:
+    """OFFLINE until the Worker is edited: no job is admitted, none fails."""
+    return Health(
+        state=model.WorkerState.OFFLINE,
+        reason=INVALID_TEMPLATE,
+        message=f"its template is invalid: {error.field}: {error.message}",
+    )
+
+
+def template_error(
+    *, worker: model.Worker, found: tuple[int, model.SpecError] | None
+) -> model.SpecError | None:
+    """The render error found for the Worker's spec as it is now; one found
+    for an earlier generation is stale: the edit may have fixed it."""
+    if found is None or found[0] != worker.meta.generation:
+        return None
+    return found[1]

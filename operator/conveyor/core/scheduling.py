@@ -98,12 +98,15 @@ def admit(
     holders: Sequence[model.PipelineJob],
     waiting: Sequence[model.PipelineJob],
     offline_cause: str | None = None,
+    probe: bool = True,
 ) -> Decision:
     """Admit waiting jobs in queue order while the Worker has free slots.
 
     `holders` are the jobs that hold one of its slots now (admitted, not
     finished). A paused or offline Worker admits nothing; running jobs are
-    never touched here.
+    never touched here. An offline Worker sends one job ahead as a probe
+    when no slot is held, unless `probe` is False (its template cannot be
+    rendered: a probe would only render it again).
     """
     name = worker.meta.name
     queue = ordering.ordered(list(waiting))
@@ -121,11 +124,12 @@ def admit(
     if offline_cause is not None:
         # Nothing new starts while its pods cannot start; once no slot is held,
         # one job goes ahead as a probe (a circuit breaker's half-open state).
-        probe = tuple(queue[:1]) if not holders and worker.spec.concurrency > 0 else ()
+        probing = probe and not holders and worker.spec.concurrency > 0
+        ahead = tuple(queue[:1]) if probing else ()
         message = reasons.worker_offline(worker=name, cause=offline_cause)
-        rest = queue[len(probe) :]
+        rest = queue[len(ahead) :]
         return Decision(
-            admitted=probe,
+            admitted=ahead,
             waiting=_all_wait(rest, reason=model.Reason.WORKER_OFFLINE, text=message, worker=name),
         )
     assert worker.spec is not None

@@ -33,6 +33,9 @@ class JobBook:
 @dataclasses.dataclass(kw_only=True)
 class WorkerBook:
     written: float = 0.0  # monotonic time of the last status write
+    # A render error on the Worker's own fields, and the generation it was found
+    # for: the Worker is OFFLINE InvalidTemplate until it is edited (core/health.py).
+    invalid_template: tuple[int, model.SpecError] | None = None
 
 
 class Books:

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 from conveyor import metrics
-from conveyor.core import cron, lifecycle, model, status
+from conveyor.core import cron, lifecycle, model, render, status
 from conveyor.k8s import api, books, clock, crons, events, jobs, store, transitions, workqueue
 
 Key = store.Key
@@ -256,7 +256,15 @@ class Effects:
         name = manifest["metadata"]["name"]
         if (namespace, name) in self.store.jobs:
             return
-        created = await jobs.create(client=self.client, namespace=namespace, body=manifest)
+        worker_name = (manifest["metadata"].get("labels") or {}).get(store.LABEL_WORKER) or ""
+        current = self.store.pipelinejobs.get(key)
+        blame = render.JOB_POD_FIELD
+        if current is not None:
+            worker = self.store.workers.get((namespace, worker_name))
+            blame = render.refused_field(job=current, worker=worker)
+        created = await jobs.create(
+            client=self.client, namespace=namespace, body=manifest, blame=blame
+        )
         if isinstance(created, model.SpecError):
             current = self.store.pipelinejobs.get(key)
             if current is not None:
@@ -265,8 +273,7 @@ class Effects:
             return
         job_body, fresh = created
         if fresh:
-            worker = (manifest["metadata"].get("labels") or {}).get(store.LABEL_WORKER) or ""
-            metrics.JOBS_CREATED.labels(namespace, worker).inc()
+            metrics.JOBS_CREATED.labels(namespace, worker_name).inc()
         else:
             metrics.CONTROLLER_EVENTS.labels("adopted").inc()
         if self.store.put_job(job_body):

@@ -27,10 +27,10 @@ def with_owner(
 
 
 async def create(
-    *, client: api.Client, namespace: str, body: dict[str, Any]
+    *, client: api.Client, namespace: str, body: dict[str, Any], blame: str
 ) -> tuple[dict[str, Any], bool] | model.SpecError:
     """Create the Job, or adopt it if it exists. Returns (Job, created); a
-    SpecError when the API server refuses the manifest (a bad podTemplate)."""
+    SpecError on `blame` when the API server refuses the manifest."""
     try:
         return await client.create(api.JOBS, namespace=namespace, body=body), True
     except api.ApiError as exc:
@@ -38,5 +38,5 @@ async def create(
             name = body["metadata"]["name"]
             return await client.get(api.JOBS, namespace=namespace, name=name), False
         if exc.status in (400, 422):
-            return model.SpecError(field="spec.podTemplate", message=exc.message)
+            return model.SpecError(field=blame, message=exc.message)
         raise

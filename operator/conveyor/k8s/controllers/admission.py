@@ -119,15 +119,21 @@ class Admission:
         waiting: dict[str, list[model.PipelineJob]],
         now: datetime.datetime,
     ) -> dict[Key, scheduling.Waiting]:
-        observations = [o for h in held if (o := self.ctx.observe(h)) is not None]
-        judged = health.assess(
-            observations=observations, now=now, grace=self.ctx.settings.unschedulable_grace
-        )
+        found = self.ctx.books.worker(worker.key).invalid_template
+        template_error = health.template_error(worker=worker, found=found)
+        if template_error is not None:
+            judged = health.invalid_template(template_error)
+        else:
+            observations = [o for h in held if (o := self.ctx.observe(h)) is not None]
+            judged = health.assess(
+                observations=observations, now=now, grace=self.ctx.settings.unschedulable_grace
+            )
         decision = scheduling.admit(
             worker=worker,
             holders=held,
             waiting=waiting.get(worker.meta.name, []),
             offline_cause=judged.offline_cause,
+            probe=template_error is None,
         )
         for admitted in decision.admitted:
             if self.ctx.busy(admitted.key):
@@ -158,6 +164,12 @@ class Admission:
         manifest = self.renders.ready(job=started, worker=worker, attempt=step.status.attempt)
         if manifest is None:
             return  # rendering: the job keeps its place and is admitted when it returns
+        if isinstance(manifest, model.SpecError) and health.blames_worker(manifest):
+            # Every job of this Worker would fail alike: the Worker goes OFFLINE
+            # (InvalidTemplate) and its queue waits for the Worker to be fixed.
+            ctx.books.worker(worker.key).invalid_template = (worker.meta.generation, manifest)
+            ctx.queue.namespace(job.meta.namespace)
+            return
         if isinstance(manifest, model.SpecError):
             # It cannot start: it fails now and its slot goes to the next pass.
             ctx.books.drop_want(job.key)
