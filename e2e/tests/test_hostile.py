@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import pytest
 
 from conveyor.k8s import api
-from e2e.tests import builders, kube
 from e2e.tests import cluster as clusters
+from e2e.tests import kube
 from e2e.tests.conftest import OperatorProcess
+from tests import builders
 
 pytestmark = [pytest.mark.e2e]
 
@@ -68,7 +69,7 @@ async def test_a_job_nested_thousands_deep_fails_alone(
     where: str,
     depth: int,
 ) -> None:
-    await k.create(builders.worker("build"))
+    await k.create(builders.worker("build").obj())
     text = deep_pipelinejob_text("deep", k.namespace, where=where, depth=depth)
     cluster.kubectl("create", "-f", "-", input=text)
 
@@ -77,8 +78,8 @@ async def test_a_job_nested_thousands_deep_fails_alone(
     assert "nested deeper than 32 levels" in failed["status"]["message"]
 
     other = kube.Kube(client=client, namespace=other_namespace)
-    await other.create(builders.worker("build"))
-    await other.create(builders.pipelinejob("fine"))
+    await other.create(builders.worker("build").obj())
+    await other.create(builders.pipelinejob("fine").obj())
     await other.wait_state("fine", "SUCCESS")
     assert operator.alive()
     assert "RecursionError" not in operator.log.read_text()
@@ -95,9 +96,9 @@ async def test_an_operator_starting_with_a_deep_job_in_its_list_comes_up(
     )
     try:
         k = kube.Kube(client=client, namespace=namespace)
-        await k.create(builders.worker("build"))
+        await k.create(builders.worker("build").obj())
         cluster.kubectl("create", "-f", "-", input=deep_pipelinejob_text("deep", namespace))
-        await k.create(builders.pipelinejob("fine"))
+        await k.create(builders.pipelinejob("fine").obj())
         own.start()
         own.wait_ready()
         await k.wait_state("deep", "FAILED", reason="InvalidSpec")
@@ -110,8 +111,8 @@ async def test_an_operator_starting_with_a_deep_job_in_its_list_comes_up(
 
 @pytest.mark.usefixtures("operator")
 async def test_a_privileged_pod_template_is_refused_and_no_pod_is_created(k: kube.Kube) -> None:
-    await k.create(builders.worker("build"))
-    job = builders.pipelinejob("escalate")
+    await k.create(builders.worker("build").obj())
+    job = builders.pipelinejob("escalate").obj()
     job["spec"]["podTemplate"] = {
         "spec": {
             "hostPID": True,
@@ -136,7 +137,7 @@ async def test_a_privileged_pod_template_is_refused_and_no_pod_is_created(k: kub
 
 
 def _job(**spec: object) -> dict[str, object]:
-    return builders.pipelinejob("refused", **spec)
+    return builders.pipelinejob("refused").spec(spec).obj()
 
 
 def _cron(**spec: object) -> dict[str, object]:
@@ -194,7 +195,9 @@ def _cron(**spec: object) -> dict[str, object]:
             id="params too wide",
         ),
         pytest.param(
-            builders.worker("w" * 64), "metadata.name must be at most 63 characters", id="worker"
+            builders.worker("w" * 64).obj(),
+            "metadata.name must be at most 63 characters",
+            id="worker",
         ),
         pytest.param(
             _cron(timeZone="localtime"), "spec.timeZone must be an IANA time zone", id="localtime"

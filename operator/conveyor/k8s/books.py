@@ -36,6 +36,10 @@ class WorkerBook:
     # A render error on the Worker's own fields, and the generation it was found
     # for: the Worker is OFFLINE InvalidTemplate until it is edited (core/health.py).
     invalid_template: tuple[int, model.SpecError] | None = None
+    # One render per Worker at a time (a bad template costs one deadline, not one
+    # per queued job); the jobs that wait for it are looked at when it returns.
+    rendering: bool = False
+    render_waiters: set[Key] = dataclasses.field(default_factory=set)
 
 
 class Books:

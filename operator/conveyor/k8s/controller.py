@@ -49,8 +49,8 @@ class Controller:
         self.settings = settings
         self.client = client
         self.clock = clock or _clock(settings)
-        # Job templates render in a child process with a deadline (k8s/rendering.py).
-        self.renderer = renderer or rendering.Renderer()
+        # Job templates render in child processes with a deadline (k8s/rendering.py).
+        self.renderer = renderer or rendering.Pool()
         self.ctx = context.build(
             client=client, settings=settings, clock=self.clock, renderer=self.renderer
         )

@@ -32,6 +32,7 @@ from conveyor.core import model, render, safejson
 logger = logging.getLogger("conveyor.rendering")
 
 DEADLINE = 2.0  # seconds; a real Job template renders in about a millisecond
+POOL_SIZE = 2  # children: one spinning to its deadline leaves the other to everyone else
 MEMORY_LIMIT = 512 * 1024 * 1024  # bytes of address space for the child
 # How long the child may take to import and say it is ready, on a loaded node.
 _STARTUP = 60.0
@@ -124,6 +125,12 @@ class Renderer:
                 )
         return _answer(safejson.loads(line))
 
+    @property
+    def up(self) -> bool:
+        """Its child is running and no restart is pending."""
+        restarting = self._restart is not None and not self._restart.done()
+        return self._child is not None and self._child.returncode is None and not restarting
+
     async def start(self) -> None:
         """Start the child now (with the operator), so the first job does not
         wait for its imports. A failure here is retried at the first render."""
@@ -194,6 +201,41 @@ def _answer(reply: Any) -> dict[str, Any] | model.SpecError:
     if isinstance(error, dict):
         return model.SpecError(field=str(error.get("field")), message=str(error.get("message")))
     return model.SpecError(field="spec", message="the renderer gave no answer")
+
+
+class Pool:
+    """A few `Renderer`s, so a template spinning to its deadline in one child
+    holds up no render of another Worker: each render takes an idle child,
+    one that is up (not restarting after a kill) if there is one."""
+
+    def __init__(self, *, size: int = POOL_SIZE, deadline: float = DEADLINE) -> None:
+        self.members = [Renderer(deadline=deadline) for _ in range(size)]
+        self._idle = list(self.members)
+        self._freed = asyncio.Condition()
+
+    @property
+    def restarts(self) -> int:
+        return sum(r.restarts for r in self.members)
+
+    async def render(
+        self, *, job_body: Mapping[str, Any], worker_body: Mapping[str, Any], attempt: int
+    ) -> dict[str, Any] | model.SpecError:
+        async with self._freed:
+            await self._freed.wait_for(lambda: bool(self._idle))
+            member = next((r for r in self._idle if r.up), self._idle[0])
+            self._idle.remove(member)
+        try:
+            return await member.render(job_body=job_body, worker_body=worker_body, attempt=attempt)
+        finally:
+            async with self._freed:
+                self._idle.append(member)
+                self._freed.notify()
+
+    async def start(self) -> None:
+        await asyncio.gather(*(r.start() for r in self.members))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(r.close() for r in self.members))
 
 
 # --- the child ----------------------------------------------------------------

@@ -58,10 +58,20 @@ class Renders:
         worker_body = self.ctx.store.worker_bodies.get(worker.meta.key)
         if job_body is None or worker_body is None:
             return None  # gone: its DELETED event is on the way
+        worker_book = self.ctx.books.worker(worker.meta.key)
+        if worker_book.rendering:
+            worker_book.render_waiters.add(job.key)
+            return None
+        worker_book.rendering = True
         self.ctx.effects.spawn(
             job.key,
             self._render(
-                job.key, wanted=wanted, job_body=job_body, worker_body=worker_body, attempt=attempt
+                job.key,
+                worker=worker.meta.key,
+                wanted=wanted,
+                job_body=job_body,
+                worker_body=worker_body,
+                attempt=attempt,
             ),
         )
         return None
@@ -70,6 +80,7 @@ class Renders:
         self,
         key: Key,
         *,
+        worker: Key,
         wanted: tuple[Any, ...],
         job_body: dict[str, Any],
         worker_body: dict[str, Any],
@@ -84,8 +95,19 @@ class Renders:
             metrics.CONTROLLER_EVENTS.labels("render_errors").inc()
             self.ctx.queue.later(RETRY_AFTER, "job", key)
             return
+        finally:
+            self._done(worker)
         book = self.ctx.books.peek(key)
         if book is None:
             return  # the job was deleted while it rendered
         book.rendered = (wanted, result)
         self.ctx.queue.job(key)
+
+    def _done(self, worker: Key) -> None:
+        if worker not in self.ctx.store.workers:
+            return  # deleted meanwhile: its record went with it
+        book = self.ctx.books.worker(worker)
+        book.rendering = False
+        waiters, book.render_waiters = book.render_waiters, set()
+        for key in waiters:
+            self.ctx.queue.job(key)
