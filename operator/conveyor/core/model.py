@@ -208,10 +208,10 @@ class Attempt:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Attempt:
         exit_code = data.get("exitCode")
-        texts = {k: data.get(k) for k in ("start", "finish", "result", "reason", "message")}
+        texts = {k: _text(data.get(k)) for k in ("start", "finish", "result", "reason", "message")}
         return cls(
-            attempt=int(data.get("attempt") or 0),
-            job=str(data.get("job") or ""),
+            attempt=_count(data.get("attempt")),
+            job=_text(data.get("job")) or "",
             exit_code=int(exit_code) if isinstance(exit_code, int) else None,
             **texts,
         )
@@ -248,26 +248,34 @@ class JobStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> JobStatus:
-        data = data or {}
-        state = data.get("state")
+        """Never raises: a field of the wrong type (only someone with rights on
+        the status subresource can write one) reads as unset."""
+        data = data if isinstance(data, Mapping) else {}
+        state = _text(data.get("state"))
         try:
             parsed_state = State(state) if state else None
         except ValueError:
             parsed_state = None
+        attempts = data.get("attempts")
+        outputs = data.get("outputs")
         return cls(
             state=parsed_state,
-            reason=data.get("reason") or None,
-            message=data.get("message") or None,
-            worker=data.get("worker") or None,
-            attempt=int(data.get("attempt") or 0),
-            job=data.get("job") or None,
-            queued_at=data.get("queuedAt"),
-            started_at=data.get("startedAt"),
-            finished_at=data.get("finishedAt"),
-            next_attempt_at=data.get("nextAttemptAt"),
-            attempts=tuple(Attempt.from_dict(a) for a in data.get("attempts") or ()),
-            outputs=dict(data.get("outputs") or {}),
-            observed_generation=int(data.get("observedGeneration") or 0),
+            reason=_text(data.get("reason")),
+            message=_text(data.get("message")),
+            worker=_text(data.get("worker")),
+            attempt=_count(data.get("attempt")),
+            job=_text(data.get("job")),
+            queued_at=_text(data.get("queuedAt")),
+            started_at=_text(data.get("startedAt")),
+            finished_at=_text(data.get("finishedAt")),
+            next_attempt_at=_text(data.get("nextAttemptAt")),
+            attempts=tuple(
+                Attempt.from_dict(a)
+                for a in (attempts if isinstance(attempts, list) else ())
+                if isinstance(a, Mapping)
+            ),
+            outputs=dict(outputs) if isinstance(outputs, Mapping) else {},
+            observed_generation=_count(data.get("observedGeneration")),
             worker_generation=_int_or_none(data.get("workerGeneration")),
         )
 
@@ -289,16 +297,22 @@ class Meta:
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Meta:
-        md = body.get("metadata") or {}
+        md = body.get("metadata")
+        md = md if isinstance(md, Mapping) else {}
+        labels = md.get("labels")
         return cls(
-            namespace=md.get("namespace") or "",
-            name=md.get("name") or "",
-            uid=md.get("uid") or "",
-            resource_version=md.get("resourceVersion") or "",
-            generation=int(md.get("generation") or 0),
-            created_at=parse_time(md.get("creationTimestamp")) or EPOCH,
+            namespace=_text(md.get("namespace")) or "",
+            name=_text(md.get("name")) or "",
+            uid=_text(md.get("uid")) or "",
+            resource_version=_text(md.get("resourceVersion")) or "",
+            generation=_count(md.get("generation")),
+            created_at=parse_time(_text(md.get("creationTimestamp"))) or EPOCH,
             deleting=bool(md.get("deletionTimestamp")),
-            labels=dict(md.get("labels") or {}),
+            labels={
+                k: v
+                for k, v in (labels.items() if isinstance(labels, Mapping) else ())
+                if isinstance(k, str) and isinstance(v, str)
+            },
         )
 
 
@@ -366,14 +380,26 @@ def parse_pipelinejob(body: Mapping[str, Any]) -> PipelineJob:
 
 def parse_worker(body: Mapping[str, Any]) -> Worker:
     spec, error = _validate_spec(WorkerSpec, body, deep=("template",))
-    status = body.get("status") or {}
+    status = body.get("status")
+    status = status if isinstance(status, Mapping) else {}
     return Worker(
         meta=Meta.from_body(body),
         spec=spec,
         spec_error=error,
-        state=status.get("state"),
-        last_heartbeat=status.get("lastHeartbeat"),
+        state=_text(status.get("state")),
+        last_heartbeat=_text(status.get("lastHeartbeat")),
     )
+
+
+def _text(value: Any) -> str | None:
+    """A string field as read from a body: None if unset, empty or not a string."""
+    return value if isinstance(value, str) and value else None
+
+
+def _count(value: Any) -> int:
+    """A count or generation: 0 unless a sane non-negative integer."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+    return int(value) if ok else 0
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -72,6 +72,10 @@ class Controller:
     # --- feeding ----------------------------------------------------------------
 
     def on_pipelinejob(self, event_type: str | None, body: dict[str, Any]) -> None:
+        with self.ctx.quarantine.guard("a watch event of", _named(body)):
+            self._on_pipelinejob(event_type, store.lean(body))
+
+    def _on_pipelinejob(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = store.key_of(body)
         if event_type == "DELETED":
             self.effects.forget_pipelinejob(key)
@@ -83,6 +87,10 @@ class Controller:
             self.queue.job(key)
 
     def on_cronjob(self, event_type: str | None, body: dict[str, Any]) -> None:
+        with self.ctx.quarantine.guard("a watch event of", _named(body)):
+            self._on_cronjob(event_type, store.lean(body))
+
+    def _on_cronjob(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = store.key_of(body)
         if event_type == "DELETED":
             self.store.drop_cronjob(key)
@@ -90,6 +98,10 @@ class Controller:
             self.queue.cron(key)
 
     def on_worker(self, event_type: str | None, body: dict[str, Any]) -> None:
+        with self.ctx.quarantine.guard("a watch event of", _named(body)):
+            self._on_worker(event_type, store.lean(body))
+
+    def _on_worker(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = store.key_of(body)
         if event_type == "DELETED":
             self.store.drop_worker(key)
@@ -103,9 +115,17 @@ class Controller:
                 self.queue.job(job.key)
 
     def on_job(self, event_type: str | None, body: dict[str, Any]) -> None:
+        with self.ctx.quarantine.guard("a watch event of", _named(body)):
+            self._on_job(event_type, store.lean(body))
+
+    def _on_job(self, event_type: str | None, body: dict[str, Any]) -> None:
         self._on_owned(event_type, body, put=self.store.put_job, drop=self.store.drop_job)
 
     def on_pod(self, event_type: str | None, body: dict[str, Any]) -> None:
+        with self.ctx.quarantine.guard("a watch event of", _named(body)):
+            self._on_pod(event_type, store.lean(body))
+
+    def _on_pod(self, event_type: str | None, body: dict[str, Any]) -> None:
         self._on_owned(event_type, body, put=self.store.put_pod, drop=self.store.drop_pod)
 
     def _on_owned(
@@ -200,6 +220,12 @@ class Controller:
             now = self.clock.now()
             for controller in self.controllers:
                 controller.round(now=now)
+
+
+def _named(body: dict[str, Any]) -> str:
+    """An object's kind and key, for a log line (read as the store reads it)."""
+    kind = body.get("kind")
+    return f"{kind if isinstance(kind, str) else 'object'} {'/'.join(store.key_of(body))}"
 
 
 def _clock(settings: Settings) -> clock.Clock:

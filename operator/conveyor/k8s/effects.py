@@ -25,7 +25,18 @@ from typing import Any, TypeVar
 
 from conveyor import metrics
 from conveyor.core import cron, lifecycle, model, render, status
-from conveyor.k8s import api, books, clock, crons, events, jobs, store, transitions, workqueue
+from conveyor.k8s import (
+    api,
+    books,
+    clock,
+    crons,
+    events,
+    jobs,
+    quarantine,
+    store,
+    transitions,
+    workqueue,
+)
 
 Key = store.Key
 T = TypeVar("T")
@@ -58,7 +69,9 @@ class Effects:
         queue: workqueue.WorkQueue,
         clock: clock.Clock,
         max_inflight: int,
+        quarantine: quarantine.Quarantine,
     ) -> None:
+        self.quarantine = quarantine
         self.client = client
         self.store = store
         self.books = books
@@ -102,7 +115,8 @@ class Effects:
             if isinstance(exc, api.ApiError) and exc.conflict and on_conflict is not None:
                 await on_conflict()
             else:
-                logger.exception("applying a decision for %s/%s failed", *key)
+                # Rate-limited: a write failing every 5 s is one traceback per 10 min.
+                self.quarantine.report("applying a decision for", "/".join(key))
                 metrics.CONTROLLER_EVENTS.labels("apply_errors").inc()
                 delay = self.clock.real_seconds(RETRY_AFTER_ERROR)
                 self.queue.later(delay, "job", key)
@@ -125,7 +139,8 @@ class Effects:
     def status_dict(
         self, *, job: model.PipelineJob, new: model.JobStatus, now: datetime.datetime
     ) -> dict[str, Any]:
-        previous = self.store.written_status(job.key).get("conditions") or []
+        previous = self.store.written_status(job.key).get("conditions")
+        previous = previous if isinstance(previous, list) else []
         return status.to_dict(
             status=new, generation=job.meta.generation, previous_conditions=previous, now=now
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from conveyor.core import health, lifecycle, model, scheduling, writes
@@ -39,7 +40,16 @@ class Admission:
 
     def round(self, *, now: datetime.datetime) -> None:
         for namespace in self.ctx.queue.take_namespaces():
-            self.paced(namespace, now=now)
+            with self.ctx.quarantine.guard(
+                "the admission pass over", namespace, retry=self._retry(namespace)
+            ):
+                self.paced(namespace, now=now)
+
+    def _retry_job(self, key: Key) -> Callable[[float], None]:
+        return lambda seconds: self.ctx.queue.later(seconds, "job", key)
+
+    def _retry(self, namespace: str) -> Callable[[float], None]:
+        return lambda seconds: self.ctx.queue.later(seconds, "namespace", namespace)
 
     def paced(self, namespace: str, *, now: datetime.datetime) -> None:
         """A pass, or a later one: a pass over a long queue takes
@@ -139,7 +149,11 @@ class Admission:
             if self.ctx.busy(admitted.key):
                 self.ctx.queue.job(admitted.key)  # looked at again when its write returns
                 continue
-            self._admit(admitted, worker=worker, now=now)
+            # One job's failure here is its own: the pass goes on for the others.
+            key = admitted.key
+            retry = self._retry_job(key)
+            with self.ctx.quarantine.guard("admitting", "/".join(key), retry=retry):
+                self._admit(admitted, worker=worker, now=now)
         self.worker_status.write(
             worker,
             running=len(held) + len(decision.admitted),

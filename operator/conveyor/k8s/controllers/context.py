@@ -8,7 +8,17 @@ import datetime
 from typing import Protocol
 
 from conveyor.core import model, observe
-from conveyor.k8s import api, books, clock, effects, rendering, settings, store, workqueue
+from conveyor.k8s import (
+    api,
+    books,
+    clock,
+    effects,
+    quarantine,
+    rendering,
+    settings,
+    store,
+    workqueue,
+)
 
 Key = store.Key
 
@@ -29,6 +39,7 @@ class Context:
     clock: clock.Clock
     settings: settings.Settings
     renderer: rendering.Render
+    quarantine: quarantine.Quarantine
 
     def at(self, when: datetime.datetime, kind: workqueue.Kind, target: Key | str) -> None:
         """Look at `target` again at `when` on the operator's (maybe scaled) clock."""
@@ -43,9 +54,13 @@ class Context:
         if not job.status.job:
             return None
         job_key = (job.meta.namespace, job.status.job)
-        return observe.summarize(
-            job=self.store.jobs.get(job_key), pods=self.store.pods_of_job(job_key)
-        )
+        try:
+            return observe.summarize(
+                job=self.store.jobs.get(job_key), pods=self.store.pods_of_job(job_key)
+            )
+        except Exception:  # a Job or pod in a shape we cannot read: as if unseen
+            self.quarantine.report("reading the Job and pods of", "/".join(job_key))
+            return None
 
 
 def build(
@@ -58,7 +73,9 @@ def build(
     """A fresh, empty view of the cluster and the effects that write to it."""
     st, bk = store.Store(), books.Books()
     queue = workqueue.WorkQueue(monotonic=clock.monotonic)
+    guard = quarantine.Quarantine(monotonic=clock.monotonic)
     fx = effects.Effects(
+        quarantine=guard,
         client=client,
         store=st,
         books=bk,
@@ -74,4 +91,5 @@ def build(
         clock=clock,
         settings=settings,
         renderer=renderer,
+        quarantine=guard,
     )

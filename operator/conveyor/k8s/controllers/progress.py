@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from conveyor import metrics
@@ -27,7 +27,12 @@ class Progress:
 
     def round(self, *, now: datetime.datetime) -> None:
         for key in self.ctx.queue.take_jobs(busy=self.ctx.effects.inflight):
-            self.advance(key, now=now)
+            retry = self._retry(key)
+            with self.ctx.quarantine.guard("advancing", "/".join(key), retry=retry):
+                self.advance(key, now=now)
+
+    def _retry(self, key: Key) -> Callable[[float], None]:
+        return lambda seconds: self.ctx.queue.later(seconds, "job", key)
 
     def advance(self, key: Key, *, now: datetime.datetime) -> None:
         ctx = self.ctx
