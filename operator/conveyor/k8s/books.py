@@ -25,6 +25,7 @@ class JobBook:
     position_written: int | None = None  # queue position in the written message
     write_due: float | None = None  # admitted, status assumed: write by then (monotonic)
     reported_stuck: bool = False
+    events_read: float | None = None  # monotonic time its Job's Events were last read
     # The Job rendered for admission or a retry, off the loop (controllers/renders.py):
     # what it was rendered from, and the manifest or why there is none.
     rendered: tuple[tuple[Any, ...], dict[str, Any] | model.SpecError] | None = None

@@ -88,6 +88,8 @@ class Store:
         self.worker_bodies: dict[Key, dict[str, Any]] = {}
         self.workers: dict[Key, model.Worker] = {}
         self.jobs: dict[Key, dict[str, Any]] = {}
+        # Why the Job controller cannot create a Job's pod (its FailedCreate Event).
+        self.failed_create: dict[Key, str] = {}
         self.pods: dict[Key, dict[str, Any]] = {}
         self._pods_by_job: dict[Key, set[str]] = collections.defaultdict(set)
         self.cronjobs: dict[Key, dict[str, Any]] = {}
@@ -268,6 +270,7 @@ class Store:
 
     def drop_job(self, key: Key) -> None:
         self.jobs.pop(key, None)
+        self.failed_create.pop(key, None)
 
     def put_pod(self, body: dict[str, Any]) -> bool:
         key = key_of(body)

@@ -7,7 +7,7 @@ import dataclasses
 import datetime
 from typing import Protocol
 
-from conveyor.core import model, observe
+from conveyor.core import health, model, observe
 from conveyor.k8s import (
     api,
     books,
@@ -55,12 +55,13 @@ class Context:
             return None
         job_key = (job.meta.namespace, job.status.job)
         try:
-            return observe.summarize(
+            seen = observe.summarize(
                 job=self.store.jobs.get(job_key), pods=self.store.pods_of_job(job_key)
             )
         except Exception:  # a Job or pod in a shape we cannot read: as if unseen
             self.quarantine.report("reading the Job and pods of", "/".join(job_key))
             return None
+        return health.failed_create(obs=seen, message=self.store.failed_create.get(job_key))
 
 
 def build(

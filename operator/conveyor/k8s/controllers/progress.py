@@ -11,13 +11,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from conveyor import metrics
-from conveyor.core import lifecycle, model, writes
+from conveyor.core import health, lifecycle, model, writes
 from conveyor.k8s import store
 from conveyor.k8s.controllers import context, renders
 
 Key = store.Key
 
 logger = logging.getLogger("conveyor.controller")
+EVENTS_EVERY = 30.0  # seconds between two reads of one pod-less Job's Events
 
 
 class Progress:
@@ -40,6 +41,7 @@ class Progress:
         if job is None:
             return
         job = self._adopt(job, now=now)
+        self._why_no_pod(job, now=now)
         worker = ctx.store.workers.get((key[0], job.status.worker or ""))
         try:
             step = lifecycle.advance(
@@ -107,6 +109,30 @@ class Progress:
         )
         manifest = rendered if isinstance(rendered, dict) and step.create_job else None
         return step, manifest
+
+    def _why_no_pod(self, job: model.PipelineJob, *, now: datetime.datetime) -> None:
+        """A Job past its grace without a pod: read its Events for a FailedCreate
+        (at most every EVENTS_EVERY), else come back when the grace is over."""
+        ctx = self.ctx
+        if not job.status.holds_slot or not job.status.job:
+            return
+        job_key = (job.meta.namespace, job.status.job)
+        body = ctx.store.jobs.get(job_key)
+        obs = ctx.observe(job)
+        if body is None or obs is None or job_key in ctx.store.failed_create:
+            return
+        created = model.parse_time((body.get("metadata") or {}).get("creationTimestamp"))
+        if not health.needs_events(obs=obs, job_created=created, now=now):
+            if created is not None and obs.pod is None:
+                ctx.at(created + health.FAILED_CREATE_GRACE, "job", job.key)
+            return
+        book = ctx.books.job(job.key)
+        mono = ctx.clock.monotonic()
+        if book.events_read is not None and mono - book.events_read < EVENTS_EVERY:
+            return
+        book.events_read = mono
+        ctx.queue.later(EVENTS_EVERY, "job", job.key)
+        ctx.effects.spawn(job.key, ctx.effects.read_failed_create(job.key, job_name=job_key[1]))
 
     def _adopt(self, job: model.PipelineJob, *, now: datetime.datetime) -> model.PipelineJob:
         """Record the Job of an admission whose status write never happened
