@@ -34,7 +34,8 @@ async def test_a_pod_refused_by_pod_security_is_named_and_the_worker_is_not_onli
     print(f"\njob: {status['state']}/{status['reason']}: {status['message']}")
     assert (status["state"], status["reason"]) == ("IN-QUEUE", "Starting")
     assert "the Job controller cannot create its pod" in status["message"]
-    assert "forbidden" in status["message"] and "PodSecurity" in status["message"]
+    assert "forbidden" in status["message"]
+    assert "PodSecurity" in status["message"]
 
     worker = (await k.get(kube.WK, "build")).get("status") or {}
     print(f"worker: {worker.get('state')}/{worker.get('reason')}: {worker.get('message')}")

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import alias_generators
 
-from conveyor.core import bounds, durations, pydantic_errors
+from conveyor.core import bounds, durations, fields, pydantic_errors
 
 
 class JobType(enum.StrEnum):
@@ -208,10 +208,12 @@ class Attempt:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Attempt:
         exit_code = data.get("exitCode")
-        texts = {k: _text(data.get(k)) for k in ("start", "finish", "result", "reason", "message")}
+        texts = {
+            k: fields.text(data.get(k)) for k in ("start", "finish", "result", "reason", "message")
+        }
         return cls(
-            attempt=_count(data.get("attempt")),
-            job=_text(data.get("job")) or "",
+            attempt=fields.count(data.get("attempt")),
+            job=fields.text(data.get("job")) or "",
             exit_code=int(exit_code) if isinstance(exit_code, int) else None,
             **texts,
         )
@@ -250,33 +252,27 @@ class JobStatus:
     def from_dict(cls, data: Mapping[str, Any] | None) -> JobStatus:
         """Never raises: a field of the wrong type (only someone with rights on
         the status subresource can write one) reads as unset."""
-        data = data if isinstance(data, Mapping) else {}
-        state = _text(data.get("state"))
+        data = fields.mapping(data)
+        state = fields.text(data.get("state"))
         try:
             parsed_state = State(state) if state else None
         except ValueError:
             parsed_state = None
-        attempts = data.get("attempts")
-        outputs = data.get("outputs")
         return cls(
             state=parsed_state,
-            reason=_text(data.get("reason")),
-            message=_text(data.get("message")),
-            worker=_text(data.get("worker")),
-            attempt=_count(data.get("attempt")),
-            job=_text(data.get("job")),
-            queued_at=_text(data.get("queuedAt")),
-            started_at=_text(data.get("startedAt")),
-            finished_at=_text(data.get("finishedAt")),
-            next_attempt_at=_text(data.get("nextAttemptAt")),
-            attempts=tuple(
-                Attempt.from_dict(a)
-                for a in (attempts if isinstance(attempts, list) else ())
-                if isinstance(a, Mapping)
-            ),
-            outputs=dict(outputs) if isinstance(outputs, Mapping) else {},
-            observed_generation=_count(data.get("observedGeneration")),
-            worker_generation=_int_or_none(data.get("workerGeneration")),
+            reason=fields.text(data.get("reason")),
+            message=fields.text(data.get("message")),
+            worker=fields.text(data.get("worker")),
+            attempt=fields.count(data.get("attempt")),
+            job=fields.text(data.get("job")),
+            queued_at=fields.text(data.get("queuedAt")),
+            started_at=fields.text(data.get("startedAt")),
+            finished_at=fields.text(data.get("finishedAt")),
+            next_attempt_at=fields.text(data.get("nextAttemptAt")),
+            attempts=tuple(Attempt.from_dict(a) for a in fields.mappings(data.get("attempts"))),
+            outputs=dict(fields.mapping(data.get("outputs"))),
+            observed_generation=fields.count(data.get("observedGeneration")),
+            worker_generation=fields.int_or_none(data.get("workerGeneration")),
         )
 
 
@@ -297,22 +293,16 @@ class Meta:
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Meta:
-        md = body.get("metadata")
-        md = md if isinstance(md, Mapping) else {}
-        labels = md.get("labels")
+        md = fields.mapping(body.get("metadata"))
         return cls(
-            namespace=_text(md.get("namespace")) or "",
-            name=_text(md.get("name")) or "",
-            uid=_text(md.get("uid")) or "",
-            resource_version=_text(md.get("resourceVersion")) or "",
-            generation=_count(md.get("generation")),
-            created_at=parse_time(_text(md.get("creationTimestamp"))) or EPOCH,
+            namespace=fields.text(md.get("namespace")) or "",
+            name=fields.text(md.get("name")) or "",
+            uid=fields.text(md.get("uid")) or "",
+            resource_version=fields.text(md.get("resourceVersion")) or "",
+            generation=fields.count(md.get("generation")),
+            created_at=parse_time(fields.text(md.get("creationTimestamp"))) or EPOCH,
             deleting=bool(md.get("deletionTimestamp")),
-            labels={
-                k: v
-                for k, v in (labels.items() if isinstance(labels, Mapping) else ())
-                if isinstance(k, str) and isinstance(v, str)
-            },
+            labels=fields.strings(md.get("labels")),
         )
 
 
@@ -380,30 +370,14 @@ def parse_pipelinejob(body: Mapping[str, Any]) -> PipelineJob:
 
 def parse_worker(body: Mapping[str, Any]) -> Worker:
     spec, error = _validate_spec(WorkerSpec, body, deep=("template",))
-    status = body.get("status")
-    status = status if isinstance(status, Mapping) else {}
+    status = fields.mapping(body.get("status"))
     return Worker(
         meta=Meta.from_body(body),
         spec=spec,
         spec_error=error,
-        state=_text(status.get("state")),
-        last_heartbeat=_text(status.get("lastHeartbeat")),
+        state=fields.text(status.get("state")),
+        last_heartbeat=fields.text(status.get("lastHeartbeat")),
     )
-
-
-def _text(value: Any) -> str | None:
-    """A string field as read from a body: None if unset, empty or not a string."""
-    return value if isinstance(value, str) and value else None
-
-
-def _count(value: Any) -> int:
-    """A count or generation: 0 unless a sane non-negative integer."""
-    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
-    return int(value) if ok else 0
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)

@@ -103,11 +103,9 @@ def admit(
     """Admit waiting jobs in queue order while the Worker has free slots.
 
     `holders` are the jobs that hold one of its slots now (admitted, not
-    finished). A paused or offline Worker admits nothing; running jobs are
-    never touched here. An offline Worker sends one job ahead as a probe
-    when no slot is held, unless `probe` is False (its template cannot be
-    rendered: a probe would only render it again).
-    """
+    finished). A paused or offline Worker admits nothing (an offline one a
+    probe, unless `probe` is False: its template cannot render); running jobs
+    are never touched here."""
     name = worker.meta.name
     queue = ordering.ordered(list(waiting))
     if worker.spec is None:

@@ -41,7 +41,6 @@ from conveyor.k8s import (
 Key = store.Key
 T = TypeVar("T")
 RETRY_AFTER_ERROR = datetime.timedelta(seconds=5)
-MAX_EVENT_MESSAGE = 1024  # characters of a FailedCreate Event kept for a job's message
 
 logger = logging.getLogger("conveyor.controller")
 cron_logger = logging.getLogger("conveyor.cron")
@@ -249,24 +248,10 @@ class Effects:
             self.queue.namespace(key[0])  # a slot was taken or freed: recount
 
     async def read_failed_create(self, key: Key, *, job_name: str) -> None:
-        """Why the Job controller cannot create the pod of `job_name`, from its
-        FailedCreate Events (a Job's status says nothing of it): one filtered
-        list, asked only for a Job without a pod past a grace period."""
+        """Why the Job controller cannot create the pod of `job_name` (jobs.failed_create)."""
         namespace = key[0]
-        selector = f"involvedObject.kind=Job,involvedObject.name={job_name},reason=FailedCreate"
-        answer = await self.client.list(api.EVENTS, namespace=namespace, fieldSelector=selector)
-        found = [
-            e
-            for e in answer.get("items") or ()
-            if isinstance(e, dict)
-            and e.get("reason") == "FailedCreate"
-            and (e.get("involvedObject") or {}).get("name") == job_name
-        ]
-        if not found:
-            return
-        latest = max(found, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
-        message = str(latest.get("message") or "FailedCreate")[:MAX_EVENT_MESSAGE]
-        if self.store.failed_create.get((namespace, job_name)) != message:
+        message = await jobs.failed_create(client=self.client, namespace=namespace, name=job_name)
+        if message is not None and self.store.failed_create.get((namespace, job_name)) != message:
             self.store.failed_create[(namespace, job_name)] = message
             self.queue.job(key)
             self.queue.namespace(namespace)  # the Worker's health changed

@@ -40,3 +40,25 @@ async def create(
         if exc.status in (400, 422):
             return model.SpecError(field=blame, message=exc.message)
         raise
+
+
+MAX_EVENT_MESSAGE = 1024  # characters of a FailedCreate Event kept for a job's message
+
+
+async def failed_create(*, client: api.Client, namespace: str, name: str) -> str | None:
+    """What the latest FailedCreate Event of Job `name` says, if any: a Job's
+    status has no condition for a pod it cannot create (Pod Security refused
+    it, its ServiceAccount is missing). One list, filtered by the API server."""
+    selector = f"involvedObject.kind=Job,involvedObject.name={name},reason=FailedCreate"
+    answer = await client.list(api.EVENTS, namespace=namespace, fieldSelector=selector)
+    found = [
+        e
+        for e in answer.get("items") or ()
+        if isinstance(e, dict)
+        and e.get("reason") == "FailedCreate"
+        and (e.get("involvedObject") or {}).get("name") == name
+    ]
+    if not found:
+        return None
+    latest = max(found, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+    return str(latest.get("message") or "FailedCreate")[:MAX_EVENT_MESSAGE]
