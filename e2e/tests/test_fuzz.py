@@ -88,6 +88,7 @@ CORPUS: list[dict[str, Any]] = [
     worker("c-format", jobTemplate="{{ '%20000000s' % 'x' }}"),
     worker("w" * 253),
     worker("c-concurrency", concurrency=10**18),
+    cron("c-fine", jobTemplate={"spec": {"type": "custom", "params": {"image": "busybox:1.36"}}}),
     cron("c-descending", schedule="1-0 * * * *"),
     cron("c-localtime", timeZone="localtime"),
     cron(
