@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.e2e]
 FUZZ_EXAMPLES = int(os.environ.get("CONVEYOR_FUZZ_EXAMPLES", "40"))
 GROUP = "conveyor.dev/v1alpha1"
 STATES = {"IN-QUEUE", "RUNNING", "SUCCESS", "FAILED", "REVOKED"}
+WORKER_STATES = {"ONLINE", "DEGRADED", "OFFLINE", "PAUSED"}
 FIELD_HEADS = ("spec", "metadata", "Worker.")
 SETTLE = 90.0  # seconds for every accepted PipelineJob to get a status
 
@@ -331,10 +332,23 @@ def test_hostile_objects_harm_no_one(
                 for n in accepted.get("PipelineJob", [])
                 if n in seen and (why := judge(seen[n])) is not None
             }
+            seen_workers = statuses(cluster, fuzz_ns, "workers")
+            wrong.update(
+                {
+                    f"Worker {n}": f"no state: {seen_workers.get(n)}"
+                    for n in accepted.get("Worker", [])
+                    if (seen_workers.get(n) or {}).get("state") not in WORKER_STATES
+                }
+            )
             if not wrong:
                 break
             time.sleep(2)
         assert not wrong, wrong
+        # The corpus's CPU bomb: its Worker OFFLINE, its job waiting, not failing.
+        bomb = statuses(cluster, fuzz_ns, "workers")["c-bomb"]
+        assert (bomb["state"], bomb["reason"]) == ("OFFLINE", "InvalidTemplate"), bomb
+        waiting = statuses(cluster, fuzz_ns, "pipelinejobs")["c-on-bomb"]
+        assert (waiting["state"], waiting["reason"]) == ("IN-QUEUE", "WorkerOffline"), waiting
         assert own.alive()
         log = own.log.read_text()
         assert "Traceback" not in log, log[
