@@ -7,6 +7,7 @@ import datetime
 import pytest
 
 from conveyor.core import health, model, observe
+from tests import builders as b
 
 NOW = datetime.datetime(2026, 1, 1, 12, 0, tzinfo=datetime.UTC)
 Phase = observe.Phase
@@ -93,3 +94,94 @@ def test_cannot_start_is_a_typed_reason(
     reason: str | None, kind: health.CannotStart | None
 ) -> None:
     assert health.CannotStart.of(reason) is kind
+
+
+@pytest.mark.parametrize(
+    ("field", "worker_fault"),
+    [
+        ("Worker.spec.jobTemplate", True),
+        ("Worker.spec.template", True),
+        ("Worker.metadata.name", True),
+        ("spec.params.repository", False),
+        ("spec.podTemplate", False),
+        ("metadata.name", False),
+    ],
+)
+def test_a_render_error_blames_the_worker_only_on_its_own_fields(
+    field: str, worker_fault: bool
+) -> None:
+    assert health.blames_worker(model.SpecError(field=field, message="x")) is worker_fault
+
+
+def test_a_worker_that_cannot_render_is_offline_with_the_field_named() -> None:
+    judged = health.invalid_template(
+        model.SpecError(field="Worker.spec.jobTemplate", message="took longer than 2s")
+    )
+    assert (judged.state, judged.reason) == (State.OFFLINE, "InvalidTemplate")
+    assert judged.offline_cause == (
+        "its template is invalid: Worker.spec.jobTemplate: took longer than 2s"
+    )
+
+
+ERROR = model.SpecError(field="Worker.spec.jobTemplate", message="x")
+
+
+@pytest.mark.parametrize(
+    ("generation", "found", "expected"),
+    [
+        (3, None, None),  # nothing found
+        (3, (3, ERROR), ERROR),  # found for the spec as it is
+        (4, (3, ERROR), None),  # the Worker was edited since: try again
+    ],
+)
+def test_a_template_error_holds_until_the_worker_is_edited(
+    generation: int, found: tuple[int, model.SpecError] | None, expected: model.SpecError | None
+) -> None:
+    worker = b.worker().generation(generation).model()
+    assert health.template_error(worker=worker, found=found) == expected
+
+
+FORBIDDEN = 'pods "j-1-x" is forbidden: violates PodSecurity "restricted:latest"'
+
+
+@pytest.mark.parametrize(
+    ("obs", "message", "reason"),
+    [
+        # A Job with no pod and a FailedCreate Event: judged as a pod that cannot start.
+        (observe.Observation(phase=Phase.PENDING), FORBIDDEN, "FailedCreate"),
+        # No Event (yet): nothing to say.
+        (observe.Observation(phase=Phase.PENDING), None, None),
+        # A pod exists after all: the pod speaks for itself.
+        (STARTING, FORBIDDEN, None),
+        (RUNNING, FORBIDDEN, None),
+    ],
+)
+def test_a_failed_create_reads_as_a_pod_that_cannot_start(
+    obs: observe.Observation, message: str | None, reason: str | None
+) -> None:
+    seen = health.failed_create(obs=obs, message=message)
+    assert seen.waiting_reason == reason
+    if reason:
+        assert seen.waiting_message == f"the Job controller cannot create its pod: {FORBIDDEN}"
+        judged = health.assess(observations=[seen], now=NOW)
+        assert (judged.state, judged.reason) == (State.OFFLINE, "FailedCreate")
+
+
+GRACE = health.FAILED_CREATE_GRACE
+
+
+@pytest.mark.parametrize(
+    ("obs", "age", "expected"),
+    [
+        (observe.Observation(phase=Phase.PENDING), GRACE, True),
+        (observe.Observation(phase=Phase.PENDING), GRACE / 2, False),  # a pod may be on its way
+        (STARTING, GRACE * 10, False),  # it has a pod
+        (RUNNING, GRACE * 10, False),
+        (observe.Observation(phase=Phase.PENDING), None, False),  # no creation time known
+    ],
+)
+def test_events_are_read_only_for_a_job_without_a_pod_past_the_grace(
+    obs: observe.Observation, age: datetime.timedelta | None, expected: bool
+) -> None:
+    created = None if age is None else NOW - age
+    assert health.needs_events(obs=obs, job_created=created, now=NOW) is expected

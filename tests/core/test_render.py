@@ -13,6 +13,7 @@ import yaml
 
 from conveyor.core import model, render, sandbox
 from conveyor.core import params as validation
+from tests import builders as b
 from tests.core import pss
 
 # -- builders ------------------------------------------------------------------------
@@ -1184,3 +1185,23 @@ def test_a_deploy_without_target_namespace_deploys_to_the_jobs_namespace() -> No
     manifest = render.attempt_manifest(job=job, worker=worker(worker_type="deploy"), attempt=1)
     assert isinstance(manifest, dict)
     assert "team-a" in str(manifest["spec"]["template"]["spec"])
+
+
+@pytest.mark.parametrize(
+    ("job", "worker", "field"),
+    [
+        # The job set a podTemplate: the refusal may be its own doing.
+        (
+            b.pipelinejob().spec({"podTemplate": {"metadata": {"labels": {"a": "b"}}}}),
+            b.worker(),
+            "spec.podTemplate",
+        ),
+        # It set none: the pod is all the Worker's, never blame the job's field.
+        (b.pipelinejob(), b.worker(), "Worker.spec.template"),
+        (b.pipelinejob(), b.worker().job_template("kind: Job"), "Worker.spec.jobTemplate"),
+        # A name made before the CRD bound it, too long for a label value.
+        (b.pipelinejob(), b.worker("w" * 253), "Worker.metadata.name"),
+    ],
+)
+def test_a_refused_job_blames_the_field_that_made_it(job: Any, worker: Any, field: str) -> None:
+    assert render.refused_field(job=job.model(), worker=worker.model()) == field

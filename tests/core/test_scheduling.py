@@ -265,6 +265,19 @@ def test_an_offline_worker_with_no_slot_held_lets_one_job_probe() -> None:
     assert decision.waiting[key("b")].reason is Reason.WORKER_OFFLINE
 
 
+def test_a_worker_whose_template_cannot_render_sends_no_probe() -> None:
+    decision = scheduling.admit(
+        worker=b.worker().concurrency(5).model(),
+        holders=[],
+        waiting=[waiting("a"), waiting("b")],
+        offline_cause="its template is invalid: Worker.spec.jobTemplate: boom",
+        probe=False,
+    )
+    assert decision.admitted == ()
+    assert {w.reason for w in decision.waiting.values()} == {Reason.WORKER_OFFLINE}
+    assert "template is invalid" in decision.waiting[key("a")].message
+
+
 def test_concurrency_0_holds_the_queue() -> None:
     decision = scheduling.admit(
         worker=b.worker().concurrency(0).model(), holders=[], waiting=[waiting("a"), waiting("b")]

@@ -33,7 +33,7 @@ OPERATOR_RIGHTS = {
     ("conveyor.dev", "pipelineruns/finalizers"): {"update"},
     ("batch", "jobs"): {"get", "list", "watch", "create", "delete"},
     ("", "pods"): {"list", "watch"},
-    ("", "events"): {"create"},
+    ("", "events"): {"create", "list"},  # list: a Job's FailedCreate Events
 }
 OBSERVE_RIGHTS = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},

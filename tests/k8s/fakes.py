@@ -14,10 +14,11 @@ import collections
 import copy
 import datetime
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from conveyor.k8s import api, clock, controller, settings, store
+from conveyor.core import model
+from conveyor.k8s import api, clock, controller, rendering, settings, store
 from tests import builders as b
 
 NS = b.NAMESPACE
@@ -80,6 +81,8 @@ class FakeApi:
         self.faults: dict[tuple[str, str], list[api.ApiError]] = collections.defaultdict(list)
         self.lost: dict[tuple[str, str], list[api.ApiError]] = collections.defaultdict(list)
         self._rv = itertools.count(100)
+        # What the server stamps on a created object (set to the fake time by Harness).
+        self.now: Callable[[], datetime.datetime] | None = None
 
     # --- test controls ------------------------------------------------------------
 
@@ -154,6 +157,8 @@ class FakeApi:
             raise _error(409, "AlreadyExists")
         created = {**copy.deepcopy(dict(body)), "metadata": {**body["metadata"]}}
         created["metadata"]["namespace"] = namespace
+        if self.now is not None:
+            created["metadata"].setdefault("creationTimestamp", model.format_time(self.now()))
         answer = copy.deepcopy(self.put(resource.plural, created))
         lost = self.lost.get(("POST", resource.plural))
         if lost:
@@ -202,13 +207,15 @@ class FakeApi:
 class Harness:
     """A Controller on a FakeApi and FakeTime, driven round by round."""
 
-    def __init__(self, **settings_fields: Any) -> None:
+    def __init__(self, *, renderer: rendering.Render | None = None, **settings_fields: Any) -> None:
         self.api = FakeApi()
         self.time = FakeTime()
+        self.api.now = lambda: datetime.datetime.fromtimestamp(self.time.wall, tz=datetime.UTC)
         self.ctl = controller.Controller(
             client=self.api,  # type: ignore[arg-type]
             settings=settings.Settings(**settings_fields),
             clock=self.time.clock(),
+            renderer=renderer or rendering.InProcess(),
         )
 
     async def start(self) -> None:

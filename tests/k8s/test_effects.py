@@ -94,7 +94,22 @@ async def test_a_manifest_the_api_server_refuses_fails_the_job_as_invalid() -> N
     await h.ctl.effects.create_job(KEY, manifest=b.batch_job("j-1"))
     status = h.status_of()
     assert (status["state"], status["reason"]) == ("FAILED", "InvalidSpec")
-    assert "spec.podTemplate" in status["message"]
+    # The job set no podTemplate: the pod came from its Worker.
+    assert status["message"].startswith("Worker.spec.template: ")
+
+
+async def test_a_refused_manifest_blames_the_jobs_pod_template_when_it_set_one() -> None:
+    h = fakes.Harness()
+    h.pipelinejob(
+        "j",
+        state="IN-QUEUE",
+        reason="Queued",
+        spec={"podTemplate": {"metadata": {"labels": {"a": "b"}}}},
+    )
+    await h.start()
+    h.api.fail("POST", "jobs", error(422, "Invalid"))
+    await h.ctl.effects.create_job(KEY, manifest=b.batch_job("j-1"))
+    assert h.status_of()["message"].startswith("spec.podTemplate: ")
 
 
 async def test_deleting_what_is_gone_is_done() -> None:

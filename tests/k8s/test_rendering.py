@@ -157,3 +157,28 @@ async def test_overhead_per_render(renderer: rendering.Renderer) -> None:
         f"{in_child * 1000:.2f} ms (overhead {(in_child - in_process) * 1000:.2f} ms)"
     )
     assert in_child < 0.1  # far below the deadline, even on a loaded machine
+
+
+async def test_a_pool_renders_beside_a_template_spinning_to_its_deadline() -> None:
+    pool = rendering.Pool(size=2, deadline=1.0)
+    try:
+        await pool.start()
+        bomb = pool.render(
+            job_body=JOB,
+            worker_body=worker(
+                "{% for i in range(100000) %}{% for j in range(1500) %}{% endfor %}{% endfor %}"
+            ),
+            attempt=1,
+        )
+        spinning = asyncio.ensure_future(bomb)
+        await asyncio.sleep(0.1)
+        started = time.perf_counter()
+        fine = await pool.render(job_body=JOB, worker_body=worker(), attempt=1)
+        assert isinstance(fine, dict)
+        assert time.perf_counter() - started < 0.9  # not behind the bomb's deadline
+        error = await spinning
+        assert isinstance(error, model.SpecError)
+        assert error.field == "Worker.spec.jobTemplate"
+        assert pool.restarts == 1
+    finally:
+        await pool.close()

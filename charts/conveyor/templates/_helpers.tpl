@@ -74,7 +74,8 @@ verb is used by a named piece of code (docs/security.md):
 - jobs: list/watch, create (one per attempt), get (adopt an existing one),
   delete (revoke, timeout);
 - pods: list/watch (why a Job's pod does not run, exit codes, outputs);
-- events: create (what `kubectl describe` shows).
+- events: create (what `kubectl describe` shows); list (a Job's FailedCreate
+  Events, read for a Job without a pod past a grace period).
 */}}
 {{- define "conveyor.rules" -}}
 - apiGroups: [conveyor.dev]
@@ -108,7 +109,7 @@ verb is used by a named piece of code (docs/security.md):
   verbs: [list, watch]
 - apiGroups: [""]
   resources: [events]
-  verbs: [create]
+  verbs: [create, list]
 {{- end -}}
 
 {{/* The dashboard's own name label, so the operator's Services never select its pod. */}}

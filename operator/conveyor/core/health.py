@@ -24,6 +24,7 @@ class CannotStart(enum.StrEnum):
     IMAGE_PULL = "ImagePullFailing"
     CONTAINER_CONFIG = "ContainerConfigError"
     UNSCHEDULABLE = "Unschedulable"  # only after a grace period
+    FAILED_CREATE = "FailedCreate"  # the Job controller cannot create the pod at all
 
     @classmethod
     def of(cls, reason: str | None) -> CannotStart | None:
@@ -41,8 +42,37 @@ CANNOT_START: dict[str, CannotStart] = {
     "ErrImageNeverPull": CannotStart.IMAGE_PULL,
     "CreateContainerConfigError": CannotStart.CONTAINER_CONFIG,
     "CreateContainerError": CannotStart.CONTAINER_CONFIG,
+    # Not a pod's reason (there is no pod): the Job's Event, read by the shell.
+    "FailedCreate": CannotStart.FAILED_CREATE,
 }
+# How long a Job may have no pod before the shell reads its Events for why.
+FAILED_CREATE_GRACE = datetime.timedelta(seconds=10)
+
+
+def failed_create(*, obs: observe.Observation, message: str | None) -> observe.Observation:
+    """A Job without a pod, as the health judges it once the Job controller
+    said it cannot create one (e.g. refused by Pod Security)."""
+    if message is None or obs.phase is not observe.Phase.PENDING or obs.pod is not None:
+        return obs
+    return dataclasses.replace(
+        obs,
+        waiting_reason="FailedCreate",
+        waiting_message=f"the Job controller cannot create its pod: {message}",
+    )
+
+
+def needs_events(
+    *, obs: observe.Observation, job_created: datetime.datetime | None, now: datetime.datetime
+) -> bool:
+    """Whether a Job has gone without a pod long enough to ask its Events why."""
+    if obs.phase is not observe.Phase.PENDING or obs.pod is not None or job_created is None:
+        return False
+    return now - job_created >= FAILED_CREATE_GRACE
+
+
 UNSCHEDULABLE = "Unschedulable"  # the pod's waiting reason (PodScheduled False)
+INVALID_TEMPLATE = "InvalidTemplate"  # its Jobs cannot be rendered: no pod to judge
+WORKER_FIELD_PREFIX = "Worker."  # a SpecError on the Worker's own fields, not the job's
 DEFAULT_GRACE = datetime.timedelta(minutes=2)
 
 
@@ -106,3 +136,28 @@ def assess(
         message=f"its pods cannot start{example}",
         example_pod=first.pod,
     )
+
+
+def blames_worker(error: model.SpecError) -> bool:
+    """A render error the Worker's author must fix (its template, jobTemplate
+    or name), not the job's: every job of the Worker would fail alike."""
+    return error.field.startswith(WORKER_FIELD_PREFIX)
+
+
+def invalid_template(error: model.SpecError) -> Health:
+    """OFFLINE until the Worker is edited: no job is admitted, none fails."""
+    return Health(
+        state=model.WorkerState.OFFLINE,
+        reason=INVALID_TEMPLATE,
+        message=f"its template is invalid: {error.field}: {error.message}",
+    )
+
+
+def template_error(
+    *, worker: model.Worker, found: tuple[int, model.SpecError] | None
+) -> model.SpecError | None:
+    """The render error found for the Worker's spec as it is now; one found
+    for an earlier generation is stale: the edit may have fixed it."""
+    if found is None or found[0] != worker.meta.generation:
+        return None
+    return found[1]

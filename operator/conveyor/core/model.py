@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import alias_generators
 
-from conveyor.core import bounds, durations, pydantic_errors
+from conveyor.core import bounds, durations, fields, pydantic_errors
 
 
 class JobType(enum.StrEnum):
@@ -208,10 +208,12 @@ class Attempt:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Attempt:
         exit_code = data.get("exitCode")
-        texts = {k: data.get(k) for k in ("start", "finish", "result", "reason", "message")}
+        texts = {
+            k: fields.text(data.get(k)) for k in ("start", "finish", "result", "reason", "message")
+        }
         return cls(
-            attempt=int(data.get("attempt") or 0),
-            job=str(data.get("job") or ""),
+            attempt=fields.count(data.get("attempt")),
+            job=fields.text(data.get("job")) or "",
             exit_code=int(exit_code) if isinstance(exit_code, int) else None,
             **texts,
         )
@@ -248,27 +250,29 @@ class JobStatus:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> JobStatus:
-        data = data or {}
-        state = data.get("state")
+        """Never raises: a field of the wrong type (only someone with rights on
+        the status subresource can write one) reads as unset."""
+        data = fields.mapping(data)
+        state = fields.text(data.get("state"))
         try:
             parsed_state = State(state) if state else None
         except ValueError:
             parsed_state = None
         return cls(
             state=parsed_state,
-            reason=data.get("reason") or None,
-            message=data.get("message") or None,
-            worker=data.get("worker") or None,
-            attempt=int(data.get("attempt") or 0),
-            job=data.get("job") or None,
-            queued_at=data.get("queuedAt"),
-            started_at=data.get("startedAt"),
-            finished_at=data.get("finishedAt"),
-            next_attempt_at=data.get("nextAttemptAt"),
-            attempts=tuple(Attempt.from_dict(a) for a in data.get("attempts") or ()),
-            outputs=dict(data.get("outputs") or {}),
-            observed_generation=int(data.get("observedGeneration") or 0),
-            worker_generation=_int_or_none(data.get("workerGeneration")),
+            reason=fields.text(data.get("reason")),
+            message=fields.text(data.get("message")),
+            worker=fields.text(data.get("worker")),
+            attempt=fields.count(data.get("attempt")),
+            job=fields.text(data.get("job")),
+            queued_at=fields.text(data.get("queuedAt")),
+            started_at=fields.text(data.get("startedAt")),
+            finished_at=fields.text(data.get("finishedAt")),
+            next_attempt_at=fields.text(data.get("nextAttemptAt")),
+            attempts=tuple(Attempt.from_dict(a) for a in fields.mappings(data.get("attempts"))),
+            outputs=dict(fields.mapping(data.get("outputs"))),
+            observed_generation=fields.count(data.get("observedGeneration")),
+            worker_generation=fields.int_or_none(data.get("workerGeneration")),
         )
 
 
@@ -289,16 +293,16 @@ class Meta:
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Meta:
-        md = body.get("metadata") or {}
+        md = fields.mapping(body.get("metadata"))
         return cls(
-            namespace=md.get("namespace") or "",
-            name=md.get("name") or "",
-            uid=md.get("uid") or "",
-            resource_version=md.get("resourceVersion") or "",
-            generation=int(md.get("generation") or 0),
-            created_at=parse_time(md.get("creationTimestamp")) or EPOCH,
+            namespace=fields.text(md.get("namespace")) or "",
+            name=fields.text(md.get("name")) or "",
+            uid=fields.text(md.get("uid")) or "",
+            resource_version=fields.text(md.get("resourceVersion")) or "",
+            generation=fields.count(md.get("generation")),
+            created_at=parse_time(fields.text(md.get("creationTimestamp"))) or EPOCH,
             deleting=bool(md.get("deletionTimestamp")),
-            labels=dict(md.get("labels") or {}),
+            labels=fields.strings(md.get("labels")),
         )
 
 
@@ -366,18 +370,14 @@ def parse_pipelinejob(body: Mapping[str, Any]) -> PipelineJob:
 
 def parse_worker(body: Mapping[str, Any]) -> Worker:
     spec, error = _validate_spec(WorkerSpec, body, deep=("template",))
-    status = body.get("status") or {}
+    status = fields.mapping(body.get("status"))
     return Worker(
         meta=Meta.from_body(body),
         spec=spec,
         spec_error=error,
-        state=status.get("state"),
-        last_heartbeat=status.get("lastHeartbeat"),
+        state=fields.text(status.get("state")),
+        last_heartbeat=fields.text(status.get("lastHeartbeat")),
     )
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)

@@ -39,6 +39,17 @@ WORKER_TEMPLATE_FIELD = "Worker.spec.jobTemplate"
 WORKER_POD_FIELD = "Worker.spec.template"
 JOB_POD_FIELD = "spec.podTemplate"
 
+
+def refused_field(*, job: model.PipelineJob, worker: model.Worker | None) -> str:
+    """Whom the API's refusal of a Job blames: the job's podTemplate only if set."""
+    if worker is not None and len(worker.meta.name) > _MAX_NAME:
+        return "Worker.metadata.name"  # a Job label value (made before the CRD bound it)
+    if job.spec is not None and job.spec.pod_template:
+        return JOB_POD_FIELD
+    has_template = worker is not None and worker.spec is not None and worker.spec.job_template
+    return WORKER_TEMPLATE_FIELD if has_template else WORKER_POD_FIELD
+
+
 # Label values, and so Job names (the Job controller labels pods with them), stop at 63.
 _MAX_NAME = 63
 # What Jinja calls a template compiled from text in its tracebacks.

@@ -98,13 +98,14 @@ def admit(
     holders: Sequence[model.PipelineJob],
     waiting: Sequence[model.PipelineJob],
     offline_cause: str | None = None,
+    probe: bool = True,
 ) -> Decision:
     """Admit waiting jobs in queue order while the Worker has free slots.
 
     `holders` are the jobs that hold one of its slots now (admitted, not
-    finished). A paused or offline Worker admits nothing; running jobs are
-    never touched here.
-    """
+    finished). A paused or offline Worker admits nothing (an offline one a
+    probe, unless `probe` is False: its template cannot render); running jobs
+    are never touched here."""
     name = worker.meta.name
     queue = ordering.ordered(list(waiting))
     if worker.spec is None:
@@ -121,11 +122,12 @@ def admit(
     if offline_cause is not None:
         # Nothing new starts while its pods cannot start; once no slot is held,
         # one job goes ahead as a probe (a circuit breaker's half-open state).
-        probe = tuple(queue[:1]) if not holders and worker.spec.concurrency > 0 else ()
+        probing = probe and not holders and worker.spec.concurrency > 0
+        ahead = tuple(queue[:1]) if probing else ()
         message = reasons.worker_offline(worker=name, cause=offline_cause)
-        rest = queue[len(probe) :]
+        rest = queue[len(ahead) :]
         return Decision(
-            admitted=probe,
+            admitted=ahead,
             waiting=_all_wait(rest, reason=model.Reason.WORKER_OFFLINE, text=message, worker=name),
         )
     assert worker.spec is not None

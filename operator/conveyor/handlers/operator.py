@@ -133,6 +133,9 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
         await elector.release()
         await _cancel(memo.get("elector_task"))
         await elector.client.close()
+    ctl: controller.Controller | None = memo.get("controller")
+    if ctl is not None:
+        await ctl.close()  # the renderer process
     client: api.Client | None = memo.get("client")
     if client is not None:
         await client.close()

@@ -10,8 +10,9 @@ record whole (`drop_job`, `drop_worker`), so nothing grows for ever.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-from conveyor.core import lifecycle
+from conveyor.core import lifecycle, model
 
 Key = tuple[str, str]
 
@@ -24,11 +25,22 @@ class JobBook:
     position_written: int | None = None  # queue position in the written message
     write_due: float | None = None  # admitted, status assumed: write by then (monotonic)
     reported_stuck: bool = False
+    events_read: float | None = None  # monotonic time its Job's Events were last read
+    # The Job rendered for admission or a retry, off the loop (controllers/renders.py):
+    # what it was rendered from, and the manifest or why there is none.
+    rendered: tuple[tuple[Any, ...], dict[str, Any] | model.SpecError] | None = None
 
 
 @dataclasses.dataclass(kw_only=True)
 class WorkerBook:
     written: float = 0.0  # monotonic time of the last status write
+    # A render error on the Worker's own fields, and the generation it was found
+    # for: the Worker is OFFLINE InvalidTemplate until it is edited (core/health.py).
+    invalid_template: tuple[int, model.SpecError] | None = None
+    # One render per Worker at a time (a bad template costs one deadline, not one
+    # per queued job); the jobs that wait for it are looked at when it returns.
+    rendering: bool = False
+    render_waiters: set[Key] = dataclasses.field(default_factory=set)
 
 
 class Books:

@@ -23,13 +23,14 @@ from typing import Any
 from conveyor import metrics
 from conveyor.core import cron
 from conveyor.core.pipeline import naming
-from conveyor.k8s import api, clock, listing, settings, store
+from conveyor.k8s import api, clock, listing, rendering, settings, store
 from conveyor.k8s.controllers import (
     admission,
     context,
     cronjobs,
     pipelineruns,
     progress,
+    renders,
     watchdog,
     workerstatus,
 )
@@ -42,17 +43,29 @@ logger = logging.getLogger("conveyor.controller")
 
 class Controller:
     def __init__(
-        self, *, client: api.Client, settings: Settings, clock: clock.Clock | None = None
+        self,
+        *,
+        client: api.Client,
+        settings: Settings,
+        clock: clock.Clock | None = None,
+        renderer: rendering.Render | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
         self.clock = clock or _clock(settings)
-        self.ctx = context.build(client=client, settings=settings, clock=self.clock)
+        # Job templates render in child processes with a deadline (k8s/rendering.py).
+        self.renderer = renderer or rendering.Pool()
+        self.ctx = context.build(
+            client=client, settings=settings, clock=self.clock, renderer=self.renderer
+        )
         self.store, self.books, self.queue = self.ctx.store, self.ctx.books, self.ctx.queue
         self.effects = self.ctx.effects
-        self.progress = progress.Progress(ctx=self.ctx)
+        self.renders = renders.Renders(ctx=self.ctx)
+        self.progress = progress.Progress(ctx=self.ctx, renders=self.renders)
         self.worker_status = workerstatus.WorkerStatus(ctx=self.ctx)
-        self.admission = admission.Admission(ctx=self.ctx, worker_status=self.worker_status)
+        self.admission = admission.Admission(
+            ctx=self.ctx, worker_status=self.worker_status, renders=self.renders
+        )
         self.cronjobs = cronjobs.CronJobs(ctx=self.ctx)
         self.pipelineruns = pipelineruns.PipelineRuns(ctx=self.ctx)
         self.watchdog = watchdog.Watchdog(ctx=self.ctx)
@@ -69,6 +82,10 @@ class Controller:
     # --- feeding ----------------------------------------------------------------
 
     def on_pipelinejob(self, event_type: str | None, body: dict[str, Any]) -> None:
+        with self.ctx.quarantine.guard("a watch event of", _named(body)):
+            self._on_pipelinejob(event_type, store.lean(body))
+
+    def _on_pipelinejob(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = store.key_of(body)
         labels = (body.get("metadata") or {}).get("labels") or {}
         run = labels.get(naming.RUN_LABEL)
@@ -112,6 +129,10 @@ class Controller:
                 self.queue.run(key)
 
     def on_cronjob(self, event_type: str | None, body: dict[str, Any]) -> None:
+        with self.ctx.quarantine.guard("a watch event of", _named(body)):
+            self._on_cronjob(event_type, store.lean(body))
+
+    def _on_cronjob(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = store.key_of(body)
         if event_type == "DELETED":
             self.store.drop_cronjob(key)
@@ -119,6 +140,10 @@ class Controller:
             self.queue.cron(key)
 
     def on_worker(self, event_type: str | None, body: dict[str, Any]) -> None:
+        with self.ctx.quarantine.guard("a watch event of", _named(body)):
+            self._on_worker(event_type, store.lean(body))
+
+    def _on_worker(self, event_type: str | None, body: dict[str, Any]) -> None:
         key = store.key_of(body)
         if event_type == "DELETED":
             self.store.drop_worker(key)
@@ -132,9 +157,17 @@ class Controller:
                 self.queue.job(job.key)
 
     def on_job(self, event_type: str | None, body: dict[str, Any]) -> None:
+        with self.ctx.quarantine.guard("a watch event of", _named(body)):
+            self._on_job(event_type, store.lean(body))
+
+    def _on_job(self, event_type: str | None, body: dict[str, Any]) -> None:
         self._on_owned(event_type, body, put=self.store.put_job, drop=self.store.drop_job)
 
     def on_pod(self, event_type: str | None, body: dict[str, Any]) -> None:
+        with self.ctx.quarantine.guard("a watch event of", _named(body)):
+            self._on_pod(event_type, store.lean(body))
+
+    def _on_pod(self, event_type: str | None, body: dict[str, Any]) -> None:
         self._on_owned(event_type, body, put=self.store.put_pod, drop=self.store.drop_pod)
 
     def _on_owned(
@@ -194,6 +227,7 @@ class Controller:
         once it is set. Until then the store is fed but nothing is written."""
         if gate is not None:
             await gate.wait()
+        await self.renderer.start()
         delay = 1.0
         while True:
             try:
@@ -224,12 +258,22 @@ class Controller:
             heartbeat.cancel()
             self.effects.cancel()
 
+    async def close(self) -> None:
+        """At the operator's cleanup: stop the renderer process."""
+        await self.renderer.close()
+
     def round(self) -> None:
         with metrics.ROUND_SECONDS.time():
             self.rounds += 1
             now = self.clock.now()
             for controller in self.controllers:
                 controller.round(now=now)
+
+
+def _named(body: dict[str, Any]) -> str:
+    """An object's kind and key, for a log line (read as the store reads it)."""
+    kind = body.get("kind")
+    return f"{kind if isinstance(kind, str) else 'object'} {'/'.join(store.key_of(body))}"
 
 
 def _clock(settings: Settings) -> clock.Clock:

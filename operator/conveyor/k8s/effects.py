@@ -1,17 +1,15 @@
 """Applies the controllers' decisions to the API: the only module here that
 writes (Events aside, which k8s/events.py posts in the background).
 
-The controllers decide on the store's view and hand over data: a
-`lifecycle.Step` for a PipelineJob together with the version it was decided
-on, a rendered Job manifest, a cron decision, a Worker status patch. This
-module applies them, at most one write in flight per object, and answers
-the API's refusals the same way everywhere:
+The controllers hand over data (a `lifecycle.Step` with the version it was
+decided on, a Job manifest, a cron or run decision, a Worker status patch);
+this module applies it, one write in flight per object, and answers the
+API's refusals the same way everywhere:
   - Conflict (our view was stale): read the object again and decide anew.
   - AlreadyExists on a Job (made before a restart): adopt it.
   - NotFound: the object is gone (`unless_gone`): forget it, never retry.
-"Assume, then write" has one site (`assume`) and one rollback (`unassume`):
-a decision that takes or frees a slot is recorded in the store at once so
-the next admission pass counts it before the API has it.
+"Assume, then write" has one site (`assume`) and one rollback (`unassume`): a
+slot taken or freed is in the store at once, so the next pass counts it.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from conveyor import metrics
-from conveyor.core import cron, lifecycle, model, status
+from conveyor.core import cron, lifecycle, model, render, status
 from conveyor.core.pipeline import run as pipelinerun
 from conveyor.k8s import (
     api,
@@ -33,6 +31,7 @@ from conveyor.k8s import (
     crons,
     events,
     jobs,
+    quarantine,
     runs,
     store,
     transient,
@@ -60,7 +59,9 @@ class Effects:
         queue: workqueue.WorkQueue,
         clock: clock.Clock,
         max_inflight: int,
+        quarantine: quarantine.Quarantine,
     ) -> None:
+        self.quarantine = quarantine
         self.client = client
         self.store = store
         self.books = books
@@ -112,7 +113,8 @@ class Effects:
                 if isinstance(exc, api.ApiError) and transient.is_transient(exc):
                     TRANSIENT.failed("applying decisions", exc)  # an outage: a count, not a trace
                 else:
-                    logger.exception("applying a decision for %s/%s failed", *key)
+                    # Rate-limited: a write failing every 5 s is one traceback per 10 min.
+                    self.quarantine.report("applying a decision for", "/".join(key))
                 metrics.CONTROLLER_EVENTS.labels("apply_errors").inc()
                 delay = self.clock.real_seconds(RETRY_AFTER_ERROR)
                 self.queue.later(delay, *retry)
@@ -135,7 +137,8 @@ class Effects:
     def status_dict(
         self, *, job: model.PipelineJob, new: model.JobStatus, now: datetime.datetime
     ) -> dict[str, Any]:
-        previous = self.store.written_status(job.key).get("conditions") or []
+        previous = self.store.written_status(job.key).get("conditions")
+        previous = previous if isinstance(previous, list) else []
         return status.to_dict(
             status=new, generation=job.meta.generation, previous_conditions=previous, now=now
         )
@@ -242,6 +245,15 @@ class Effects:
         if before and after and before.status.holds_slot != after.status.holds_slot:
             self.queue.namespace(key[0])  # a slot was taken or freed: recount
 
+    async def read_failed_create(self, key: Key, *, job_name: str) -> None:
+        """Why the Job controller cannot create the pod of `job_name` (jobs.failed_create)."""
+        namespace = key[0]
+        message = await jobs.failed_create(client=self.client, namespace=namespace, name=job_name)
+        if message is not None and self.store.failed_create.get((namespace, job_name)) != message:
+            self.store.failed_create[(namespace, job_name)] = message
+            self.queue.job(key)
+            self.queue.namespace(namespace)  # the Worker's health changed
+
     async def refresh_pipelinejob(self, key: Key) -> None:
         call = self.client.get(api.PIPELINEJOBS, namespace=key[0], name=key[1])
         fresh = await unless_gone(call, on_gone=lambda: self.forget_pipelinejob(key))
@@ -266,7 +278,15 @@ class Effects:
         name = manifest["metadata"]["name"]
         if (namespace, name) in self.store.jobs:
             return
-        created = await jobs.create(client=self.client, namespace=namespace, body=manifest)
+        worker_name = (manifest["metadata"].get("labels") or {}).get(store.LABEL_WORKER) or ""
+        current = self.store.pipelinejobs.get(key)
+        blame = render.JOB_POD_FIELD
+        if current is not None:
+            worker = self.store.workers.get((namespace, worker_name))
+            blame = render.refused_field(job=current, worker=worker)
+        created = await jobs.create(
+            client=self.client, namespace=namespace, body=manifest, blame=blame
+        )
         if isinstance(created, model.SpecError):
             current = self.store.pipelinejobs.get(key)
             if current is not None:
@@ -275,8 +295,7 @@ class Effects:
             return
         job_body, fresh = created
         if fresh:
-            worker = (manifest["metadata"].get("labels") or {}).get(store.LABEL_WORKER) or ""
-            metrics.JOBS_CREATED.labels(namespace, worker).inc()
+            metrics.JOBS_CREATED.labels(namespace, worker_name).inc()
         else:
             metrics.CONTROLLER_EVENTS.labels("adopted").inc()
         if self.store.put_job(job_body):

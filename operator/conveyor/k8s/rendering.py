@@ -25,19 +25,49 @@ import resource
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from conveyor.core import model, render, safejson
 
 logger = logging.getLogger("conveyor.rendering")
 
 DEADLINE = 2.0  # seconds; a real Job template renders in about a millisecond
+POOL_SIZE = 2  # children: one spinning to its deadline leaves the other to everyone else
 MEMORY_LIMIT = 512 * 1024 * 1024  # bytes of address space for the child
 # How long the child may take to import and say it is ready, on a loaded node.
 _STARTUP = 60.0
 _READY = b'{"ready": true}'
 # The largest line either way: a rendered Job is at most 1 MiB (sandbox.MAX_OUTPUT).
 _LINE_LIMIT = 16 * 1024 * 1024
+
+
+class Render(Protocol):
+    """What the controllers render Jobs with: `Renderer` in the operator,
+    `InProcess` in the shell's unit tests (no child process to start)."""
+
+    async def render(
+        self, *, job_body: Mapping[str, Any], worker_body: Mapping[str, Any], attempt: int
+    ) -> dict[str, Any] | model.SpecError: ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class InProcess:
+    """Renders in the calling thread, with only the sandbox's budgets: for
+    unit tests of the shell, where templates are small and known."""
+
+    async def render(
+        self, *, job_body: Mapping[str, Any], worker_body: Mapping[str, Any], attempt: int
+    ) -> dict[str, Any] | model.SpecError:
+        return handle_bodies(job_body=job_body, worker_body=worker_body, attempt=attempt)
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
 
 
 class Renderer:
@@ -50,6 +80,7 @@ class Renderer:
         self.restarts = 0  # children killed or lost, for tests and metrics
         self._child: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
+        self._restart: asyncio.Task[None] | None = None
 
     async def render(
         self,
@@ -94,7 +125,24 @@ class Renderer:
                 )
         return _answer(safejson.loads(line))
 
+    @property
+    def up(self) -> bool:
+        """Its child is running and no restart is pending."""
+        restarting = self._restart is not None and not self._restart.done()
+        return self._child is not None and self._child.returncode is None and not restarting
+
+    async def start(self) -> None:
+        """Start the child now (with the operator), so the first job does not
+        wait for its imports. A failure here is retried at the first render."""
+        try:
+            async with self._lock:
+                await self._running()
+        except (RuntimeError, OSError):
+            logger.warning("the renderer process did not start; retrying at the first render")
+
     async def close(self) -> None:
+        if self._restart is not None:
+            self._restart.cancel()
         async with self._lock:
             await self._kill(count=False)
 
@@ -118,7 +166,7 @@ class Renderer:
             except TimeoutError:
                 ready = b""
             if ready.strip() != _READY:
-                await self._kill()
+                await self._kill(count=False)  # not restarted in a loop: the next render tries
                 raise RuntimeError("the renderer process did not start")
         return self._child
 
@@ -126,12 +174,14 @@ class Renderer:
         child, self._child = self._child, None
         if child is None:
             return
-        if count:
-            self.restarts += 1
-            logger.warning("the renderer process was stopped (pid %s); starting another", child.pid)
         with contextlib.suppress(ProcessLookupError):
             child.kill()
         await child.wait()
+        if count:
+            self.restarts += 1
+            logger.warning("the renderer process was stopped (pid %s); starting another", child.pid)
+            # At once, in the background: the next render should not wait for imports.
+            self._restart = asyncio.create_task(self.start())
 
 
 def _field(worker_body: Mapping[str, Any]) -> str:
@@ -153,19 +203,63 @@ def _answer(reply: Any) -> dict[str, Any] | model.SpecError:
     return model.SpecError(field="spec", message="the renderer gave no answer")
 
 
+class Pool:
+    """A few `Renderer`s, so a template spinning to its deadline in one child
+    holds up no render of another Worker: each render takes an idle child,
+    one that is up (not restarting after a kill) if there is one."""
+
+    def __init__(self, *, size: int = POOL_SIZE, deadline: float = DEADLINE) -> None:
+        self.members = [Renderer(deadline=deadline) for _ in range(size)]
+        self._idle = list(self.members)
+        self._freed = asyncio.Condition()
+
+    @property
+    def restarts(self) -> int:
+        return sum(r.restarts for r in self.members)
+
+    async def render(
+        self, *, job_body: Mapping[str, Any], worker_body: Mapping[str, Any], attempt: int
+    ) -> dict[str, Any] | model.SpecError:
+        async with self._freed:
+            await self._freed.wait_for(lambda: bool(self._idle))
+            member = next((r for r in self._idle if r.up), self._idle[0])
+            self._idle.remove(member)
+        try:
+            return await member.render(job_body=job_body, worker_body=worker_body, attempt=attempt)
+        finally:
+            async with self._freed:
+                self._idle.append(member)
+                self._freed.notify()
+
+    async def start(self) -> None:
+        await asyncio.gather(*(r.start() for r in self.members))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(r.close() for r in self.members))
+
+
 # --- the child ----------------------------------------------------------------
+
+
+def handle_bodies(
+    *, job_body: Mapping[str, Any], worker_body: Mapping[str, Any], attempt: int
+) -> dict[str, Any] | model.SpecError:
+    """Render from the bodies as the store holds them."""
+    job = model.parse_pipelinejob(job_body)
+    worker = model.parse_worker(worker_body)
+    try:
+        return render.attempt_manifest(job=job, worker=worker, attempt=attempt)
+    except MemoryError:
+        return model.SpecError(
+            field=render.WORKER_TEMPLATE_FIELD, message="rendering the Job used too much memory"
+        )
 
 
 def handle(request: Mapping[str, Any]) -> dict[str, Any]:
     """One request in the child: bodies in, {"manifest"} or {"error"} out."""
-    job = model.parse_pipelinejob(request["job"])
-    worker = model.parse_worker(request["worker"])
-    try:
-        result = render.attempt_manifest(job=job, worker=worker, attempt=int(request["attempt"]))
-    except MemoryError:
-        result = model.SpecError(
-            field=render.WORKER_TEMPLATE_FIELD, message="rendering the Job used too much memory"
-        )
+    result = handle_bodies(
+        job_body=request["job"], worker_body=request["worker"], attempt=int(request["attempt"])
+    )
     if isinstance(result, model.SpecError):
         return {"error": {"field": result.field, "message": result.message}}
     return {"manifest": result}

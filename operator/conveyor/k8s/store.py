@@ -28,17 +28,36 @@ LABEL_JOB_NAME = names.LABEL_JOB_NAME
 
 
 def key_of(body: Mapping[str, Any]) -> Key:
-    md = body.get("metadata") or {}
-    return (md.get("namespace") or "", md.get("name") or "")
-
-
-def _lean(body: dict[str, Any]) -> dict[str, Any]:
-    """The body without metadata.managedFields: about half of a small object's
-    bytes, and never read here."""
     md = body.get("metadata")
-    if isinstance(md, dict) and "managedFields" in md:
-        return {**body, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
-    return body
+    md = md if isinstance(md, Mapping) else {}
+    namespace, name = md.get("namespace"), md.get("name")
+    return (
+        namespace if isinstance(namespace, str) else "",
+        name if isinstance(name, str) else "",
+    )
+
+
+def lean(body: dict[str, Any]) -> dict[str, Any]:
+    """The body without metadata.managedFields (about half of a small object's
+    bytes, and never read here), in the shapes the shell relies on: metadata,
+    its labels and annotations, and status are objects, names strings; a
+    field of another type (the API server refuses most; a hand-made body or
+    a future version may not) reads as unset rather than raising later."""
+    md = body.get("metadata")
+    md = {k: v for k, v in md.items() if k != "managedFields"} if isinstance(md, Mapping) else {}
+    for field in ("labels", "annotations"):
+        value = md.get(field)
+        if value is not None and not (
+            isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values())
+        ):
+            del md[field]
+    for field in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp"):
+        if field in md and not isinstance(md[field], str):
+            del md[field]
+    lean = {**body, "metadata": md}
+    if "status" in lean and not isinstance(lean["status"], Mapping):
+        del lean["status"]
+    return lean
 
 
 def _label(body: Mapping[str, Any] | None, label: str) -> str | None:
@@ -96,6 +115,8 @@ class Store:
         self.worker_bodies: dict[Key, dict[str, Any]] = {}
         self.workers: dict[Key, model.Worker] = {}
         self.jobs: dict[Key, dict[str, Any]] = {}
+        # Why the Job controller cannot create a Job's pod (its FailedCreate Event).
+        self.failed_create: dict[Key, str] = {}
         self.pods: dict[Key, dict[str, Any]] = {}
         self._pods_by_job: dict[Key, set[str]] = collections.defaultdict(set)
         self.cronjobs: dict[Key, dict[str, Any]] = {}
@@ -120,7 +141,7 @@ class Store:
         key = key_of(body)
         if not force and not _newer(body, self.pipelinejob_bodies.get(key)):
             return False
-        body = _lean(body)
+        body = lean(body)
         if force:
             self._assumed.pop(key, None)
             self._written.pop(key, None)
@@ -244,7 +265,7 @@ class Store:
         key = key_of(body)
         if not _newer(body, self.worker_bodies.get(key)):
             return False
-        body = _lean(body)
+        body = lean(body)
         self.worker_bodies[key] = body
         self.workers[key] = model.parse_worker(body)
         return True
@@ -262,7 +283,7 @@ class Store:
         key = key_of(body)
         if not force and not _newer(body, self.cronjobs.get(key)):
             return False
-        self.cronjobs[key] = _lean(body)
+        self.cronjobs[key] = lean(body)
         return True
 
     def drop_cronjob(self, key: Key) -> None:
@@ -276,7 +297,7 @@ class Store:
         old = self.pipelineruns.get(key)
         if not force and not _newer(body, old):
             return False
-        body = _lean(body)
+        body = lean(body)
         self._runs_by_cron.update(key, old=old, new=body)
         _count_run(old, -1)
         _count_run(body, +1)
@@ -292,7 +313,7 @@ class Store:
         key = key_of(body)
         if not _newer(body, self.pipelines.get(key)):
             return False
-        self.pipelines[key] = _lean(body)
+        self.pipelines[key] = lean(body)
         return True
 
     def drop_pipeline(self, key: Key) -> None:
@@ -307,17 +328,18 @@ class Store:
         key = key_of(body)
         if not _newer(body, self.jobs.get(key)):
             return False
-        self.jobs[key] = _lean(body)
+        self.jobs[key] = lean(body)
         return True
 
     def drop_job(self, key: Key) -> None:
         self.jobs.pop(key, None)
+        self.failed_create.pop(key, None)
 
     def put_pod(self, body: dict[str, Any]) -> bool:
         key = key_of(body)
         if not _newer(body, self.pods.get(key)):
             return False
-        self.pods[key] = _lean(body)
+        self.pods[key] = lean(body)
         job_name = ((body.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_NAME)
         if job_name:
             self._pods_by_job[(key[0], job_name)].add(key[1])

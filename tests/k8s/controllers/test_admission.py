@@ -1,11 +1,13 @@
 """admission: one pass per namespace; an admitted job's Job is rendered
-before its slot is taken, so a spec that cannot be rendered fails and takes
-no slot; jobs with a write in flight wait for it."""
+(off the loop) before its slot is taken, so a spec that cannot be rendered
+fails and takes no slot, and a Worker whose template cannot render goes
+OFFLINE and keeps its queue; jobs with a write in flight wait for it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from conveyor.k8s import rendering
 from tests import builders as b
 from tests.k8s import fakes
 
@@ -19,29 +21,74 @@ def worker_spec(**fields: Any) -> dict[str, Any]:
     return {"type": "build", "concurrency": 1, "paused": False, **fields}
 
 
+LONG = "x" * 62  # its Job, "<name>-1", would be longer than a label value may be
+BOMB = "{% for i in range(100000) %}{% for j in range(1500) %}{% endfor %}{% endfor %}"
+
+
 async def test_a_job_that_cannot_be_rendered_fails_without_taking_a_slot() -> None:
     h = fakes.Harness()
-    h.worker("build", spec=worker_spec(jobTemplate=BAD_TEMPLATE))
-    h.pipelinejob("j")
+    h.worker("build")
+    h.pipelinejob(LONG)
     await h.start()
-    status = h.status_of("j")
+    status = h.status_of(LONG)
     assert (status["state"], status["reason"]) == ("FAILED", "InvalidSpec")
-    assert "Worker.spec.jobTemplate" in status["message"]
+    assert "metadata.name" in status["message"]
     assert h.api.writes()[("POST", "jobs")] == 0
     assert h.api.writes()[("PATCH", "pipelinejobs")] == 1
-    assert not h.ctl.store.assumed((fakes.NS, "j"))
+    assert not h.ctl.store.assumed((fakes.NS, LONG))
 
 
 async def test_the_slot_of_a_failed_render_goes_to_the_next_job() -> None:
     h = fakes.Harness()
     h.worker("build", spec=worker_spec(concurrency=1))
-    # "a" is first in the queue but names a Worker template it cannot render.
-    h.worker("bad", spec=worker_spec(jobTemplate=BAD_TEMPLATE))
-    h.pipelinejob("a", spec_worker="bad", created=b.at(-10))
+    h.pipelinejob(LONG, created=b.at(-10))  # first in the queue, cannot be rendered
     h.pipelinejob("b")
     await h.start()
-    assert h.status_of("a")["reason"] == "InvalidSpec"
+    assert h.status_of(LONG)["reason"] == "InvalidSpec"
     assert (fakes.NS, "b-1") in h.api.objects["jobs"]
+
+
+async def test_a_worker_whose_template_cannot_render_goes_offline_and_its_queue_waits() -> None:
+    h = fakes.Harness()
+    h.worker("build", spec=worker_spec(jobTemplate=BAD_TEMPLATE))
+    h.pipelinejob("a", created=b.at(-10))
+    h.pipelinejob("b")
+    await h.start()
+    worker = h.api.get_status("workers", "build")
+    assert (worker["state"], worker["reason"]) == ("OFFLINE", "InvalidTemplate")
+    assert "Worker.spec.jobTemplate" in worker["message"]
+    for name in ("a", "b"):
+        status = h.status_of(name)
+        assert (status["state"], status["reason"]) == ("IN-QUEUE", "WorkerOffline")
+        assert "template is invalid: Worker.spec.jobTemplate" in status["message"]
+    assert h.api.writes()[("POST", "jobs")] == 0
+    # Fixing the Worker (a new generation) resumes its queue, in order.
+    h.worker("build", spec=worker_spec(), generation=2)
+    await h.settle()
+    assert (fakes.NS, "a-1") in h.api.objects["jobs"]
+    assert h.api.get_status("workers", "build")["state"] == "ONLINE"
+
+
+async def test_a_template_over_the_render_deadline_stalls_no_other_worker() -> None:
+    renderer = rendering.Renderer(deadline=0.5)
+    h = fakes.Harness(renderer=renderer)
+    try:
+        h.worker("bomb", spec=worker_spec(jobTemplate=BOMB))
+        h.worker("build")
+        h.pipelinejob("a", spec_worker="bomb", created=b.at(-10))
+        h.pipelinejob("b")
+        await h.start()
+        assert (fakes.NS, "b-1") in h.api.objects["jobs"]
+        worker = h.api.get_status("workers", "bomb")
+        assert (worker["state"], worker["reason"]) == ("OFFLINE", "InvalidTemplate")
+        assert (
+            "Worker.spec.jobTemplate: rendering the Job took longer than 0.5s"
+            in (worker["message"])
+        )
+        assert h.status_of("a")["state"] == "IN-QUEUE"
+        assert renderer.restarts == 1
+    finally:
+        await renderer.close()
 
 
 async def test_a_job_with_a_write_in_flight_is_not_admitted_in_that_pass() -> None:

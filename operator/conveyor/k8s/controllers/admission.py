@@ -2,10 +2,12 @@
 (core/scheduling.py decides, over all Workers of the namespace at once so
 counts stay exact) and tells the others why they wait.
 
-An admitted job's Job is rendered here, before its slot is assumed, so
-nothing is decided after the slot is taken: a spec that cannot be rendered
-fails at once and takes no slot. The status write waits up to
-writes.STATUS_BATCH seconds so a pod that starts quickly costs one write.
+An admitted job's Job is rendered before its slot is assumed, off the loop
+(controllers/renders.py: the first pass that admits it starts the render,
+the pass after it returns assumes the slot), so nothing is decided after
+the slot is taken: a spec that cannot be rendered fails and takes no slot.
+The status write waits up to writes.STATUS_BATCH seconds so a pod that
+starts quickly costs one write.
 """
 
 from __future__ import annotations
@@ -13,24 +15,41 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from conveyor.core import health, lifecycle, model, scheduling, writes
-from conveyor.k8s import jobs, store, transitions
-from conveyor.k8s.controllers import context, workerstatus
+from conveyor.k8s import store, transitions
+from conveyor.k8s.controllers import context, renders, workerstatus
 
 Key = store.Key
 Resolved = model.Worker | scheduling.Waiting
 
 
 class Admission:
-    def __init__(self, *, ctx: context.Context, worker_status: workerstatus.WorkerStatus) -> None:
+    def __init__(
+        self,
+        *,
+        ctx: context.Context,
+        worker_status: workerstatus.WorkerStatus,
+        renders: renders.Renders,
+    ) -> None:
         self.ctx = ctx
         self.worker_status = worker_status
+        self.renders = renders
 
     def round(self, *, now: datetime.datetime) -> None:
         for namespace in self.ctx.queue.take_namespaces():
-            self.paced(namespace, now=now)
+            with self.ctx.quarantine.guard(
+                "the admission pass over", namespace, retry=self._retry(namespace)
+            ):
+                self.paced(namespace, now=now)
+
+    def _retry_job(self, key: Key) -> Callable[[float], None]:
+        return lambda seconds: self.ctx.queue.later(seconds, "job", key)
+
+    def _retry(self, namespace: str) -> Callable[[float], None]:
+        return lambda seconds: self.ctx.queue.later(seconds, "namespace", namespace)
 
     def paced(self, namespace: str, *, now: datetime.datetime) -> None:
         """A pass, or a later one: a pass over a long queue takes
@@ -110,21 +129,31 @@ class Admission:
         waiting: dict[str, list[model.PipelineJob]],
         now: datetime.datetime,
     ) -> dict[Key, scheduling.Waiting]:
-        observations = [o for h in held if (o := self.ctx.observe(h)) is not None]
-        judged = health.assess(
-            observations=observations, now=now, grace=self.ctx.settings.unschedulable_grace
-        )
+        found = self.ctx.books.worker(worker.key).invalid_template
+        template_error = health.template_error(worker=worker, found=found)
+        if template_error is not None:
+            judged = health.invalid_template(template_error)
+        else:
+            observations = [o for h in held if (o := self.ctx.observe(h)) is not None]
+            judged = health.assess(
+                observations=observations, now=now, grace=self.ctx.settings.unschedulable_grace
+            )
         decision = scheduling.admit(
             worker=worker,
             holders=held,
             waiting=waiting.get(worker.meta.name, []),
             offline_cause=judged.offline_cause,
+            probe=template_error is None,
         )
         for admitted in decision.admitted:
             if self.ctx.busy(admitted.key):
                 self.ctx.queue.job(admitted.key)  # looked at again when its write returns
                 continue
-            self._admit(admitted, worker=worker, now=now)
+            # One job's failure here is its own: the pass goes on for the others.
+            key = admitted.key
+            retry = self._retry_job(key)
+            with self.ctx.quarantine.guard("admitting", "/".join(key), retry=retry):
+                self._admit(admitted, worker=worker, now=now)
         self.worker_status.write(
             worker,
             running=len(held) + len(decision.admitted),
@@ -146,7 +175,15 @@ class Admission:
             job=job, worker=worker.meta.name, now=now, worker_generation=worker.meta.generation
         )
         started = dataclasses.replace(job, status=step.status)
-        manifest = jobs.manifest(job=started, worker=worker)
+        manifest = self.renders.ready(job=started, worker=worker, attempt=step.status.attempt)
+        if manifest is None:
+            return  # rendering: the job keeps its place and is admitted when it returns
+        if isinstance(manifest, model.SpecError) and health.blames_worker(manifest):
+            # Every job of this Worker would fail alike: the Worker goes OFFLINE
+            # (InvalidTemplate) and its queue waits for the Worker to be fixed.
+            ctx.books.worker(worker.key).invalid_template = (worker.meta.generation, manifest)
+            ctx.queue.namespace(job.meta.namespace)
+            return
         if isinstance(manifest, model.SpecError):
             # It cannot start: it fails now and its slot goes to the next pass.
             ctx.books.drop_want(job.key)

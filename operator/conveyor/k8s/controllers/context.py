@@ -7,8 +7,18 @@ import dataclasses
 import datetime
 from typing import Protocol
 
-from conveyor.core import model, observe
-from conveyor.k8s import api, books, clock, effects, settings, store, workqueue
+from conveyor.core import health, model, observe
+from conveyor.k8s import (
+    api,
+    books,
+    clock,
+    effects,
+    quarantine,
+    rendering,
+    settings,
+    store,
+    workqueue,
+)
 
 Key = store.Key
 
@@ -28,6 +38,8 @@ class Context:
     effects: effects.Effects
     clock: clock.Clock
     settings: settings.Settings
+    renderer: rendering.Render
+    quarantine: quarantine.Quarantine
 
     def at(self, when: datetime.datetime, kind: workqueue.Kind, target: Key | str) -> None:
         """Look at `target` again at `when` on the operator's (maybe scaled) clock."""
@@ -42,16 +54,29 @@ class Context:
         if not job.status.job:
             return None
         job_key = (job.meta.namespace, job.status.job)
-        return observe.summarize(
-            job=self.store.jobs.get(job_key), pods=self.store.pods_of_job(job_key)
-        )
+        try:
+            seen = observe.summarize(
+                job=self.store.jobs.get(job_key), pods=self.store.pods_of_job(job_key)
+            )
+        except Exception:  # a Job or pod in a shape we cannot read: as if unseen
+            self.quarantine.report("reading the Job and pods of", "/".join(job_key))
+            return None
+        return health.failed_create(obs=seen, message=self.store.failed_create.get(job_key))
 
 
-def build(*, client: api.Client, settings: settings.Settings, clock: clock.Clock) -> Context:
+def build(
+    *,
+    client: api.Client,
+    settings: settings.Settings,
+    clock: clock.Clock,
+    renderer: rendering.Render,
+) -> Context:
     """A fresh, empty view of the cluster and the effects that write to it."""
     st, bk = store.Store(), books.Books()
     queue = workqueue.WorkQueue(monotonic=clock.monotonic)
+    guard = quarantine.Quarantine(monotonic=clock.monotonic)
     fx = effects.Effects(
+        quarantine=guard,
         client=client,
         store=st,
         books=bk,
@@ -59,4 +84,13 @@ def build(*, client: api.Client, settings: settings.Settings, clock: clock.Clock
         clock=clock,
         max_inflight=settings.max_inflight_writes,
     )
-    return Context(store=st, books=bk, queue=queue, effects=fx, clock=clock, settings=settings)
+    return Context(
+        store=st,
+        books=bk,
+        queue=queue,
+        effects=fx,
+        clock=clock,
+        settings=settings,
+        renderer=renderer,
+        quarantine=guard,
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 
 from conveyor.k8s import crons, store
 from conveyor.k8s.controllers import context
@@ -21,7 +22,11 @@ class CronJobs:
 
     def round(self, *, now: datetime.datetime) -> None:
         for key in self.ctx.queue.take_crons(busy=self.ctx.effects.inflight):
-            self.advance(key, now=now)
+            with self.ctx.quarantine.guard("scheduling", "/".join(key), retry=self._retry(key)):
+                self.advance(key, now=now)
+
+    def _retry(self, key: Key) -> Callable[[float], None]:
+        return lambda seconds: self.ctx.queue.later(seconds, "cron", key)
 
     def advance(self, key: Key, *, now: datetime.datetime) -> None:
         body = self.ctx.store.cronjobs.get(key)
