@@ -108,8 +108,9 @@ async def _workers(ctx: context.Context, *, names: Sequence[str]) -> int:
     found = [by_key[k] for k in map(listing.key, objects) if k in by_key]
     if found:
         wide = ctx.output.kind == "wide"
-        heads = [*HEADERS, *WIDE] if wide else list(HEADERS)
-        heads = ["NAMESPACE", *heads] if ctx.all_namespaces else heads
+        heads = listing.headers(
+            HEADERS, wide_extra=WIDE, all_namespaces=ctx.all_namespaces, wide=wide
+        )
         painter = output.state_painter("STATE") if output.wants_colour(sys.stdout) else None
         cells = [r.cells(all_namespaces=ctx.all_namespaces, wide=wide) for r in found]
         listing.print_table(ctx, headers=heads, rows=cells, painter=painter)
