@@ -118,8 +118,7 @@ class Row:
 
 
 def headers(*, all_namespaces: bool, wide: bool = False) -> list[str]:
-    heads = [*HEADERS, *WIDE] if wide else list(HEADERS)
-    return ["NAMESPACE", *heads] if all_namespaces else heads
+    return listing.headers(HEADERS, wide_extra=WIDE, all_namespaces=all_namespaces, wide=wide)
 
 
 def rows(

@@ -12,6 +12,7 @@ from typing import Any
 from conveyor.cli import completion, context, fetch, formats, listing, output
 from conveyor.core import model
 from conveyor.k8s import api
+from conveyor.presentation import finished as finished_jobs
 from conveyor.presentation import humanize
 
 HEADERS = (
@@ -101,18 +102,12 @@ def rows(
     limit: int = DEFAULT_LIMIT,
 ) -> list[Row]:
     """Finished jobs (of `worker`, when given), newest finish first, at most `limit`."""
+    parsed = [model.parse_pipelinejob(b) for b in jobs]
     done = [
         j
-        for j in (model.parse_pipelinejob(b) for b in jobs)
-        if j.status.state is not None
-        and j.status.state.finished
-        and (worker is None or j.status.worker == worker)
+        for _, j in finished_jobs.newest_first(parsed)
+        if worker is None or j.status.worker == worker
     ]
-
-    def finished_at(job: model.PipelineJob) -> datetime.datetime:
-        return model.parse_time(job.status.finished_at) or job.meta.created_at
-
-    done.sort(key=lambda j: (finished_at(j), j.meta.name), reverse=True)
     out = []
     for job in done[:limit]:
         status = job.status

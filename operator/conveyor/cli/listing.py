@@ -60,6 +60,14 @@ def print_objects(
     sys.stdout.flush()
 
 
+def headers(
+    base: Sequence[str], *, wide_extra: Sequence[str], all_namespaces: bool, wide: bool
+) -> list[str]:
+    """A table's column names: the wide ones last, NAMESPACE first across namespaces."""
+    heads = [*base, *wide_extra] if wide else list(base)
+    return ["NAMESPACE", *heads] if all_namespaces else heads
+
+
 def print_table(
     ctx: context.Context,
     *,

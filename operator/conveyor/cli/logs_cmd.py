@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import codecs
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
 from conveyor.cli import completion, context, errors, fetch
-from conveyor.core import model
+from conveyor.core import model, observe
 from conveyor.k8s import api
-
-MAIN_CONTAINER = "main"
+from conveyor.presentation import pods as pod_text
 
 
 def register(commands: Any) -> None:
@@ -58,36 +57,17 @@ def job_of_attempt(*, body: Mapping[str, Any], attempt: int | None) -> tuple[int
     return number, recorded.get(number, f"{name}-{number}")
 
 
-def container_of(pod: Mapping[str, Any]) -> str:
-    names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or ()]
-    return MAIN_CONTAINER if MAIN_CONTAINER in names or not names else str(names[0])
-
-
-def latest(pods: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
-    return max(pods, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
-
-
-def unreadable(*, pod: Mapping[str, Any], message: str) -> str:
-    """Why the logs could not be read, in one sentence."""
-    name = (pod.get("metadata") or {}).get("name")
-    node = str((pod.get("spec") or {}).get("nodeName") or "")
-    text = f"cannot read the logs of pod {name}: {message}"
-    if node.startswith("kwok"):
-        text += f" (node {node} is simulated by kwok: its pods have no real containers or logs)"
-    return text
-
-
 async def _logs(ctx: context.Context, *, name: str, attempt: int | None, follow: bool) -> int:
     ns = ctx.namespace
     body = await fetch.pipelinejob(ctx.client, namespace=ns, name=name)
     number, job = job_of_attempt(body=body, attempt=attempt)
     pods = await fetch.pods_of_job(ctx.client, namespace=ns, job=job)
-    if not pods:
+    pod = observe.latest_pod(pods)
+    if pod is None:
         raise errors.CliError(
             f"no pod left for attempt {number} of {name} (Job {job}): "
             "it was deleted with its Job, or not created yet"
         )
-    pod = latest(pods)
     pod_name = str((pod.get("metadata") or {}).get("name"))
     phase = (pod.get("status") or {}).get("phase")
     if phase == "Pending":
@@ -95,7 +75,7 @@ async def _logs(ctx: context.Context, *, name: str, attempt: int | None, follow:
             f"pod {pod_name} has not started yet (conveyor why {name} -n {ns} says why)"
         )
     path = api.PODS.path(namespace=ns, name=pod_name, sub="log")
-    params = {"container": container_of(pod)}
+    params = {"container": pod_text.container_of(pod)}
     try:
         if follow:
             await _follow(ctx.client, path=path, params=params)
@@ -107,7 +87,7 @@ async def _logs(ctx: context.Context, *, name: str, attempt: int | None, follow:
             raise errors.CliError(f"pod {pod_name} is gone: {exc.message}") from None
         if exc.status in (401, 403):
             raise
-        raise errors.CliError(unreadable(pod=pod, message=exc.message)) from None
+        raise errors.CliError(pod_text.unreadable(pod=pod, message=exc.message)) from None
     return 0
 
 

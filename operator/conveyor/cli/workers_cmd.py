@@ -11,9 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conveyor.cli import completion, context, fetch, formats, listing, output
-from conveyor.core import model, queue
+from conveyor.core import model
 from conveyor.k8s import api
-from conveyor.presentation import humanize
 from conveyor.presentation import workers as worker_text
 
 HEADERS = ("NAME", "TYPE", "STATE", "RUNNING", "QUEUED", "OLDEST", "HEARTBEAT", "CAUSE")
@@ -77,31 +76,23 @@ def rows(
     """One row per Worker, by namespace and name; counts come from the jobs."""
     parsed_jobs = [model.parse_pipelinejob(b) for b in jobs]
     parsed = [model.parse_worker(b) for b in workers]
-    waiting = queue.waiting_by_worker(jobs=parsed_jobs, workers=parsed)
-    out = []
-    for worker, body in sorted(zip(parsed, workers, strict=True), key=lambda p: p[0].key):
-        status = body.get("status") or {}
-        ns, name = worker.key
-        queued = waiting.get(worker.key, [])
-        since = [model.parse_time(j.status.queued_at) or j.meta.created_at for j in queued]
-        beat = model.parse_time(worker.last_heartbeat)
-        out.append(
-            Row(
-                namespace=ns,
-                name=name,
-                type=str((body.get("spec") or {}).get("type") or "-"),
-                state=str(status.get("state") or "-"),
-                running=len(queue.holders(jobs=parsed_jobs, namespace=ns, worker=name)),
-                concurrency=worker.spec.concurrency if worker.spec else None,
-                queued=len(queued),
-                oldest=humanize.age(min(since), now=now) if since else "-",
-                heartbeat=humanize.age(beat, now=now),
-                cause=worker_text.cause(status=status, heartbeat=beat, now=now),
-                paused=bool(worker.spec.paused) if worker.spec else False,
-                reason=str(status.get("reason") or ""),
-            )
+    return [
+        Row(
+            namespace=h.namespace,
+            name=h.name,
+            type=h.type,
+            state=h.state,
+            running=h.running,
+            concurrency=h.limit,
+            queued=h.queued,
+            oldest=h.oldest,
+            heartbeat=h.heartbeat,
+            cause=h.cause,
+            paused=h.paused,
+            reason=h.reason,
         )
-    return out
+        for h in worker_text.health(workers=parsed, bodies=workers, jobs=parsed_jobs, now=now)
+    ]
 
 
 async def _workers(ctx: context.Context, *, names: Sequence[str]) -> int:
@@ -117,8 +108,9 @@ async def _workers(ctx: context.Context, *, names: Sequence[str]) -> int:
     found = [by_key[k] for k in map(listing.key, objects) if k in by_key]
     if found:
         wide = ctx.output.kind == "wide"
-        heads = [*HEADERS, *WIDE] if wide else list(HEADERS)
-        heads = ["NAMESPACE", *heads] if ctx.all_namespaces else heads
+        heads = listing.headers(
+            HEADERS, wide_extra=WIDE, all_namespaces=ctx.all_namespaces, wide=wide
+        )
         painter = output.state_painter("STATE") if output.wants_colour(sys.stdout) else None
         cells = [r.cells(all_namespaces=ctx.all_namespaces, wide=wide) for r in found]
         listing.print_table(ctx, headers=heads, rows=cells, painter=painter)

@@ -225,17 +225,37 @@ def _attempt_failed(
     else:
         final_reason = reason
         message = reasons.failed(attempt=status.attempt, account=account)
-    status = dataclasses.replace(
+    status = ended(
         status,
         state=State.FAILED,
         reason=final_reason,
         message=message,
         finished_at=finished,
-        next_attempt_at=None,
         attempts=attempts,
     )
     events.append(Event(type="Warning", reason="Failed", message=message))
     return Step(status=status, events=tuple(events))
+
+
+def ended(
+    status: model.JobStatus,
+    *,
+    state: State,
+    reason: str,
+    message: str,
+    finished_at: str,
+    attempts: tuple[model.Attempt, ...],
+) -> model.JobStatus:
+    """The status of a job that has come to an end (FAILED, REVOKED): no attempt follows."""
+    return dataclasses.replace(
+        status,
+        state=state,
+        reason=reason,
+        message=message,
+        finished_at=finished_at,
+        next_attempt_at=None,
+        attempts=attempts,
+    )
 
 
 def update_attempt(

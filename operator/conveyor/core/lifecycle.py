@@ -152,13 +152,12 @@ def invalid(
     status = status or job.status
     message = reasons.invalid_spec(error=error)
     running_job = status.job if status.holds_slot else None
-    status = dataclasses.replace(
+    status = attempts.ended(
         status,
         state=State.FAILED,
         reason=Reason.INVALID_SPEC,
         message=message,
         finished_at=model.format_time(now),
-        next_attempt_at=None,
         attempts=attempts.close_attempt(
             status.attempts,
             now=now,
@@ -196,13 +195,12 @@ def _revoke(*, status: model.JobStatus, now: datetime.datetime, events: list[Eve
     message = reasons.revoked(
         was_running=was_running, attempts=len(status.attempts), has_job=bool(status.job)
     )
-    new = dataclasses.replace(
+    new = attempts.ended(
         status,
         state=State.REVOKED,
         reason=Reason.REVOKED,
         message=message,
         finished_at=model.format_time(now),
-        next_attempt_at=None,
         attempts=attempts.close_attempt(
             status.attempts, now=now, result=State.REVOKED, reason=Reason.REVOKED, message=message
         )

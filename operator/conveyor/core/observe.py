@@ -112,8 +112,8 @@ def summarize(*, job: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]
     if _condition(job, "Complete") or _condition(job, "SuccessCriteriaMet"):
         if from_pod is not None and from_pod.phase is Phase.SUCCEEDED:
             return from_pod
-        if from_pod is not None and pod is not None and not _gone(pod):
-            return dataclasses.replace(from_pod, phase=Phase.RUNNING)  # pod event still to come
+        if (lagging := _pod_lags(pod=pod, from_pod=from_pod)) is not None:
+            return lagging
         return Observation(
             phase=Phase.SUCCEEDED,
             pod=pod_name,
@@ -162,8 +162,8 @@ def _failed(
         )
     if from_pod is not None and from_pod.phase is Phase.FAILED:
         return from_pod
-    if from_pod is not None and pod is not None and not _gone(pod):
-        return dataclasses.replace(from_pod, phase=Phase.RUNNING)  # pod event still to come
+    if (lagging := _pod_lags(pod=pod, from_pod=from_pod)) is not None:
+        return lagging
     return Observation(
         phase=Phase.FAILED,
         pod=pod_name,
@@ -172,6 +172,14 @@ def _failed(
         failure_reason="PodFailed",
         failure_message=failed.get("message") or failed.get("reason"),
     )
+
+
+def _pod_lags(*, pod: Mapping[str, Any] | None, from_pod: Observation | None) -> Observation | None:
+    """The Job has its verdict but its live pod's own event is still to come:
+    RUNNING until it does (the slot stays taken)."""
+    if from_pod is not None and pod is not None and not _gone(pod):
+        return dataclasses.replace(from_pod, phase=Phase.RUNNING)
+    return None
 
 
 def _gone(pod: Mapping[str, Any]) -> bool:

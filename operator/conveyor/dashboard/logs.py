@@ -14,24 +14,9 @@ from aiohttp import web
 
 from conveyor.dashboard import sse
 from conveyor.k8s import api
+from conveyor.presentation import pods
 
 TAIL_LINES = 2000  # a browser tab is no place for a whole day's log
-MAIN_CONTAINER = "main"  # the container Conveyor's Job templates run the work in
-
-
-def container_of(pod: Mapping[str, Any]) -> str:
-    names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or ()]
-    return MAIN_CONTAINER if MAIN_CONTAINER in names or not names else str(names[0])
-
-
-def unreadable(*, pod: Mapping[str, Any], message: str) -> str:
-    """Why the log cannot be shown, in one line."""
-    name = (pod.get("metadata") or {}).get("name")
-    node = str((pod.get("spec") or {}).get("nodeName") or "")
-    text = f"cannot read the logs of pod {name}: {message}"
-    if node.startswith("kwok"):
-        text += f" (node {node} is simulated by kwok: its pods have no real containers or logs)"
-    return text
 
 
 async def stream(
@@ -58,7 +43,7 @@ async def _follow(
     name = str((pod.get("metadata") or {}).get("name") or "")
     path = api.PODS.path(namespace=namespace, name=name, sub="log").lstrip("/")
     params = {
-        "container": container_of(pod),
+        "container": pods.container_of(pod),
         "follow": "true",
         "tailLines": str(TAIL_LINES),
     }
@@ -69,7 +54,7 @@ async def _follow(
         async with session.get(path, params=params, timeout=timeout) as answer:
             if answer.status >= 400:
                 error = api._error(answer.status, await answer.text())
-                text = unreadable(pod=pod, message=error.message)
+                text = pods.unreadable(pod=pod, message=error.message)
                 await response.write(sse.message(event="info", data=text))
                 return
             rest = ""

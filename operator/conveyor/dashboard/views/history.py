@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from conveyor.core import model
 from conveyor.dashboard.views import charts
+from conveyor.presentation import finished as finished_jobs
 from conveyor.presentation import humanize
 
 HOURS = 24
@@ -62,18 +63,6 @@ def percentile(values: Sequence[float], p: int) -> float:
     ordered = sorted(values)
     rank = max(math.ceil(p / 100 * len(ordered)), 1)
     return ordered[rank - 1]
-
-
-def _finished(
-    jobs: Sequence[model.PipelineJob],
-) -> list[tuple[datetime.datetime, model.PipelineJob]]:
-    out = []
-    for j in jobs:
-        if j.status.state is None or not j.status.state.finished:
-            continue
-        out.append((model.parse_time(j.status.finished_at) or j.meta.created_at, j))
-    out.sort(key=lambda p: (p[0], p[1].meta.name), reverse=True)
-    return out
 
 
 def _hourly(
@@ -151,7 +140,7 @@ def history(
     page: int = 1,
     page_size: int = 50,
 ) -> History:
-    done = _finished(jobs)
+    done = finished_jobs.newest_first(jobs)
     shown = done[(page - 1) * page_size : page * page_size]
     rows = []
     for when, j in shown:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.core import model, progress
+from conveyor.core import model, observe, progress
 from conveyor.presentation import diagnosis, humanize
 
 LABEL_JOB_NAME = "batch.kubernetes.io/job-name"
@@ -99,18 +99,18 @@ def timeline(*, attempts: Sequence[model.Attempt], now: datetime.datetime) -> tu
     return tuple(bars)
 
 
-def latest_pod(*, pods: Sequence[Mapping[str, Any]], job: str | None) -> str | None:
-    if not job:
-        return None
-    mine = [
+def _of_job(pods: Sequence[Mapping[str, Any]], *, job: str | None) -> list[Mapping[str, Any]]:
+    """The pods labelled as those of batch/v1 Job `job`."""
+    return [
         p
         for p in pods
         if ((p.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_NAME) == job
     ]
-    if not mine:
-        return None
-    newest = max(mine, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
-    return str((newest.get("metadata") or {}).get("name"))
+
+
+def latest_pod(*, pods: Sequence[Mapping[str, Any]], job: str | None) -> str | None:
+    newest = observe.latest_pod(_of_job(pods, job=job)) if job else None
+    return str((newest.get("metadata") or {}).get("name")) if newest else None
 
 
 def detail(
@@ -126,13 +126,13 @@ def detail(
     """`jobs`, `workers`, `pods` and `events` are those of the job's namespace."""
     job = model.parse_pipelinejob(body)
     st = job.status
-    current = [
-        p
-        for p in pods
-        if ((p.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_NAME) == st.job
-    ]
     found = diagnosis.diagnose(
-        job=body, jobs=jobs, workers=workers, pods=current, events=events, now=now
+        job=body,
+        jobs=jobs,
+        workers=workers,
+        pods=_of_job(pods, job=st.job),
+        events=events,
+        now=now,
     )
     guess = progress.estimate(job=job, typical=typical, now=now)
     outputs = tuple(

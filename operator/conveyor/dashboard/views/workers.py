@@ -9,27 +9,14 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.core import health, model, queue
-from conveyor.presentation import diagnosis, humanize
+from conveyor.core import health, model
 from conveyor.presentation import workers as worker_text
 
 LABEL_WORKER = "conveyor.dev/worker"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Row:
-    namespace: str
-    name: str
-    type: str
-    state: str
-    reason: str
-    running: int
-    limit: int | None
-    queued: int
-    oldest: str
-    heartbeat: str
-    stale: bool
-    cause: str
+class Row(worker_text.Health):
     example_pod: str | None
 
     @property
@@ -74,34 +61,14 @@ def rows(
     pods: Sequence[Mapping[str, Any]],
     now: datetime.datetime,
 ) -> list[Row]:
-    waiting = queue.waiting_by_worker(jobs=jobs, workers=workers)
-    out = []
-    for worker, body in sorted(zip(workers, bodies, strict=True), key=lambda p: p[0].key):
-        status = body.get("status") or {}
-        ns, name = worker.key
-        queued = waiting.get(worker.key, [])
-        since = [model.parse_time(j.status.queued_at) or j.meta.created_at for j in queued]
-        beat = model.parse_time(worker.last_heartbeat)
-        state = str(status.get("state") or "-")
-        out.append(
-            Row(
-                namespace=ns,
-                name=name,
-                type=str((body.get("spec") or {}).get("type") or "-"),
-                state=state,
-                reason=str(status.get("reason") or ""),
-                running=len(queue.holders(jobs=jobs, namespace=ns, worker=name)),
-                limit=worker.spec.concurrency if worker.spec else None,
-                queued=len(queued),
-                oldest=humanize.age(min(since), now=now) if since else "-",
-                heartbeat=humanize.age(beat, now=now),
-                stale=beat is None or now - beat > diagnosis.STALE_HEARTBEAT,
-                cause=worker_text.cause(status=status, heartbeat=beat, now=now),
-                example_pod=(
-                    example_pod(pods=pods, namespace=ns, worker=name)
-                    if state != model.WorkerState.ONLINE
-                    else None
-                ),
-            )
+    return [
+        Row(
+            **dataclasses.asdict(h),
+            example_pod=(
+                example_pod(pods=pods, namespace=h.namespace, worker=h.name)
+                if h.state != model.WorkerState.ONLINE
+                else None
+            ),
         )
-    return out
+        for h in worker_text.health(workers=workers, bodies=bodies, jobs=jobs, now=now)
+    ]
