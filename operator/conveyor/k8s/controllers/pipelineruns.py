@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 
 from conveyor.k8s import runs, store
 from conveyor.k8s.controllers import context
@@ -23,17 +24,20 @@ class PipelineRuns:
 
     def round(self, *, now: datetime.datetime) -> None:
         for key in self.ctx.queue.take_runs(busy=self.ctx.effects.inflight):
-            self.advance(key, now=now)
+            # One bad run is quarantined (rate-limited traceback, retried), never the loop.
+            with self.ctx.quarantine.guard(
+                "deciding on pipelinerun", "/".join(key), retry=self._retry(key)
+            ):
+                self.advance(key, now=now)
+
+    def _retry(self, key: Key) -> Callable[[float], None]:
+        return lambda seconds: self.ctx.queue.later(seconds, "run", key)
 
     def advance(self, key: Key, *, now: datetime.datetime) -> None:
         body = self.ctx.store.pipelineruns.get(key)
         if body is None:
             return
-        try:
-            decision = runs.decide(st=self.ctx.store, body=body, now=now)
-        except Exception:  # never let one object stop the loop
-            logger.exception("deciding on pipelinerun %s/%s failed", *key)
-            return
+        decision = runs.decide(st=self.ctx.store, body=body, now=now)
         if decision.wake_at is not None:
             self.ctx.at(decision.wake_at, "run", key)
         if (
