@@ -101,7 +101,9 @@ def from_body(*, kind: str, body: Mapping[str, Any]) -> Record | None:
 
 
 def summary(*, kind: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
-    keys, status_keys = (_JOB_SPEC, _JOB_STATUS) if kind == PIPELINEJOB else (_RUN_SPEC, _RUN_STATUS)
+    keys, status_keys = (
+        (_JOB_SPEC, _JOB_STATUS) if kind == PIPELINEJOB else (_RUN_SPEC, _RUN_STATUS)
+    )
     kept: dict[str, Any] = {k: spec[k] for k in keys if k in spec}
     if isinstance(spec.get("params"), Mapping):
         kept["params"] = redact(without_env_values(spec["params"]))

@@ -18,14 +18,13 @@ class UtcDateTime(sa.types.TypeDecorator[datetime.datetime]):
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> datetime.datetime | None:
         if value is None:
             return None
-        assert isinstance(value, datetime.datetime) and value.tzinfo is not None
+        assert isinstance(value, datetime.datetime)
+        assert value.tzinfo is not None, "archive times are aware (UTC)"
         utc = value.astimezone(datetime.UTC)
         # SQLite compares times as text: one zone-less format for all of them.
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
-    def process_result_value(
-        self, value: Any, dialect: sa.Dialect
-    ) -> datetime.datetime | None:
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime.datetime | None:
         if value is None:
             return None
         assert isinstance(value, datetime.datetime)

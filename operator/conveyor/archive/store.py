@@ -40,6 +40,7 @@ class Filter:
     since: datetime.datetime | None = None  # finished at or after
     until: datetime.datetime | None = None  # finished before
     pipelineruns: Sequence[str] = ()  # only these runs' jobs
+    names: Sequence[str] = ()  # only objects of these names
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -131,7 +132,7 @@ class Archive:
             )
         query = query.order_by(R.c.finished_at.desc(), R.c.uid.desc()).limit(limit + 1)
         with self.engine.connect() as connection:
-            rows = [_record(row) for row in connection.execute(query).mappings()]
+            rows = [_record(dict(row)) for row in connection.execute(query).mappings()]
         more = len(rows) > limit
         rows = rows[:limit]
         return Page(records=rows, next=_encode(rows[-1]) if more and rows else None)
@@ -189,6 +190,8 @@ def _conditions(where: Filter) -> list[sa.ColumnElement[bool]]:
         out.append(R.c.finished_at < where.until)
     if where.pipelineruns:
         out.append(R.c.pipelinerun.in_(list(where.pipelineruns)))
+    if where.names:
+        out.append(R.c.name.in_(list(where.names)))
     out += [_label(req) for req in where.selector]
     return out
 

@@ -32,7 +32,9 @@ def parse(
     try:
         url = sa.make_url(text)
     except Exception as exc:  # SQLAlchemy's ArgumentError and friends
-        raise BadUrl(f"{text!r} is not an archive URL (sqlite:///path or postgresql://...)") from exc
+        raise BadUrl(
+            f"{text!r} is not an archive URL (sqlite:///path or postgresql://...)"
+        ) from exc
     backend = url.get_backend_name()
     if backend not in SCHEMES:
         raise BadUrl(f"archive URL scheme {backend!r}: use sqlite:/// or postgresql://")
@@ -50,7 +52,9 @@ def parse(
     return url.set(password=password) if password is not None else url
 
 
-def _password(*, password_file: str | None, environ: os._Environ[str] | dict[str, str]) -> str | None:
+def _password(
+    *, password_file: str | None, environ: os._Environ[str] | dict[str, str]
+) -> str | None:
     if password_file:
         return pathlib.Path(password_file).read_text().rstrip("\r\n")
     return environ.get(PASSWORD_ENV) or None

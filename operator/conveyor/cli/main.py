@@ -11,9 +11,11 @@ import sys
 import argcomplete
 
 from conveyor.cli import (
+    archive_cmd,
     completion,
     get_cmd,
     history_cmd,
+    insights_cmd,
     logs_cmd,
     operator_cmd,
     rerun_cmd,
@@ -52,6 +54,8 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     why_cmd.register(commands)
     workers_cmd.register(commands)
     history_cmd.register(commands)
+    insights_cmd.register(commands)
+    archive_cmd.register(commands)
     logs_cmd.register(commands)
     revoke_cmd.register(commands)
     rerun_cmd.register(commands)
