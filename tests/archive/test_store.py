@@ -50,6 +50,9 @@ def test_a_record_reads_back_as_written(archive: store.Archive) -> None:
     assert got.finished_at.tzinfo is not None
 
 
+PROD_X = {"env": "prod", "team": "x"}
+
+
 @pytest.mark.parametrize(
     ("where", "names"),
     [
@@ -74,7 +77,7 @@ def test_filters(archive: store.Archive, where: store.Filter, names: list[str]) 
     at = [builders.T0 + n * MIN for n in range(6)]
     archive.write(
         [
-            rec(name="j0", type_="deploy", worker="w1", labels={"env": "prod", "team": "x"}, finished=at[0]),
+            rec(name="j0", type_="deploy", worker="w1", labels=PROD_X, finished=at[0]),
             rec(name="j1", namespace="team-b", labels={"env": "dev"}, finished=at[1]),
             rec(name="j2", type_="deploy", labels={"env": "prod"}, finished=at[2]),
             rec(name="j3", state="FAILED", worker="w1", finished=at[3]),

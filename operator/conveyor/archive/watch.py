@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from conveyor import API_GROUP, API_VERSION
-from conveyor.archive import recorder as recorder_
 from conveyor.k8s import api
+
+if TYPE_CHECKING:  # the recorder needs the history extra; listing does not
+    from conveyor.archive import recorder as recorder_
 
 log = logging.getLogger("conveyor.archive")
 

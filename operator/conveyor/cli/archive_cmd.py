@@ -12,10 +12,6 @@ from typing import Any
 
 from conveyor.cli import archive_options, context, errors
 
-DEFAULT_RETENTION = "90d"
-DEFAULT_WINDOW = "30d"
-
-
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "archive",
@@ -25,20 +21,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "-n", "--namespace", help="record only this namespace (default: all namespaces)"
     )
-    parser.add_argument(
-        "--retention",
-        type=archive_options.span,
-        default=archive_options.span(DEFAULT_RETENTION),
-        metavar="SPAN",
-        help=f"delete records older than this (default {DEFAULT_RETENTION})",
-    )
-    parser.add_argument(
-        "--insights-window",
-        type=archive_options.span,
-        default=archive_options.span(DEFAULT_WINDOW),
-        metavar="SPAN",
-        help=f"the window of the conveyor_dora_* gauges (default {DEFAULT_WINDOW})",
-    )
+    archive_options.add_recorder(parser)
     parser.add_argument(
         "--metrics-port", type=int, default=8080, help="Prometheus /metrics port (0: off)"
     )
@@ -65,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.metrics_port:
         metrics.serve(port=args.metrics_port)
     keeper = recorder.Recorder(
-        archive=archive, retention=args.retention, window=args.insights_window
+        archive=archive, retention=args.archive_retention, window=args.insights_window
     )
 
     async def main() -> None:

@@ -23,6 +23,8 @@ EXTRA = "the archive needs the history extra: pip install 'conveyor[history]'"
 URL_ENV = "CONVEYOR_ARCHIVE"
 PASSWORD_ENV = "CONVEYOR_ARCHIVE_PASSWORD"
 
+DEFAULT_RETENTION = "90d"
+DEFAULT_WINDOW = "30d"
 _SPAN = re.compile(r"^([0-9]+)(w|d|h|m|s)$")
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -40,6 +42,24 @@ def add(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
         "--archive-password-file",
         metavar="PATH",
         help=f"the PostgreSQL password, from this file (else ${PASSWORD_ENV}); never in the URL",
+    )
+
+
+def add_recorder(parser: argparse.ArgumentParser) -> None:
+    """The options of a process that runs the recorder (`conveyor archive`, the dashboard)."""
+    parser.add_argument(
+        "--archive-retention",
+        type=span,
+        default=span(DEFAULT_RETENTION),
+        metavar="SPAN",
+        help=f"delete records older than this (default {DEFAULT_RETENTION})",
+    )
+    parser.add_argument(
+        "--insights-window",
+        type=span,
+        default=span(DEFAULT_WINDOW),
+        metavar="SPAN",
+        help=f"the window of the conveyor_dora_* gauges (default {DEFAULT_WINDOW})",
     )
 
 

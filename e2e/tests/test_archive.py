@@ -1,0 +1,208 @@
+"""The archive on the local control plane, with the operator running, on
+SQLite and on a real PostgreSQL server: a job deleted by its
+ttlAfterFinished stays in the archive, and a recorder killed with SIGKILL
+mid-stream loses no record once it runs again (its first listing catches up,
+and counts what it caught up)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from tests.archive import postgres
+
+from conveyor.archive import store, url
+from e2e.tests import builders, kube
+from e2e.tests import cluster as clusters
+from e2e.tests.conftest import OperatorProcess, _free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> collections.abc.Iterator[postgres.Server]:
+    with postgres.running() as server:
+        yield server
+
+
+class Target:
+    """An archive URL and how to open it."""
+
+    def __init__(self, *, text: str, password_file: str | None = None) -> None:
+        self.text = text
+        self.password_file = password_file
+
+    def args(self) -> list[str]:
+        extra = ["--archive-password-file", self.password_file] if self.password_file else []
+        return ["--archive", self.text, *extra]
+
+    def open(self) -> store.Archive:
+        return store.Archive(url=url.parse(self.text, password_file=self.password_file))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(
+    request: pytest.FixtureRequest, tmp_path: pathlib.Path
+) -> collections.abc.Iterator[Target]:
+    if request.param == "sqlite":
+        yield Target(text=f"sqlite:///{tmp_path}/history.db")
+        return
+    server: postgres.Server = request.getfixturevalue("postgres_server")
+    found = Target(text=server.url, password_file=server.password_file())
+    yield found
+    archive = found.open()
+    with archive.engine.begin() as connection:  # the next test starts empty
+        connection.execute(store.L.delete())
+        connection.execute(store.R.delete())
+    archive.close()
+
+
+class Recorder:
+    """`conveyor archive` as users run it, in its own process."""
+
+    def __init__(
+        self, *, cluster: clusters.Cluster, target: Target, namespace: str, log: pathlib.Path
+    ) -> None:
+        self.cluster = cluster
+        self.target = target
+        self.namespace = namespace
+        self.log = log
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "conveyor.cli.main", "archive", *self.target.args()]
+        args += ["--namespace", self.namespace, "--metrics-port", str(self.port)]
+        env = {**os.environ, "KUBECONFIG": str(self.cluster.kubeconfig), "PYTHONUNBUFFERED": "1"}
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.metrics()
+                return
+            except OSError:
+                assert self.process.poll() is None, self.log.read_text()
+                time.sleep(0.2)
+        raise AssertionError(f"conveyor archive did not come up; log: {self.log.read_text()}")
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
+            return str(r.read().decode())
+
+    def caught_up(self) -> float:
+        match = re.search(
+            r'^conveyor_archive_caught_up_total\{kind="PipelineJob"\} (\S+)$', self.metrics(), re.M
+        )
+        return float(match[1]) if match else 0.0
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def recorder(
+    cluster: clusters.Cluster, target: Target, namespace: str, tmp_path: pathlib.Path
+) -> collections.abc.Iterator[Recorder]:
+    r = Recorder(cluster=cluster, target=target, namespace=namespace, log=tmp_path / "archive.log")
+    yield r
+    r.stop()
+
+
+def archived(target: Target, namespace: str) -> dict[str, str]:
+    archive = target.open()
+    try:
+        return {r.name: r.state for r in archive.all(where=store.Filter(namespace=namespace))}
+    except Exception:  # not created yet
+        return {}
+    finally:
+        archive.close()
+
+
+async def test_a_job_deleted_by_its_ttl_stays_in_the_archive(
+    operator: OperatorProcess, k: kube.Kube, recorder: Recorder, target: Target
+) -> None:
+    recorder.start()
+    await k.create(builders.worker("build"))
+    job = builders.pipelinejob(
+        "short-lived",
+        ttlAfterFinished="2s",
+        labels={"conveyor.dev/service": "api"},
+        message='{"digest": "sha256:1234"}',
+    )
+    job["spec"]["podTemplate"]["spec"] = {
+        "containers": [{"name": "main", "env": [{"name": "API_KEY", "value": "s3cr3t-value"}]}]
+    }
+    await k.create(job)
+    await k.wait_state("short-lived", "SUCCESS")
+    await k.wait_gone(kube.PJ, "short-lived", timeout=30)
+
+    await k.wait_for("the record", lambda: _async(archived(target, k.namespace)), timeout=10)
+    archive = target.open()
+    [r] = list(archive.all(where=store.Filter(namespace=k.namespace)))
+    archive.close()
+    assert (r.name, r.state, r.type, r.worker) == ("short-lived", "SUCCESS", "custom", "build")
+    assert r.labels["conveyor.dev/service"] == "api"
+    assert r.summary["status"]["outputs"] == {"digest": "sha256:1234"}
+    assert "s3cr3t-value" not in repr(r.summary)
+    assert (r.duration or 0) > 0
+
+    shown = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "conveyor.cli.main", "history", *target.args(), "-n", k.namespace],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "KUBECONFIG": "/nonexistent"},  # the archive alone answers
+    )
+    assert shown.stdout.splitlines()[1].split()[:4] == ["short-lived", "custom", "build", "SUCCESS"]
+
+
+async def _async(value: object) -> object:
+    return value
+
+
+async def test_a_recorder_killed_mid_stream_loses_no_record(
+    operator: OperatorProcess, k: kube.Kube, recorder: Recorder, target: Target
+) -> None:
+    jobs = 12
+    recorder.start()
+    await k.create(builders.worker("build", concurrency=jobs))
+    for n in range(jobs):  # finishing one after another, 1s apart
+        await k.create(builders.pipelinejob(f"job-{n}", run_time=f"{1 + n}s"))
+
+    async def some() -> bool:
+        return len(archived(target, k.namespace)) >= 3
+
+    await k.wait_for("the first records", some, timeout=60)
+    recorder.kill()  # SIGKILL: whatever was queued in memory is gone
+    at_kill = len(archived(target, k.namespace))
+    assert at_kill < jobs, "the recorder should die mid-stream"
+    for n in range(jobs):
+        await k.wait_state(f"job-{n}", "SUCCESS", timeout=90)
+
+    recorder.start()
+
+    async def everything() -> bool:
+        return len(archived(target, k.namespace)) == jobs
+
+    await k.wait_for("every record", everything, timeout=30)
+    assert set(archived(target, k.namespace).values()) == {"SUCCESS"}
+    assert recorder.caught_up() == jobs - at_kill
+    assert re.search(rf"caught up {jobs - at_kill} PipelineJob record", recorder.log.read_text())
