@@ -12,6 +12,7 @@ from typing import Any
 
 from conveyor.cli import archive_options, context, errors
 
+
 def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "archive",
