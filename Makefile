@@ -21,10 +21,11 @@ export GOFLAGS := -mod=mod
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml agent/pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q -e ./agent
 	touch $@
 
 .PHONY: venv
@@ -45,10 +46,11 @@ cluster-down: ## stop the local control plane
 	@if [ -x $(CLUSTER_BIN) ]; then $(CLUSTER_BIN) down --dir $(CLUSTER_DIR); fi
 
 .PHONY: lint
-lint: venv ## ruff and mypy (strict)
-	$(VENV)/bin/ruff check operator tests e2e
-	$(VENV)/bin/ruff format --check operator tests e2e
+lint: venv ## ruff, mypy (strict) and the import layers (.importlinter)
+	$(VENV)/bin/ruff check operator agent tests e2e
+	$(VENV)/bin/ruff format --check operator agent tests e2e
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 .PHONY: unit
 unit: venv ## unit tests of the pure core (no cluster)

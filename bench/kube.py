@@ -20,10 +20,10 @@ import kopf
 
 from bench.infra import BenchError, log
 from conveyor.k8s import api, login
+from tests import builders
 
 USER_AGENT = "conveyor-bench"
 SERVICEACCOUNTS = api.Resource(group="", version="v1", plural="serviceaccounts")
-SIM_RUN_TIME = "sim.conveyor.dev/run-time"
 BENCH_LABEL = "bench.conveyor.dev/run"
 
 # (event type, object, monotonic receipt time)
@@ -46,32 +46,18 @@ def client(kubeconfig: pathlib.Path) -> api.Client:
 
 
 def worker(name: str, *, concurrency: int, type: str = "build") -> dict[str, Any]:
-    return {
-        "apiVersion": "conveyor.dev/v1alpha1",
-        "kind": "Worker",
-        "metadata": {"name": name},
-        "spec": {"type": type, "concurrency": concurrency},
-    }
+    return builders.worker(name).type(type).concurrency(concurrency).obj()
 
 
 def pipelinejob(
     name: str, *, worker: str, run_time: str = "1s", revoke: bool = False
 ) -> dict[str, Any]:
-    """A custom PipelineJob whose simulated pod runs `run_time`."""
-    spec: dict[str, Any] = {
-        "type": "custom",
-        "worker": worker,
-        "params": {"image": "alpine:3.20", "command": ["sh", "-c", "echo hello"]},
-        "podTemplate": {"metadata": {"annotations": {SIM_RUN_TIME: run_time}}},
-    }
+    """A custom PipelineJob whose simulated pod runs `run_time`, labelled as
+    the benchmark's (so a run can find and delete its own)."""
+    job = builders.pipelinejob(name).worker(worker).sim(run_time=run_time)
     if revoke:
-        spec["revoke"] = True
-    return {
-        "apiVersion": "conveyor.dev/v1alpha1",
-        "kind": "PipelineJob",
-        "metadata": {"name": name, "labels": {BENCH_LABEL: "1"}},
-        "spec": spec,
-    }
+        job.revoke()
+    return job.labels({BENCH_LABEL: "1"}).obj()
 
 
 def plain_job(name: str, *, run_time: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import datetime
 import enum
 import functools
 import pathlib
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,7 +21,7 @@ import pytest
 import yaml
 from pydantic import alias_generators
 
-from conveyor.core import cron, durations, model
+from conveyor.core import bounds, cron, durations, model, podpolicy
 
 CRDS = pathlib.Path(__file__).resolve().parent.parent / "crds"
 GROUP = "conveyor.dev"
@@ -642,8 +643,10 @@ def test_pipelinecronjob_integer_minimums_are_the_models(path: str, field: str) 
 
 def test_pipelinecronjob_schedule_rule_is_the_models_pattern() -> None:
     node = at(schema_of(CRON), "spec.schedule")
-    (rule,) = node["x-kubernetes-validations"]
+    rule, ranges = node["x-kubernetes-validations"]
     assert rule["rule"] == f"self.matches(r'{cron.SCHEDULE_PATTERN}')"
+    # Descending ranges (1-0) are refused as CronJob refuses them.
+    assert "findAll(r'[0-9]+-[0-9]+')" in ranges["rule"]
     assert "'" not in cron.SCHEDULE_PATTERN  # fits the CEL raw string as is
     assert node["maxLength"] <= 256  # bounds the cost of the rule
 
@@ -653,7 +656,8 @@ def test_pipelinecronjob_time_zone_rule_evaluates_the_zone() -> None:
     (rule,) = node["x-kubernetes-validations"]
     # An unknown zone makes getHours fail to evaluate, and the object is refused.
     assert "getHours(self)" in rule["rule"]
-    assert "'Local'" in rule["rule"]
+    # Local and localtime (any case) would be the operator host's zone, not a named one.
+    assert "self.lowerAscii() in ['local', 'localtime']" in " ".join(rule["rule"].split())
 
 
 def test_pipelinecronjob_runs_fit_a_pipelinejob_name() -> None:
@@ -683,6 +687,10 @@ def test_pipelinecronjob_cel_rules(path: str, message: str) -> None:
     test_cel_rules(CRON, path, message)
 
 
+# A field path's leading `spec.` (not the `.spec.` of spec.podTemplate.spec).
+_UNDER_TEMPLATE = re.compile(r"(?<![\w.])spec\.")
+
+
 def as_template(node: Any) -> Any:
     """A PipelineJob spec schema as jobTemplate.spec should be: no descriptions
     (they may speak of templates), no update rules (oldSelf: a template may change
@@ -698,7 +706,7 @@ def as_template(node: Any) -> Any:
         if key == "x-kubernetes-validations":
             rules = [
                 {
-                    k: v.replace("spec.", "spec.jobTemplate.spec.")
+                    k: _UNDER_TEMPLATE.sub("spec.jobTemplate.spec.", v)
                     if k in ("message", "messageExpression")
                     else v
                     for k, v in rule.items()
@@ -733,6 +741,117 @@ def test_the_template_comparison_would_notice_a_drift() -> None:
     job["properties"]["retry"]["properties"]["limit"]["maximum"] = 5
     template = at(schema_of(CRON), "spec.jobTemplate.spec")
     assert without_descriptions(template) != as_template(job)
+
+
+# --- bounds: what one object may hold (docs/security.md has the table) ---------------
+
+WORKER_ONLY_POD_FIELDS = sorted(
+    {
+        "hostNetwork",
+        "hostPID",
+        "hostIPC",
+        "hostUsers",
+        "securityContext",
+        "volumes",
+        "serviceAccountName",
+        "serviceAccount",
+        "automountServiceAccountToken",
+        "nodeName",
+        "priorityClassName",
+        "runtimeClassName",
+        "initContainers",
+    }
+)
+WORKER_ONLY_CONTAINER_FIELDS = ["args", "command", "image", "securityContext", "volumeMounts"]
+
+
+@pytest.mark.parametrize(
+    ("plural", "path", "key", "bound"),
+    [
+        ("pipelinejobs", "spec.params", "maxProperties", 64),
+        ("pipelinejobs", "spec.podTemplate", "maxProperties", 2),
+        ("pipelinejobs", "spec.podTemplate.metadata", "maxProperties", 2),
+        ("pipelinejobs", "spec.podTemplate.metadata.labels", "maxProperties", 64),
+        ("pipelinejobs", "spec.podTemplate.metadata.annotations", "maxProperties", 64),
+        ("pipelinejobs", "spec.podTemplate.spec", "maxProperties", 8),
+        ("pipelinejobs", "spec.podTemplate.spec.containers", "maxItems", 16),
+        ("pipelinejobs", "spec.podTemplate.spec.containers[]", "maxProperties", 4),
+        ("pipelinejobs", "spec.podTemplate.spec.containers[].name", "maxLength", 63),
+        ("pipelinejobs", "spec.retry.backoff.factor", "maximum", 100),
+        ("pipelinejobs", "spec.worker", "maxLength", 253),
+        ("pipelinejobs", "spec.startAt", "maxLength", 64),
+        ("workers", "spec.template", "maxProperties", 2),
+        ("workers", "spec.template.metadata", "maxProperties", 2),
+        ("workers", "spec.template.metadata.labels", "maxProperties", 64),
+        ("workers", "spec.template.metadata.annotations", "maxProperties", 64),
+        ("workers", "spec.template.spec", "maxProperties", 64),
+        ("workers", "spec.jobTemplate", "maxLength", 65536),
+        ("pipelinecronjobs", "spec.schedule", "maxLength", 256),
+        ("pipelinecronjobs", "spec.timeZone", "maxLength", 64),
+    ],
+)
+def test_bounds(plural: str, path: str, key: str, bound: int) -> None:
+    assert at(schema_of(plural), path)[key] == bound
+
+
+@pytest.mark.parametrize(
+    ("plural", "path", "bound"),
+    [
+        ("pipelinejobs", "spec.podTemplate.metadata.labels", 63),
+        ("pipelinejobs", "spec.podTemplate.metadata.annotations", 16384),
+        ("workers", "spec.template.metadata.labels", 63),
+        ("workers", "spec.template.metadata.annotations", 16384),
+    ],
+)
+def test_label_and_annotation_values_are_bounded(plural: str, path: str, bound: int) -> None:
+    assert at(schema_of(plural), path)["additionalProperties"]["maxLength"] == bound
+
+
+def test_worker_names_fit_a_label_value() -> None:
+    (rule,) = schema_of("workers")["x-kubernetes-validations"]
+    assert rule["rule"] == "size(self.metadata.name) <= 63"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"spec.podTemplate.spec.{name}" for name in WORKER_ONLY_POD_FIELDS]
+    + [f"spec.podTemplate.spec.containers[].{name}" for name in WORKER_ONLY_CONTAINER_FIELDS],
+)
+def test_fields_only_a_worker_sets_are_refused_at_apply(path: str) -> None:
+    (rule,) = at(schema_of("pipelinejobs"), path)["x-kubernetes-validations"]
+    assert rule["rule"] == "false"  # present at all: refused
+    assert rule["reason"] == "FieldValueForbidden"
+    assert "is set by the Worker only" in rule["message"]
+
+
+def test_the_worker_only_fields_are_the_pod_policys() -> None:
+    """The schema refuses what core/podpolicy.py refuses, at least the named ones."""
+    spec = at(schema_of("pipelinejobs"), "spec.podTemplate.spec")
+    declared = set(spec["properties"])
+    assert declared - podpolicy.POD == set(WORKER_ONLY_POD_FIELDS)
+    container = at(schema_of("pipelinejobs"), "spec.podTemplate.spec.containers[]")
+    assert set(container["properties"]) - podpolicy.CONTAINER == set(WORKER_ONLY_CONTAINER_FIELDS)
+
+
+DURATION_FIELDS = [
+    "spec.timeout",
+    "spec.ttlAfterFinished",
+    "spec.retry.backoff.delay",
+    "spec.retry.backoff.maxDelay",
+]
+
+
+@pytest.mark.parametrize("path", DURATION_FIELDS)
+def test_durations_are_at_most_the_parsers_maximum(path: str) -> None:
+    rules = at(schema_of("pipelinejobs"), path)["x-kubernetes-validations"]
+    (rule,) = [r for r in rules if "87600h" in r["message"]]
+    assert f"duration('{durations.format(durations.MAX)}')" in rule["rule"]
+    assert f"{path} must be at most 87600h" in rule["message"]
+
+
+def test_start_at_is_before_the_models_latest() -> None:
+    (rule,) = at(schema_of("pipelinejobs"), "spec.startAt")["x-kubernetes-validations"]
+    assert f"timestamp('{model.format_time(bounds.LATEST)}')" in rule["rule"]
 
 
 # --- Pipeline and PipelineRun (generated by hack/gen_pipeline_crds.py) --------------
@@ -795,9 +914,11 @@ def test_a_step_job_is_the_pipelinejob_spec_without_defaults(plural: str, phase:
 
 
 def json_replace(node: Any, old: str, new: str) -> Any:
+    """`old` replaced where a field path starts (not inside spec.podTemplate.spec.x)."""
     import json
 
-    return json.loads(json.dumps(node).replace(old, new))
+    pattern = re.compile(r"(?<![\w.])" + re.escape(old))
+    return json.loads(pattern.sub(new, json.dumps(node)))
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from conveyor.k8s import api, login
-from e2e.tests import builders
+from tests import builders
 
 PJ = api.PIPELINEJOBS
 WK = api.WORKERS
@@ -108,10 +108,10 @@ class Kube:
         self, *, holder: str, waiting: str, run_time: str = "60s"
     ) -> None:
         """Worker `build` with one slot held by `holder`; `waiting` queued behind it."""
-        await self.create(builders.worker("build", concurrency=1))
-        await self.create(builders.pipelinejob(holder, run_time=run_time))
+        await self.create(builders.worker("build").concurrency(1).obj())
+        await self.create(builders.pipelinejob(holder).sim(run_time=run_time).obj())
         await self.wait_state(holder, "RUNNING")
-        await self.create(builders.pipelinejob(waiting))
+        await self.create(builders.pipelinejob(waiting).obj())
         await self.wait_state(waiting, "IN-QUEUE", reason="ConcurrencyLimit")
 
     async def events_for(self, name: str) -> list[dict[str, Any]]:

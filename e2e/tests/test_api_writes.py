@@ -9,7 +9,8 @@ import urllib.request
 
 import pytest
 
-from e2e.tests import builders, conftest, kube
+from e2e.tests import conftest, kube
+from tests import builders
 
 pytestmark = pytest.mark.e2e
 
@@ -35,12 +36,12 @@ async def _run_and_count(
 ) -> dict[tuple[str, str], int]:
     """Run JOBS single-attempt jobs on a Worker of `concurrency`; the operator's
     writes, by (verb, resource), printed per job."""
-    await k.create(builders.worker("build", concurrency=concurrency))
+    await k.create(builders.worker("build").concurrency(concurrency).obj())
     await k.wait_for("the Worker's first status", lambda: _worker_online(k))
     before = _requests(operator.metrics_url)
 
     for i in range(JOBS):
-        await k.create(builders.pipelinejob(f"w-{i:02d}"))
+        await k.create(builders.pipelinejob(f"w-{i:02d}").obj())
     for i in range(JOBS):
         await k.wait_state(f"w-{i:02d}", "SUCCESS", timeout=90)
     await asyncio.sleep(2)  # Events and the Worker's status trail behind

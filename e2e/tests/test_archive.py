@@ -21,9 +21,10 @@ import pytest
 from tests.archive import postgres
 
 from conveyor.archive import store, url
-from e2e.tests import builders, kube
 from e2e.tests import cluster as clusters
+from e2e.tests import kube
 from e2e.tests.conftest import OperatorProcess, _free_port
+from tests import builders
 
 pytestmark = pytest.mark.e2e
 
@@ -139,12 +140,13 @@ async def test_a_job_deleted_by_its_ttl_stays_in_the_archive(
     operator: OperatorProcess, k: kube.Kube, recorder: Recorder, target: Target
 ) -> None:
     recorder.start()
-    await k.create(builders.worker("build"))
-    job = builders.pipelinejob(
-        "short-lived",
-        ttlAfterFinished="2s",
-        labels={"conveyor.dev/service": "api"},
-        message='{"digest": "sha256:1234"}',
+    await k.create(builders.worker("build").obj())
+    job = (
+        builders.pipelinejob("short-lived")
+        .ttl("2s")
+        .labels({"conveyor.dev/service": "api"})
+        .sim(message='{"digest": "sha256:1234"}')
+        .obj()
     )
     job["spec"]["podTemplate"]["spec"] = {
         "containers": [{"name": "main", "env": [{"name": "API_KEY", "value": "s3cr3t-value"}]}]
@@ -183,9 +185,9 @@ async def test_a_recorder_killed_mid_stream_loses_no_record(
 ) -> None:
     jobs = 12
     recorder.start()
-    await k.create(builders.worker("build", concurrency=jobs))
+    await k.create(builders.worker("build").concurrency(jobs).obj())
     for n in range(jobs):  # finishing one after another, 1s apart
-        await k.create(builders.pipelinejob(f"job-{n}", run_time=f"{1 + n}s"))
+        await k.create(builders.pipelinejob(f"job-{n}").sim(run_time=f"{1 + n}s").obj())
 
     async def some() -> bool:
         return len(archived(target, k.namespace)) >= 3

@@ -15,8 +15,9 @@ import sys
 import pytest
 import yaml
 
-from e2e.tests import builders, kube
 from e2e.tests import cluster as clusters
+from e2e.tests import kube
+from tests import builders
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("operator")]
 
@@ -77,7 +78,7 @@ async def test_get_lists_jobs_with_state_and_queue_position(
 ) -> None:
     await full_worker(k)
     # Created within the same second as `waiting`, so after it by name.
-    await k.create(builders.pipelinejob("waiting-2"))
+    await k.create(builders.pipelinejob("waiting-2").obj())
     await k.wait_state("waiting-2", "IN-QUEUE", reason="ConcurrencyLimit")
 
     result = await conveyor(cluster, "get", "-n", namespace)
@@ -155,8 +156,8 @@ async def test_why_a_pod_cannot_start_names_the_fix(
     k: kube.Kube, cluster: clusters.Cluster, namespace: str
 ) -> None:
     image = {"spec": {"containers": [{"name": "main", "image": "unpullable.invalid/nope:1"}]}}
-    await k.create(builders.worker("build", template=image))
-    await k.create(builders.pipelinejob("stuck"))
+    await k.create(builders.worker("build").template(image).obj())
+    await k.create(builders.pipelinejob("stuck").obj())
 
     async def pull_error() -> bool:
         st = (await k.pj("stuck")).get("status") or {}
@@ -193,10 +194,10 @@ async def test_workers_shows_running_over_concurrency(
 async def test_history_shows_finished_jobs(
     k: kube.Kube, cluster: clusters.Cluster, namespace: str
 ) -> None:
-    await k.create(builders.worker("build"))
-    await k.create(builders.pipelinejob("good"))
-    await k.create(builders.pipelinejob("bad", exit_code=2))
-    await k.create(builders.pipelinejob("later", run_time="60s"))
+    await k.create(builders.worker("build").obj())
+    await k.create(builders.pipelinejob("good").obj())
+    await k.create(builders.pipelinejob("bad").sim(exit_code=2).obj())
+    await k.create(builders.pipelinejob("later").sim(run_time="60s").obj())
     await k.wait_state("good", "SUCCESS")
     await k.wait_state("bad", "FAILED")
 
@@ -231,8 +232,8 @@ async def test_revoke(k: kube.Kube, cluster: clusters.Cluster, namespace: str) -
 async def test_rerun_creates_a_new_job_and_leaves_the_original(
     k: kube.Kube, cluster: clusters.Cluster, namespace: str
 ) -> None:
-    await k.create(builders.worker("build"))
-    await k.create(builders.pipelinejob("orig", labels={"team": "a"}))
+    await k.create(builders.worker("build").obj())
+    await k.create(builders.pipelinejob("orig").labels({"team": "a"}).obj())
     await k.wait_state("orig", "SUCCESS")
     before = await k.pj("orig")
 
@@ -288,8 +289,8 @@ async def test_logs(k: kube.Kube, cluster: clusters.Cluster, namespace: str) -> 
 async def test_get_watch_prints_changes_and_stops_on_ctrl_c(
     k: kube.Kube, cluster: clusters.Cluster, namespace: str
 ) -> None:
-    await k.create(builders.worker("build"))
-    await k.create(builders.pipelinejob("first"))
+    await k.create(builders.worker("build").obj())
+    await k.create(builders.pipelinejob("first").obj())
     await k.wait_state("first", "SUCCESS")
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "conveyor.cli.main", "get", "-w", "-n", namespace),
@@ -313,7 +314,7 @@ async def test_get_watch_prints_changes_and_stops_on_ctrl_c(
     try:
         await line_with("NAME", "STATE", "QUEUE")
         await line_with("first", "SUCCESS")
-        await k.create(builders.pipelinejob("second"))
+        await k.create(builders.pipelinejob("second").obj())
         await line_with("second", "SUCCESS")
     finally:
         process.send_signal(signal.SIGINT)

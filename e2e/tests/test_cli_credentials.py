@@ -23,8 +23,9 @@ import pytest
 import yaml
 
 from conveyor.k8s import api, login
-from e2e.tests import builders, conftest, kube, test_cli
 from e2e.tests import cluster as clusters
+from e2e.tests import conftest, kube, test_cli
+from tests import builders
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("operator")]
 
@@ -220,8 +221,8 @@ async def stop(process: asyncio.subprocess.Process) -> str:
 async def test_a_watch_keeps_working_when_its_token_is_revoked(
     user: ExecUser, k: kube.Kube
 ) -> None:
-    await k.create(builders.worker("build"))
-    await k.create(builders.pipelinejob("before"))
+    await k.create(builders.worker("build").obj())
+    await k.create(builders.pipelinejob("before").obj())
     await k.wait_state("before", "SUCCESS")
     process, seen = await watch(user)
     try:
@@ -229,7 +230,7 @@ async def test_a_watch_keeps_working_when_its_token_is_revoked(
         first = len(user.calls())
         await user.issue("token-b")
         await user.revoke("token-a")
-        await k.create(builders.pipelinejob("after"))
+        await k.create(builders.pipelinejob("after").obj())
         await line_with(process, seen, "after", "SUCCESS")
     finally:
         err = await stop(process)
@@ -241,7 +242,7 @@ async def test_an_expiring_exec_credential_is_renewed_before_it_expires(
     user: ExecUser, k: kube.Kube
 ) -> None:
     (user.state / "ttl").write_text("12")  # renewed 10s before expiry: every 2s
-    await k.create(builders.worker("build"))
+    await k.create(builders.worker("build").obj())
     process, seen = await watch(user)
     try:
         await line_with(process, seen, "NAME")  # the header: it listed once
@@ -280,13 +281,13 @@ async def test_the_operator_runs_on_exec_credentials_across_a_token_change(
     proc.start()
     try:
         proc.wait_ready()
-        await k.create(builders.worker("build"))
-        await k.create(builders.pipelinejob("first"))
+        await k.create(builders.worker("build").obj())
+        await k.create(builders.pipelinejob("first").obj())
         await k.wait_state("first", "SUCCESS", timeout=TIMEOUT)
         before = len(user.calls())
         await user.issue("token-b")
         await user.revoke("token-a")
-        await k.create(builders.pipelinejob("second"))
+        await k.create(builders.pipelinejob("second").obj())
         await k.wait_state("second", "SUCCESS", timeout=TIMEOUT)
         assert proc.alive()
     finally:
@@ -302,8 +303,8 @@ async def test_context_picks_between_contexts_of_merged_kubeconfigs(
     other = f"{namespace}-b"
     cluster.kubectl("create", "namespace", other)
     try:
-        await k.create(builders.worker("build"))
-        await kube.Kube(client=k.client, namespace=other).create(builders.worker("other"))
+        await k.create(builders.worker("build").obj())
+        await kube.Kube(client=k.client, namespace=other).create(builders.worker("other").obj())
         config = yaml.safe_load(cluster.kubeconfig.read_text())
         base = config["contexts"][0]["context"]
         config["contexts"] = [
@@ -336,9 +337,9 @@ async def test_context_picks_between_contexts_of_merged_kubeconfigs(
 async def test_selectors_and_output_formats_match_kubectl(
     cluster: clusters.Cluster, k: kube.Kube, namespace: str
 ) -> None:
-    await k.create(builders.worker("build", concurrency=3))
+    await k.create(builders.worker("build").concurrency(3).obj())
     for name, team in (("c-one", "a"), ("a-two", "b"), ("b-three", "a")):
-        await k.create(builders.pipelinejob(name, labels={"team": team}))
+        await k.create(builders.pipelinejob(name).labels({"team": team}).obj())
     for name in ("c-one", "a-two", "b-three"):
         await k.wait_state(name, "SUCCESS")
     cases = [
@@ -370,9 +371,9 @@ async def test_selectors_and_output_formats_match_kubectl(
 async def test_completion_offers_objects_from_the_cluster(
     cluster: clusters.Cluster, k: kube.Kube, namespace: str, tmp_path: pathlib.Path
 ) -> None:
-    await k.create(builders.worker("build"))
-    await k.create(builders.pipelinejob("api-build-1"))
-    await k.create(builders.pipelinejob("api-build-2"))
+    await k.create(builders.worker("build").obj())
+    await k.create(builders.pipelinejob("api-build-1").obj())
+    await k.create(builders.pipelinejob("api-build-2").obj())
     out = tmp_path / "completions"
     line = f"conveyor why -n {namespace} api-"
     env = {

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from conveyor.k8s import api
-from e2e.tests import builders, conftest, kube
 from e2e.tests import cluster as clusters
+from e2e.tests import conftest, kube
+from tests import builders
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +51,7 @@ async def ck(
     k = kube.Kube(client=client, namespace=name)
     sa = api.Resource(group="", version="v1", plural="serviceaccounts")
     await k.wait_for("default ServiceAccount", lambda: k.get(sa, "default"))
-    await k.create(builders.worker("build", concurrency=5))
+    await k.create(builders.worker("build").concurrency(5).obj())
     yield k
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
@@ -79,7 +80,7 @@ async def cron_status(k: kube.Kube, name: str) -> dict[str, Any]:
 
 
 async def test_a_schedule_fires_and_its_job_runs(ck: kube.Kube) -> None:
-    await ck.create(cronjob("nightly", job=builders.pipelinejob("x")))
+    await ck.create(cronjob("nightly", job=builders.pipelinejob("x").obj()))
 
     async def first_child() -> list[dict[str, Any]]:
         return await children(ck, "nightly")
@@ -101,7 +102,11 @@ async def test_a_schedule_fires_and_its_job_runs(ck: kube.Kube) -> None:
 
 async def test_forbid_skips_while_one_runs(ck: kube.Kube) -> None:
     await ck.create(
-        cronjob("forbid", job=builders.pipelinejob("x", run_time="30s"), concurrencyPolicy="Forbid")
+        cronjob(
+            "forbid",
+            job=builders.pipelinejob("x").sim(run_time="30s").obj(),
+            concurrencyPolicy="Forbid",
+        )
     )
     await ck.wait_for("the first run", lambda: children(ck, "forbid"), timeout=30)
     await asyncio.sleep(8)  # four scheduled minutes
@@ -114,7 +119,9 @@ async def test_forbid_skips_while_one_runs(ck: kube.Kube) -> None:
 async def test_replace_revokes_the_running_one(ck: kube.Kube) -> None:
     await ck.create(
         cronjob(
-            "replace", job=builders.pipelinejob("x", run_time="60s"), concurrencyPolicy="Replace"
+            "replace",
+            job=builders.pipelinejob("x").sim(run_time="60s").obj(),
+            concurrencyPolicy="Replace",
         )
     )
     kids = await ck.wait_for("the first run", lambda: children(ck, "replace"), timeout=30)
@@ -129,7 +136,7 @@ async def test_replace_revokes_the_running_one(ck: kube.Kube) -> None:
 
 
 async def test_suspend_stops_creation(ck: kube.Kube) -> None:
-    await ck.create(cronjob("paused", job=builders.pipelinejob("x"), suspend=True))
+    await ck.create(cronjob("paused", job=builders.pipelinejob("x").obj(), suspend=True))
     await asyncio.sleep(6)  # three scheduled minutes
     assert await children(ck, "paused") == []
 
@@ -141,7 +148,7 @@ async def test_history_limits_delete_old_runs(ck: kube.Kube) -> None:
     await ck.create(
         cronjob(
             "trimmed",
-            job=builders.pipelinejob("x"),
+            job=builders.pipelinejob("x").obj(),
             successfulJobsHistoryLimit=1,
             failedJobsHistoryLimit=1,
         )
@@ -161,7 +168,9 @@ async def test_history_limits_delete_old_runs(ck: kube.Kube) -> None:
 
 async def test_three_failures_in_a_row_suspend_it(ck: kube.Kube) -> None:
     await ck.create(
-        cronjob("broken", job=builders.pipelinejob("x", exit_code=1), maxConsecutiveFailures=3)
+        cronjob(
+            "broken", job=builders.pipelinejob("x").sim(exit_code=1).obj(), maxConsecutiveFailures=3
+        )
     )
 
     async def suspended() -> dict[str, Any] | None:
@@ -183,7 +192,7 @@ async def test_three_failures_in_a_row_suspend_it(ck: kube.Kube) -> None:
 async def test_a_restart_across_a_scheduled_time_creates_one_run(
     cluster: clusters.Cluster, ck: kube.Kube, cron_operator: conftest.OperatorProcess
 ) -> None:
-    await ck.create(cronjob("steady", job=builders.pipelinejob("x")))
+    await ck.create(cronjob("steady", job=builders.pipelinejob("x").obj()))
     await ck.wait_for("a first run", lambda: children(ck, "steady"), timeout=30)
 
     cron_operator.kill()

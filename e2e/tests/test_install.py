@@ -31,8 +31,9 @@ import yaml
 from tests.deploy import kstatus, tools
 
 from conveyor.k8s import api
-from e2e.tests import builders, conftest, kube
 from e2e.tests import cluster as clusters
+from e2e.tests import conftest, kube
+from tests import builders
 
 pytestmark = pytest.mark.e2e
 
@@ -206,10 +207,10 @@ async def run_scenario(k: kube.Kube) -> None:
     """Queue, admit, revoke while queued and while running, succeed, retry,
     ttlAfterFinished: every write the operator makes to jobs, on one Worker
     with one slot."""
-    await k.create(builders.worker("build", concurrency=1))
-    await k.create(builders.pipelinejob("blocker", run_time="60s"))
+    await k.create(builders.worker("build").concurrency(1).obj())
+    await k.create(builders.pipelinejob("blocker").sim(run_time="60s").obj())
     await k.wait_state("blocker", "RUNNING")
-    await k.create(builders.pipelinejob("waiting"))
+    await k.create(builders.pipelinejob("waiting").obj())
     await k.wait_state("waiting", "IN-QUEUE", reason="ConcurrencyLimit")
 
     await k.patch(PJ, "waiting", {"spec": {"revoke": True}})
@@ -217,13 +218,13 @@ async def run_scenario(k: kube.Kube) -> None:
     await k.patch(PJ, "blocker", {"spec": {"revoke": True}})
     await k.wait_state("blocker", "REVOKED")
 
-    await k.create(builders.pipelinejob("first", message='{"digest": "sha256:1"}'))
-    flaky = builders.pipelinejob("flaky", retry={"limit": 1, "backoff": {"delay": "1s"}})
+    await k.create(builders.pipelinejob("first").sim(message='{"digest": "sha256:1"}').obj())
+    flaky = builders.pipelinejob("flaky").retry_limit(1).backoff({"delay": "1s"}).obj()
     flaky["spec"]["podTemplate"] = {
         "metadata": {"annotations": {"sim.conveyor.dev/fail-attempts": "1"}}
     }
     await k.create(flaky)
-    await k.create(builders.pipelinejob("ephemeral", ttlAfterFinished="2s"))
+    await k.create(builders.pipelinejob("ephemeral").ttl("2s").obj())
 
     first = await k.wait_state("first", "SUCCESS", timeout=60)
     assert first["status"]["outputs"] == {"digest": "sha256:1"}
@@ -493,8 +494,8 @@ async def test_namespaced_release_acts_only_in_its_namespaces(
         )
 
         ignored = kube.Kube(client=admin, namespace=other)
-        await ignored.create(builders.worker("build"))
-        await ignored.create(builders.pipelinejob("ignored"))
+        await ignored.create(builders.worker("build").obj())
+        await ignored.create(builders.pipelinejob("ignored").obj())
 
         kubeconfig = service_account_kubeconfig(
             cluster, namespace=rel, name=RELEASE, path=tmp_path / "sa.kubeconfig"
@@ -510,7 +511,7 @@ async def test_namespaced_release_acts_only_in_its_namespaces(
                 return (body.get("status") or {}).get("state") == "ONLINE"
 
             await k.wait_for("the chart's Worker ONLINE", worker_online)
-            await k.create(builders.pipelinejob("hello"))
+            await k.create(builders.pipelinejob("hello").obj())
             await k.wait_state("hello", "SUCCESS")
 
             # A cron schedule with Replace: creates runs, revokes the running one.
@@ -522,7 +523,9 @@ async def test_namespaced_release_acts_only_in_its_namespaces(
                     "spec": {
                         "schedule": "* * * * *",
                         "concurrencyPolicy": "Replace",
-                        "jobTemplate": {"spec": builders.pipelinejob("x", run_time="60s")["spec"]},
+                        "jobTemplate": {
+                            "spec": builders.pipelinejob("x").sim(run_time="60s").obj()["spec"]
+                        },
                     },
                 }
             )

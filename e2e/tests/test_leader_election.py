@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from conveyor.k8s import api, leader
-from e2e.tests import builders, conftest, kube
 from e2e.tests import cluster as clusters
+from e2e.tests import conftest, kube
+from tests import builders
 
 pytestmark = pytest.mark.e2e
 
@@ -60,8 +61,8 @@ async def test_only_the_leader_acts_and_the_standby_takes_over(
         await ha.wait_for("the first replica to lead", lambda: holder(ha))
         second.start()
         second.wait_ready()
-        await ha.create(builders.worker("build"))
-        await ha.create(builders.pipelinejob("before"))
+        await ha.create(builders.worker("build").obj())
+        await ha.create(builders.pipelinejob("before").obj())
         await ha.wait_state("before", "SUCCESS")
 
         procs = {p.process.pid: p for p in (first, second) if p.process}
@@ -73,7 +74,7 @@ async def test_only_the_leader_acts_and_the_standby_takes_over(
         assert jobs_created(standby) == 0  # the standby watched but never acted
 
         leading.kill()
-        await ha.create(builders.pipelinejob("after"))
+        await ha.create(builders.pipelinejob("after").obj())
         await ha.wait_state("after", "SUCCESS", timeout=90)  # after the lease (15 s) lapses
 
         lease = await ha.get(leader.LEASES, "conveyor-operator")

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from e2e.tests import builders, conftest, kube
+from e2e.tests import conftest, kube
+from tests import builders
 
 pytestmark = pytest.mark.e2e
 
@@ -15,9 +16,9 @@ async def test_queue_depth_goes_up_and_down_and_histograms_fill(
     k: kube.Kube, operator: conftest.OperatorProcess
 ) -> None:
     url, ns = operator.metrics_url, k.namespace
-    await k.create(builders.worker("build", concurrency=1))
+    await k.create(builders.worker("build").concurrency(1).obj())
     for i in range(3):
-        await k.create(builders.pipelinejob(f"m-{i}", run_time="2s"))
+        await k.create(builders.pipelinejob(f"m-{i}").sim(run_time="2s").obj())
 
     depths: list[float] = []
     for _ in range(100):

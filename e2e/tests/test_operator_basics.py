@@ -10,7 +10,8 @@ import json
 import pytest
 
 from conveyor.k8s import api
-from e2e.tests import builders, kube
+from e2e.tests import kube
+from tests import builders
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("operator")]
 
@@ -22,8 +23,8 @@ def _status(body: dict[str, object]) -> dict[str, object]:
 
 
 async def test_a_job_runs_to_success_with_outputs(k: kube.Kube) -> None:
-    await k.create(builders.worker("build", concurrency=1))
-    await k.create(builders.pipelinejob("hello", message='{"digest": "sha256:abc"}'))
+    await k.create(builders.worker("build").concurrency(1).obj())
+    await k.create(builders.pipelinejob("hello").sim(message='{"digest": "sha256:abc"}').obj())
 
     status = _status(await k.wait_state("hello", "SUCCESS"))
 
@@ -39,8 +40,8 @@ async def test_a_job_runs_to_success_with_outputs(k: kube.Kube) -> None:
 
 
 async def test_running_is_visible_while_the_pod_runs(k: kube.Kube) -> None:
-    await k.create(builders.worker("build", concurrency=1))
-    await k.create(builders.pipelinejob("slow", run_time="4s"))
+    await k.create(builders.worker("build").concurrency(1).obj())
+    await k.create(builders.pipelinejob("slow").sim(run_time="4s").obj())
 
     running = _status(await k.wait_state("slow", "RUNNING", reason="Running"))
     assert "running in pod slow-1-" in str(running["message"])
@@ -49,18 +50,18 @@ async def test_running_is_visible_while_the_pod_runs(k: kube.Kube) -> None:
 
 
 async def test_no_worker_waits_until_the_worker_exists(k: kube.Kube) -> None:
-    await k.create(builders.pipelinejob("orphan"))
+    await k.create(builders.pipelinejob("orphan").obj())
 
     queued = _status(await k.wait_state("orphan", "IN-QUEUE", reason="NoWorker"))
     assert "no Worker of type build" in str(queued["message"])
 
-    await k.create(builders.worker("build"))
+    await k.create(builders.worker("build").obj())
     await k.wait_state("orphan", "SUCCESS")
 
 
 async def test_a_paused_worker_holds_its_queue(k: kube.Kube) -> None:
-    await k.create(builders.worker("build", paused=True))
-    await k.create(builders.pipelinejob("held"))
+    await k.create(builders.worker("build").paused(True).obj())
+    await k.create(builders.pipelinejob("held").obj())
 
     await k.wait_state("held", "IN-QUEUE", reason="WorkerPaused")
     worker = await k.get(kube.WK, "build")
@@ -71,8 +72,8 @@ async def test_a_paused_worker_holds_its_queue(k: kube.Kube) -> None:
 
 
 async def test_invalid_params_fail_naming_the_field(k: kube.Kube) -> None:
-    await k.create(builders.worker("build"))
-    await k.create(builders.pipelinejob("bad", params={"command": ["true"]}))  # no image
+    await k.create(builders.worker("build").obj())
+    await k.create(builders.pipelinejob("bad").params({"command": ["true"]}).obj())  # no image
 
     status = _status(await k.wait_state("bad", "FAILED", reason="InvalidSpec"))
     assert "spec.params.image" in str(status["message"])
@@ -80,8 +81,8 @@ async def test_invalid_params_fail_naming_the_field(k: kube.Kube) -> None:
 
 
 async def test_a_failing_pod_fails_the_job_with_its_exit_code(k: kube.Kube) -> None:
-    await k.create(builders.worker("build"))
-    await k.create(builders.pipelinejob("crash", exit_code=3))
+    await k.create(builders.worker("build").obj())
+    await k.create(builders.pipelinejob("crash").sim(exit_code=3).obj())
 
     status = _status(await k.wait_state("crash", "FAILED", reason="PodFailed"))
     assert "exit code 3" in str(status["message"])
@@ -92,9 +93,12 @@ async def test_a_failing_pod_fails_the_job_with_its_exit_code(k: kube.Kube) -> N
 
 
 async def test_retries_with_backoff_until_the_third_attempt_succeeds(k: kube.Kube) -> None:
-    await k.create(builders.worker("build"))
-    job = builders.pipelinejob(
-        "flaky", retry={"limit": 3, "backoff": {"delay": "1s", "factor": 2, "maxDelay": "10s"}}
+    await k.create(builders.worker("build").obj())
+    job = (
+        builders.pipelinejob("flaky")
+        .retry_limit(3)
+        .backoff({"delay": "1s", "factor": 2, "maxDelay": "10s"})
+        .obj()
     )
     job["spec"]["podTemplate"] = {
         "metadata": {"annotations": {"sim.conveyor.dev/fail-attempts": "2"}}
@@ -118,9 +122,13 @@ async def test_retries_with_backoff_until_the_third_attempt_succeeds(k: kube.Kub
 
 
 async def test_retries_exhausted(k: kube.Kube) -> None:
-    await k.create(builders.worker("build"))
+    await k.create(builders.worker("build").obj())
     await k.create(
-        builders.pipelinejob("doomed", exit_code=1, retry={"limit": 1, "backoff": {"delay": "1s"}})
+        builders.pipelinejob("doomed")
+        .retry_limit(1)
+        .backoff({"delay": "1s"})
+        .sim(exit_code=1)
+        .obj()
     )
 
     status = _status(await k.wait_state("doomed", "FAILED", timeout=90))
@@ -129,8 +137,8 @@ async def test_retries_exhausted(k: kube.Kube) -> None:
 
 
 async def test_timeout_ends_the_attempt(k: kube.Kube) -> None:
-    await k.create(builders.worker("build"))
-    await k.create(builders.pipelinejob("forever", run_time="5m", timeout="2s"))
+    await k.create(builders.worker("build").obj())
+    await k.create(builders.pipelinejob("forever").timeout("2s").sim(run_time="5m").obj())
 
     status = _status(await k.wait_state("forever", "FAILED", timeout=90))
     assert status["reason"] == "DeadlineExceeded"
@@ -140,9 +148,13 @@ async def test_timeout_ends_the_attempt(k: kube.Kube) -> None:
 
 
 async def test_start_at_delays_the_job(k: kube.Kube) -> None:
-    await k.create(builders.worker("build"))
+    await k.create(builders.worker("build").obj())
     start_at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=5)
-    await k.create(builders.pipelinejob("later", startAt=start_at.strftime("%Y-%m-%dT%H:%M:%SZ")))
+    await k.create(
+        builders.pipelinejob("later")
+        .spec({"startAt": start_at.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        .obj()
+    )
 
     delayed = _status(await k.wait_state("later", "IN-QUEUE", reason="Delayed"))
     assert "waiting until" in str(delayed["message"])
@@ -152,7 +164,7 @@ async def test_start_at_delays_the_job(k: kube.Kube) -> None:
 
 
 async def test_a_delay_job_needs_no_pod(k: kube.Kube) -> None:
-    await k.create(builders.pipelinejob("pause", type="delay", params={"duration": "2s"}))
+    await k.create(builders.pipelinejob("pause").type("delay").params({"duration": "2s"}).obj())
 
     running = _status(await k.wait_state("pause", "RUNNING", reason="Delayed"))
     assert "waiting until" in str(running["message"])
@@ -177,14 +189,13 @@ async def test_revoke_while_queued_and_while_running(k: kube.Kube) -> None:
 
 async def test_starting_shows_why_the_pod_does_not_run(k: kube.Kube) -> None:
     await k.create(
-        builders.worker(
-            "build",
-            template={
-                "spec": {"containers": [{"name": "main", "image": "unpullable.invalid/nope:1"}]}
-            },
+        builders.worker("build")
+        .template(
+            {"spec": {"containers": [{"name": "main", "image": "unpullable.invalid/nope:1"}]}}
         )
+        .obj()
     )
-    await k.create(builders.pipelinejob("stuck"))
+    await k.create(builders.pipelinejob("stuck").obj())
 
     async def pull_error() -> bool:
         st = (await k.pj("stuck")).get("status") or {}
@@ -196,11 +207,11 @@ async def test_starting_shows_why_the_pod_does_not_run(k: kube.Kube) -> None:
 
 
 async def test_priority_then_fifo(k: kube.Kube) -> None:
-    await k.create(builders.worker("build", concurrency=1))
-    await k.create(builders.pipelinejob("blocker", run_time="3s"))
+    await k.create(builders.worker("build").concurrency(1).obj())
+    await k.create(builders.pipelinejob("blocker").sim(run_time="3s").obj())
     await k.wait_state("blocker", "RUNNING")
     for name, priority in [("low-1", 0), ("low-2", 0), ("high", 10), ("low-3", 0)]:
-        await k.create(builders.pipelinejob(name, priority=priority))
+        await k.create(builders.pipelinejob(name).priority(priority).obj())
         await asyncio.sleep(1.1)  # creationTimestamp has one-second resolution
 
     for name in ["high", "low-1", "low-2", "low-3"]:
@@ -215,12 +226,12 @@ async def test_priority_then_fifo(k: kube.Kube) -> None:
 
 
 async def test_queue_message_names_the_holders_and_the_position(k: kube.Kube) -> None:
-    await k.create(builders.worker("build", concurrency=2))
+    await k.create(builders.worker("build").concurrency(2).obj())
     for name in ("hold-a", "hold-b"):
-        await k.create(builders.pipelinejob(name, run_time="30s"))
+        await k.create(builders.pipelinejob(name).sim(run_time="30s").obj())
     await k.wait_state("hold-a", "RUNNING")
     await k.wait_state("hold-b", "RUNNING")
-    await k.create(builders.pipelinejob("next"))
+    await k.create(builders.pipelinejob("next").obj())
 
     status = _status(await k.wait_state("next", "IN-QUEUE", reason="ConcurrencyLimit"))
     assert status["message"] == "2 of 2 slots busy (hold-a, hold-b); position 1 of 1"
@@ -234,9 +245,9 @@ async def test_queue_message_names_the_holders_and_the_position(k: kube.Kube) ->
 
 
 async def test_raising_concurrency_admits_at_once(k: kube.Kube) -> None:
-    await k.create(builders.worker("build", concurrency=1))
+    await k.create(builders.worker("build").concurrency(1).obj())
     for name in ("one", "two", "three"):
-        await k.create(builders.pipelinejob(name, run_time="30s"))
+        await k.create(builders.pipelinejob(name).sim(run_time="30s").obj())
     await k.wait_state("two", "IN-QUEUE", reason="ConcurrencyLimit")
 
     await k.patch(kube.WK, "build", {"spec": {"concurrency": 3}})
@@ -252,11 +263,12 @@ async def test_deleting_a_running_job_frees_its_slot(k: kube.Kube) -> None:
 
 
 async def test_the_operator_leaves_spec_labels_and_annotations_alone(k: kube.Kube) -> None:
-    await k.create(builders.worker("build"))
+    await k.create(builders.worker("build").obj())
     created = await k.create(
-        builders.pipelinejob(
-            "gitops", annotations={"argocd.argoproj.io/sync-wave": "1"}, labels={"team": "a"}
-        )
+        builders.pipelinejob("gitops")
+        .annotations({"argocd.argoproj.io/sync-wave": "1"})
+        .labels({"team": "a"})
+        .obj()
     )
     done = await k.wait_state("gitops", "SUCCESS")
 
@@ -275,8 +287,8 @@ async def test_the_operator_leaves_spec_labels_and_annotations_alone(k: kube.Kub
 
 async def test_unschedulable_pods_show_in_the_starting_message(k: kube.Kube) -> None:
     huge = {"containers": [{"name": "main", "resources": {"requests": {"cpu": "1000"}}}]}
-    await k.create(builders.worker("build", template={"spec": huge}))
-    await k.create(builders.pipelinejob("too-big"))
+    await k.create(builders.worker("build").template({"spec": huge}).obj())
+    await k.create(builders.pipelinejob("too-big").obj())
 
     async def unschedulable() -> bool:
         st = (await k.pj("too-big")).get("status") or {}
@@ -286,8 +298,8 @@ async def test_unschedulable_pods_show_in_the_starting_message(k: kube.Kube) -> 
 
 
 async def test_ttl_after_finished_deletes_the_job(k: kube.Kube) -> None:
-    await k.create(builders.worker("build"))
-    await k.create(builders.pipelinejob("short-lived", ttlAfterFinished="2s"))
+    await k.create(builders.worker("build").obj())
+    await k.create(builders.pipelinejob("short-lived").ttl("2s").obj())
     await k.wait_state("short-lived", "SUCCESS")
 
     await k.wait_gone(kube.PJ, "short-lived", timeout=30)

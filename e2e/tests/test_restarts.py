@@ -17,8 +17,9 @@ import pytest
 
 from conveyor.core import model
 from conveyor.k8s import api, jobs
-from e2e.tests import builders, conftest, kube
 from e2e.tests import cluster as clusters
+from e2e.tests import conftest, kube
+from tests import builders
 
 pytestmark = pytest.mark.e2e
 
@@ -54,12 +55,14 @@ def _plan() -> dict[str, dict[str, object]]:
 
 def _manifest(name: str, spec: dict[str, object]) -> dict[str, object]:
     kind = spec["kind"]
-    body = builders.pipelinejob(
-        name,
-        run_time=str(spec["run"]),
-        exit_code=1 if kind == "fail" else None,
-        worker=str(spec["worker"]),
-        retry={"limit": 2, "backoff": {"delay": "1s"}} if kind == "retry" else {"limit": 0},
+    body = (
+        builders.pipelinejob(name)
+        .worker(str(spec["worker"]))
+        .spec(
+            {"retry": {"limit": 2, "backoff": {"delay": "1s"}} if kind == "retry" else {"limit": 0}}
+        )
+        .sim(run_time=str(spec["run"]), exit_code=1 if kind == "fail" else None)
+        .obj()
     )
     if kind == "retry":
         body["spec"]["podTemplate"]["metadata"]["annotations"]["sim.conveyor.dev/fail-attempts"] = (
@@ -78,7 +81,7 @@ async def test_operator_killed_at_random_moments(
     k = kube.Kube(client=client, namespace=ns)
     for name, limit in CONCURRENCY.items():
         # Two pools of the same type; each job names its pool in spec.worker.
-        await k.create(builders.worker(name, type="build", concurrency=limit))
+        await k.create(builders.worker(name).type("build").concurrency(limit).obj())
     watcher = kube.JobWatcher(client=client, namespace=ns)
     watcher.start()
     plan = _plan()
@@ -137,9 +140,9 @@ async def test_a_job_created_but_not_recorded_is_adopted(k: kube.Kube) -> None:
     """Admission creates the Job before it writes the status. An operator
     stopped in between leaves a Job the status does not name; the next one
     must record it as the attempt and count its slot, never start another."""
-    await k.create(builders.worker("build", concurrency=1, paused=True))
-    await k.create(builders.pipelinejob("left", run_time="3s"))
-    await k.create(builders.pipelinejob("other"))
+    await k.create(builders.worker("build").concurrency(1).paused(True).obj())
+    await k.create(builders.pipelinejob("left").sim(run_time="3s").obj())
+    await k.create(builders.pipelinejob("other").obj())
     await k.wait_state("left", "IN-QUEUE", reason="WorkerPaused")
     await k.wait_state("other", "IN-QUEUE", reason="WorkerPaused")
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from e2e.tests import builders, kube
+from e2e.tests import kube
+from tests import builders
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("operator")]
 
@@ -21,10 +22,10 @@ async def worker_status(k: kube.Kube) -> dict[str, Any]:
 
 
 async def test_an_unpullable_image_takes_the_worker_offline_until_fixed(k: kube.Kube) -> None:
-    await k.create(builders.worker("build", concurrency=2, template=BAD_IMAGE))
+    await k.create(builders.worker("build").concurrency(2).template(BAD_IMAGE).obj())
     names = [f"img-{i}" for i in range(4)]
     for name in names:
-        await k.create(builders.pipelinejob(name))
+        await k.create(builders.pipelinejob(name).obj())
 
     async def offline() -> dict[str, Any] | None:
         st = await worker_status(k)

@@ -1,4 +1,6 @@
 """Conveyor: asynchronous CI/CD jobs on Kubernetes."""
 
-API_GROUP = "conveyor.dev"
-API_VERSION = "v1alpha1"
+# Defined in core/names.py (one source); kept here for the shell's imports.
+from conveyor.core.names import API_GROUP, API_VERSION
+
+__all__ = ["API_GROUP", "API_VERSION"]

@@ -1,4 +1,5 @@
-"""Bodies of finished PipelineJobs and PipelineRuns, as the API returns them."""
+"""Bodies of finished PipelineJobs (the shared fluent builder, tests/builders)
+and PipelineRuns (which it has no builder for), as the API returns them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import datetime
 import uuid
 from collections.abc import Mapping
 from typing import Any
+
+from tests import builders as b
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
@@ -29,32 +32,33 @@ def job(
     uid: str | None = None,
     spec: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A PipelineJob as served (the shared builder), ended in `state` at `finished`."""
     started = finished - took
-    status: dict[str, Any] = {"state": state, "worker": worker, "attempt": 1}
-    if state != "RUNNING":
-        status["finishedAt"] = stamp(finished)
-    status |= {
-        "reason": "" if state == "SUCCESS" else "Failed",
-        "message": "done",
-        "startedAt": stamp(started),
-        "attempts": [{"job": f"{name}-1", "result": state}],
-        "outputs": dict(outputs or {}),
-        "conditions": [{"type": "Ready", "status": "True"}],
-    }
-    return {
-        "apiVersion": "conveyor.dev/v1alpha1",
-        "kind": "PipelineJob",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "uid": uid or str(uuid.uuid4()),
-            "creationTimestamp": stamp(started - datetime.timedelta(seconds=5)),
-            "labels": dict(labels or {}),
-            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}"},
-        },
-        "spec": {"type": type_, "params": dict(params or {}), **(spec or {})},
-        "status": status,
-    }
+    built = (
+        b.pipelinejob(name, namespace)
+        .type(type_)
+        .params(params)
+        .spec(spec)
+        .labels(labels or {})
+        # kubectl's copy of the whole spec: the archive must never keep it.
+        .annotations({"kubectl.kubernetes.io/last-applied-configuration": "{...}"})
+        .created(started - datetime.timedelta(seconds=5))
+        .state(state)
+        .reason("" if state == "SUCCESS" else "Failed")
+        .message("done")
+        .assigned(worker)
+        .attempt(1)
+        .started_at(started)
+        .finished_at(None if state == "RUNNING" else finished)
+        .attempts([b.attempt_entry(name=name, attempt=1, start=started, result=state)])
+        .outputs(outputs or {})
+    )
+    body = built.served()
+    body["metadata"]["uid"] = uid or str(uuid.uuid4())  # unique across namespaces
+    body["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+    if params is None:  # as the user wrote it: no params
+        body["spec"]["params"] = {}
+    return body
 
 
 def run(

@@ -10,17 +10,16 @@ from typing import Any
 import pytest
 
 from conveyor.cli import errors, logs_cmd, main, rerun_cmd, why_cmd
-from conveyor.core import diagnosis
 from conveyor.k8s import api, login
-from tests.core import builders as b
+from conveyor.presentation import diagnosis
+from tests import builders as b
 
 # -- rerun -----------------------------------------------------------------------------
 
 
-def finished(**kw: Any) -> dict[str, Any]:
-    body = b.pipelinejob_body(
-        "api-build", state="REVOKED", reason="Revoked", revoke=True, retry_limit=2, **kw
-    )
+def finished() -> dict[str, Any]:
+    body = b.pipelinejob("api-build").state("REVOKED").reason("Revoked").revoke().retry_limit(2)
+    body = body.served()
     body["metadata"]["labels"] = {
         "team": "a",
         "app.kubernetes.io/instance": "my-argo-app",
@@ -62,7 +61,7 @@ def test_rerun_without_a_name_generates_one() -> None:
 
 def test_rerun_of_a_long_name_is_an_annotation() -> None:
     long = "x" * 70
-    body = b.pipelinejob_body(long, state="SUCCESS")
+    body = b.pipelinejob(long).state("SUCCESS").served()
     new = rerun_cmd.manifest(original=body, name=None)
     assert new["metadata"]["annotations"] == {"conveyor.dev/rerun-of": long}
     assert len(new["metadata"]["generateName"]) <= rerun_cmd.MAX_NAME
@@ -96,13 +95,13 @@ def attempts(n: int) -> list[dict[str, Any]]:
     ("body", "attempt", "expected"),
     [
         pytest.param(
-            b.pipelinejob_body("j", state="RUNNING", attempt=2, attempts=attempts(1)),
+            b.pipelinejob("j").state("RUNNING").attempt(2).attempts(attempts(1)).served(),
             None,
             (2, "j-2"),
             id="the current attempt",
         ),
         pytest.param(
-            b.pipelinejob_body("j", state="FAILED", attempt=2, attempts=attempts(2)),
+            b.pipelinejob("j").state("FAILED").attempt(2).attempts(attempts(2)).served(),
             1,
             (1, "j-1"),
             id="an earlier attempt",
@@ -119,25 +118,25 @@ def test_the_job_of_an_attempt(
     ("body", "attempt", "message"),
     [
         pytest.param(
-            b.pipelinejob_body("j", state="IN-QUEUE", reason="ConcurrencyLimit"),
+            b.pipelinejob("j").state("IN-QUEUE").reason("ConcurrencyLimit").served(),
             None,
             "j has not started an attempt yet (IN-QUEUE: ConcurrencyLimit)",
             id="not started",
         ),
         pytest.param(
-            b.pipelinejob_body("j", state="FAILED", attempt=2),
+            b.pipelinejob("j").state("FAILED").attempt(2).served(),
             3,
             "j has no attempt 3; it has had 2",
             id="no such attempt",
         ),
         pytest.param(
-            b.pipelinejob_body("j", state="FAILED", attempt=2),
+            b.pipelinejob("j").state("FAILED").attempt(2).served(),
             0,
             "j has no attempt 0; it has had 2",
             id="attempt zero",
         ),
         pytest.param(
-            b.pipelinejob_body("d", type="delay", state="RUNNING", attempt=1),
+            b.pipelinejob("d").type("delay").state("RUNNING").attempt(1).served(),
             None,
             "d is a delay job: it runs no pod, so has no logs",
             id="delay job",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from conveyor.cli import get_cmd, history_cmd, workers_cmd
-from tests.core import builders as b
+from tests import builders as b
 
 NOW = b.at(120)
 
@@ -16,43 +17,55 @@ def heartbeat(seconds: float = 100, **status: Any) -> dict[str, Any]:
     return {"state": "ONLINE", "reason": "Ready", "lastHeartbeat": b.ts(b.at(seconds)), **status}
 
 
-WORKERS = [b.worker_body("build", concurrency=2, status=heartbeat())]
+WORKERS = [b.worker("build").concurrency(2).status(heartbeat()).served()]
 
 JOBS = [
-    b.pipelinejob_body(
-        "run", state="RUNNING", reason="Running", attempt=1, worker="build", started_at=b.at(60)
-    ),
-    b.pipelinejob_body(
-        "start", state="IN-QUEUE", reason="Starting", attempt=1, worker="build", created=b.at(1)
-    ),
-    b.pipelinejob_body(
-        "q2", state="IN-QUEUE", reason="ConcurrencyLimit", worker="build", created=b.at(30)
-    ),
-    b.pipelinejob_body(
-        "q1", state="IN-QUEUE", reason="ConcurrencyLimit", worker="build", created=b.at(20)
-    ),
-    b.pipelinejob_body(
-        "ok",
-        state="SUCCESS",
-        reason="Succeeded",
-        attempt=1,
-        worker="build",
-        started_at=b.at(0),
-        finished_at=b.at(90),
-        attempts=[b.attempt_entry(1, result="SUCCESS", name="ok")],
-    ),
-    b.pipelinejob_body(
-        "bad",
-        state="FAILED",
-        reason="RetriesExhausted",
-        attempt=2,
-        worker="build",
-        started_at=b.at(0),
-        finished_at=b.at(100),
-        attempts=[b.attempt_entry(1, result="FAILED"), b.attempt_entry(2, result="FAILED")],
-    ),
-    b.pipelinejob_body("new"),
-    b.pipelinejob_body("broken", type="bogus"),
+    b.pipelinejob("run")
+    .state("RUNNING")
+    .reason("Running")
+    .attempt(1)
+    .assigned("build")
+    .started_at(b.at(60))
+    .served(),
+    b.pipelinejob("start")
+    .state("IN-QUEUE")
+    .reason("Starting")
+    .attempt(1)
+    .assigned("build")
+    .created(b.at(1))
+    .served(),
+    b.pipelinejob("q2")
+    .state("IN-QUEUE")
+    .reason("ConcurrencyLimit")
+    .assigned("build")
+    .created(b.at(30))
+    .served(),
+    b.pipelinejob("q1")
+    .state("IN-QUEUE")
+    .reason("ConcurrencyLimit")
+    .assigned("build")
+    .created(b.at(20))
+    .served(),
+    b.pipelinejob("ok")
+    .state("SUCCESS")
+    .reason("Succeeded")
+    .attempt(1)
+    .assigned("build")
+    .started_at(b.at(0))
+    .finished_at(b.at(90))
+    .attempts([b.attempt_entry(1, result="SUCCESS", name="ok")])
+    .served(),
+    b.pipelinejob("bad")
+    .state("FAILED")
+    .reason("RetriesExhausted")
+    .attempt(2)
+    .assigned("build")
+    .started_at(b.at(0))
+    .finished_at(b.at(100))
+    .attempts([b.attempt_entry(1, result="FAILED"), b.attempt_entry(2, result="FAILED")])
+    .served(),
+    b.pipelinejob("new").served(),
+    b.pipelinejob("broken").type("bogus").served(),
 ]
 
 
@@ -80,25 +93,30 @@ def test_get_rows_with_namespaces_and_as_data() -> None:
     assert get_cmd.headers(all_namespaces=True)[0] == "NAMESPACE"
 
 
+def queued() -> b.PipelineJob:
+    return b.pipelinejob("j").state("IN-QUEUE").reason("Queued").assigned("build")
+
+
 @pytest.mark.parametrize(
     ("before", "after", "changed"),
     [
-        pytest.param(None, {}, True, id="a new job"),
-        pytest.param({}, {}, False, id="nothing changed"),
-        pytest.param({}, {"created": b.at(-100)}, False, id="only the age changed"),
-        pytest.param({}, {"state": "RUNNING", "reason": "Running"}, True, id="state changed"),
+        pytest.param(None, lambda j: j, True, id="a new job"),
+        pytest.param({}, lambda j: j, False, id="nothing changed"),
+        pytest.param({}, lambda j: j.created(b.at(-100)), False, id="only the age changed"),
+        pytest.param({}, lambda j: j.state("RUNNING").reason("Running"), True, id="state changed"),
     ],
 )
 def test_watch_prints_rows_that_changed_but_not_for_the_clock(
-    before: dict[str, Any] | None, after: dict[str, Any], changed: bool
+    before: dict[str, Any] | None,
+    after: Callable[[b.PipelineJob], b.PipelineJob],
+    changed: bool,
 ) -> None:
-    base: dict[str, Any] = {"state": "IN-QUEUE", "reason": "Queued", "worker": "build"}
     heads = get_cmd.headers(all_namespaces=False)
     printed = {}
     if before is not None:
-        old = get_cmd.rows(jobs=[b.pipelinejob_body("j", **base)], workers=WORKERS, now=NOW)[0]
+        old = get_cmd.rows(jobs=[queued().served()], workers=WORKERS, now=NOW)[0]
         printed[(old.namespace, old.name)] = old.cells(all_namespaces=False)
-    body = b.pipelinejob_body("j", **{**base, **after})
+    body = after(queued()).served()
     new = get_cmd.rows(jobs=[body], workers=WORKERS, now=NOW)[0]
     assert get_cmd.changed(before=printed, row=new, heads=heads) is changed
 
@@ -106,16 +124,13 @@ def test_watch_prints_rows_that_changed_but_not_for_the_clock(
 def test_workers_rows() -> None:
     workers = [
         *WORKERS,
-        b.worker_body(
-            "deploy",
-            type="deploy",
-            concurrency=1,
-            status=heartbeat(
-                state="OFFLINE", reason="ImagePullFailing", message="image pull failing"
-            ),
-        ),
-        b.worker_body("idle", concurrency=3, status=heartbeat(-200)),
-        b.worker_body("fresh", concurrency=1),
+        b.worker("deploy")
+        .type("deploy")
+        .concurrency(1)
+        .status(heartbeat(state="OFFLINE", reason="ImagePullFailing", message="image pull failing"))
+        .served(),
+        b.worker("idle").concurrency(3).status(heartbeat(-200)).served(),
+        b.worker("fresh").concurrency(1).served(),
     ]
     rows = workers_cmd.rows(workers=workers, jobs=JOBS, now=NOW)
     assert {r.name: r.cells(all_namespaces=False) for r in rows} == {
@@ -165,6 +180,6 @@ def test_history_rows_newest_first() -> None:
 def test_history_filters_by_worker_and_limits() -> None:
     assert [r.name for r in history_cmd.rows(jobs=JOBS, now=NOW, limit=1)] == ["bad"]
     assert history_cmd.rows(jobs=JOBS, now=NOW, worker="deploy") == []
-    revoked = b.pipelinejob_body("gone", state="REVOKED", reason="Revoked", worker="deploy")
+    revoked = b.pipelinejob("gone").state("REVOKED").reason("Revoked").assigned("deploy").served()
     rows = history_cmd.rows(jobs=[*JOBS, revoked], now=NOW, worker="deploy")
     assert [(r.name, r.started, r.duration, r.attempts) for r in rows] == [("gone", "-", "-", 0)]

@@ -1055,6 +1055,9 @@ def test_spec_defaults_are_cronjobs() -> None:
         "0\t0 * * *",
         "0 0 * * 0",
         "0 0 29 2 *",
+        "5-5 * * * *",  # a range of one
+        "0 0 * DEC *",
+        "0-59 0-23 1-31 1-12 0-6",
         *cron.MACROS,
     ],
 )
@@ -1081,6 +1084,15 @@ def test_schedules_accepted(schedule: str) -> None:
         ("*/0 * * * *", "not a valid cron schedule"),
         ("0 0 * FOO *", "not a valid cron schedule"),
         ("0 0 31 2 *", "never fires"),
+        # Ranges that run backwards: CronJob refuses them, croniter reads the whole field.
+        ("1-0 * * * *", "minute range 1-0 runs backwards"),
+        ("0 23-1 * * *", "hour range 23-1 runs backwards"),
+        ("0 0 20-10/2 * *", "day-of-month range 20-10 runs backwards"),
+        ("0 0 * DEC-JAN *", "month range DEC-JAN runs backwards"),
+        ("0 0 * 12-1 *", "month range 12-1 runs backwards"),
+        ("0 0 * * FRI-MON", "day-of-week range FRI-MON runs backwards"),
+        ("0 0 * * 1-5,6-0", "day-of-week range 6-0 runs backwards"),
+        ("0\t0 * * 5-1", "day-of-week range 5-1 runs backwards"),
     ],
 )
 def test_schedules_refused_name_the_field(schedule: str, message: str) -> None:
@@ -1106,6 +1118,16 @@ def test_time_zones_refused_name_the_field(zone: str) -> None:
     _, spec, _ = cron.parse(body(spec={"timeZone": zone}))
     assert isinstance(spec, model.SpecError), zone
     assert spec.field == "spec.timeZone"
+
+
+# The host's time, however spelt: CronJob refuses Local (case-insensitively), and
+# localtime is the file the host's zone is read from (often there in zoneinfo).
+@pytest.mark.parametrize("zone", ["Local", "local", "LOCAL", "localtime", "LocalTime"])
+def test_the_host_time_zone_is_refused(zone: str) -> None:
+    _, spec, _ = cron.parse(body(spec={"timeZone": zone}))
+    assert isinstance(spec, model.SpecError), zone
+    assert spec.field == "spec.timeZone"
+    assert f"{zone!r} is not allowed: name an IANA time zone" in spec.message
 
 
 @pytest.mark.parametrize(

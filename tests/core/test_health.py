@@ -71,3 +71,25 @@ def test_the_message_names_the_cause_and_an_example_pod() -> None:
         "(e.g. pod build-7-1-x: ImagePullBackOff: ImagePullBackOff details)"
     )
     assert judged.example_pod == "build-7-1-x"
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        ("ImagePullFailing", health.CannotStart.IMAGE_PULL),  # a Worker's health reason
+        ("ErrImagePull", health.CannotStart.IMAGE_PULL),  # a pod's waiting reason
+        ("ImagePullBackOff", health.CannotStart.IMAGE_PULL),
+        ("InvalidImageName", health.CannotStart.IMAGE_PULL),
+        ("ContainerConfigError", health.CannotStart.CONTAINER_CONFIG),
+        ("CreateContainerConfigError", health.CannotStart.CONTAINER_CONFIG),
+        ("Unschedulable", health.CannotStart.UNSCHEDULABLE),
+        ("ContainerCreating", None),
+        ("InvalidSpec", None),
+        ("an image is missing", None),  # words are not a reason
+        (None, None),
+    ],
+)
+def test_cannot_start_is_a_typed_reason(
+    reason: str | None, kind: health.CannotStart | None
+) -> None:
+    assert health.CannotStart.of(reason) is kind

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conveyor.core import lifecycle, model, observe
-from tests.core import builders as b
+from tests import builders as b
 
 State = model.State
 Reason = model.Reason
@@ -29,77 +29,71 @@ DIGEST = {"digest": "sha256:" + "a" * 64}
 # --- the situations ------------------------------------------------------------------
 
 
-def queued(**kw: Any) -> model.PipelineJob:
+def queued() -> b.PipelineJob:
     """Seen by the operator, waiting for a slot."""
-    return b.pipelinejob(state="IN-QUEUE", reason="Queued", **kw)
+    return b.pipelinejob().state("IN-QUEUE").reason("Queued")
 
 
-def starting(attempt: int = 1, **kw: Any) -> model.PipelineJob:
+def _failed_before(attempt: int) -> list[dict[str, Any]]:
+    return [
+        b.attempt_entry(n, start=T0, finish=T0, result="FAILED", reason="PodFailed")
+        for n in range(1, attempt)
+    ]
+
+
+def starting(attempt: int = 1) -> b.PipelineJob:
     """Admitted: its Job is created (or about to be), its pod not running yet."""
-    return b.pipelinejob(
-        state="IN-QUEUE",
-        reason="Starting",
-        worker="build",
-        attempt=attempt,
-        attempts=[
-            *(
-                b.attempt_entry(n, start=T0, finish=T0, result="FAILED", reason="PodFailed")
-                for n in range(1, attempt)
-            ),
-            b.attempt_entry(attempt),
-        ],
-        **kw,
+    return (
+        b.pipelinejob()
+        .state("IN-QUEUE")
+        .reason("Starting")
+        .assigned("build")
+        .attempt(attempt)
+        .attempts([*_failed_before(attempt), b.attempt_entry(attempt)])
     )
 
 
-def running(attempt: int = 1, **kw: Any) -> model.PipelineJob:
+def running(attempt: int = 1) -> b.PipelineJob:
     """Its pod is running."""
-    return b.pipelinejob(
-        state="RUNNING",
-        reason="Running",
-        worker="build",
-        attempt=attempt,
-        started_at=T0,
-        attempts=[
-            *(
-                b.attempt_entry(n, start=T0, finish=T0, result="FAILED", reason="PodFailed")
-                for n in range(1, attempt)
-            ),
-            b.attempt_entry(attempt, start=T0),
-        ],
-        **kw,
+    return (
+        b.pipelinejob()
+        .state("RUNNING")
+        .reason("Running")
+        .assigned("build")
+        .attempt(attempt)
+        .started_at(T0)
+        .attempts([*_failed_before(attempt), b.attempt_entry(attempt, start=T0)])
     )
 
 
-def backing_off(*, until: datetime.datetime, **kw: Any) -> model.PipelineJob:
+def backing_off(*, until: datetime.datetime) -> b.PipelineJob:
     """Attempt 1 failed; waiting out the retry backoff."""
-    return b.pipelinejob(
-        state="IN-QUEUE",
-        reason="RetryBackoff",
-        worker="build",
-        attempt=1,
-        started_at=T0,
-        next_attempt_at=until,
-        attempts=[
-            b.attempt_entry(
-                1, start=T0, finish=T0, result="FAILED", reason="PodFailed", exit_code=1
-            )
-        ],
-        **kw,
+    failed = b.attempt_entry(
+        1, start=T0, finish=T0, result="FAILED", reason="PodFailed", exit_code=1
+    )
+    return (
+        b.pipelinejob()
+        .state("IN-QUEUE")
+        .reason("RetryBackoff")
+        .assigned("build")
+        .attempt(1)
+        .started_at(T0)
+        .next_attempt_at(until)
+        .attempts([failed])
     )
 
 
-def finished(state: str = "SUCCESS", *, at: datetime.datetime = T0, **kw: Any) -> model.PipelineJob:
+def finished(state: str = "SUCCESS", *, at: datetime.datetime = T0) -> b.PipelineJob:
     reason = {"SUCCESS": "Succeeded", "FAILED": "PodFailed", "REVOKED": "Revoked"}[state]
-    return b.pipelinejob(
-        state=state,
-        reason=reason,
-        worker="build",
-        attempt=1,
-        started_at=T0,
-        finished_at=at,
-        attempts=[b.attempt_entry(1, start=T0, finish=at, result=state, reason=reason)],
-        **kw,
+    return (
+        b.pipelinejob()
+        .state(state)
+        .reason(reason)
+        .assigned("build")
+        .attempt(1)
+        .started_at(T0)
+        .finished_at(at)
+        .attempts([b.attempt_entry(1, start=T0, finish=at, result=state, reason=reason)])
     )
 
 
@@ -138,7 +132,7 @@ CASES = [
     # -- waiting for a slot -----------------------------------------------------------
     Case(
         id="new job: IN-QUEUE/Queued, wants a slot",
-        job=b.pipelinejob(),
+        job=b.pipelinejob().model(),
         now=b.at(1),
         state=State.IN_QUEUE,
         reason=Reason.QUEUED,
@@ -149,7 +143,11 @@ CASES = [
     ),
     Case(
         id="already queued: still wants a slot, the scheduler's reason kept, no event",
-        job=b.pipelinejob(state="IN-QUEUE", reason="ConcurrencyLimit", message="2 of 2 busy"),
+        job=b.pipelinejob()
+        .state("IN-QUEUE")
+        .reason("ConcurrencyLimit")
+        .message("2 of 2 busy")
+        .model(),
         state=State.IN_QUEUE,
         reason=Reason.CONCURRENCY_LIMIT,
         message=["2 of 2 busy"],
@@ -157,7 +155,7 @@ CASES = [
     ),
     Case(
         id="startAt in the future: Delayed, look again then",
-        job=b.pipelinejob(start_at=b.at(minutes=10)),
+        job=b.pipelinejob().start_at(b.at(minutes=10)).model(),
         state=State.IN_QUEUE,
         reason=Reason.DELAYED,
         message=["delayed start", "2026-01-01T12:10:00Z", "in 10m"],
@@ -166,7 +164,7 @@ CASES = [
     ),
     Case(
         id="startAt reached: wants a slot",
-        job=queued(start_at=b.at(minutes=10)),
+        job=queued().start_at(b.at(minutes=10)).model(),
         now=b.at(minutes=10),
         state=State.IN_QUEUE,
         reason=Reason.QUEUED,
@@ -175,7 +173,7 @@ CASES = [
     # -- starting -----------------------------------------------------------------------
     Case(
         id="admitted, its Job missing: create it",
-        job=starting(),
+        job=starting().model(),
         state=State.IN_QUEUE,
         reason=Reason.STARTING,
         create_job=True,
@@ -183,7 +181,7 @@ CASES = [
     ),
     Case(
         id="Starting, no pod yet: waiting for its pod",
-        job=starting(),
+        job=starting().model(),
         k8s_job=JOB,
         state=State.IN_QUEUE,
         reason=Reason.STARTING,
@@ -191,7 +189,7 @@ CASES = [
     ),
     Case(
         id="Starting, image pull failing: the message carries the waiting reason",
-        job=starting(),
+        job=starting().model(),
         k8s_job=JOB,
         pods=[
             b.pod_pending(
@@ -204,7 +202,7 @@ CASES = [
     ),
     Case(
         id="Starting, unschedulable: the message says why",
-        job=starting(),
+        job=starting().model(),
         k8s_job=JOB,
         pods=[b.pod_unschedulable(message="0/3 nodes are available: 3 Insufficient cpu.")],
         state=State.IN_QUEUE,
@@ -214,7 +212,7 @@ CASES = [
     # -- running ------------------------------------------------------------------------
     Case(
         id="pod running: RUNNING with startedAt and the attempt's start",
-        job=starting(retry_limit=2),
+        job=starting().retry_limit(2).model(),
         now=b.at(5),
         k8s_job=JOB,
         pods=[b.pod_running(started=b.at(3))],
@@ -227,17 +225,19 @@ CASES = [
     ),
     Case(
         id="second attempt running: startedAt of the job stays the first start",
-        job=b.pipelinejob(
-            state="IN-QUEUE",
-            reason="Starting",
-            retry_limit=1,
-            attempt=2,
-            started_at=T0,
-            attempts=[
+        job=b.pipelinejob()
+        .state("IN-QUEUE")
+        .reason("Starting")
+        .retry_limit(1)
+        .attempt(2)
+        .started_at(T0)
+        .attempts(
+            [
                 b.attempt_entry(1, start=T0, finish=b.at(9), result="FAILED"),
                 b.attempt_entry(2),
-            ],
-        ),
+            ]
+        )
+        .model(),
         now=b.at(40),
         k8s_job=b.batch_job("j-2"),
         pods=[b.pod_running("j-2", started=b.at(40))],
@@ -250,7 +250,7 @@ CASES = [
     ),
     Case(
         id="still running: nothing changes, no event",
-        job=running(),
+        job=running().model(),
         now=b.at(30),
         k8s_job=JOB,
         pods=[b.pod_running()],
@@ -259,7 +259,7 @@ CASES = [
     ),
     Case(
         id="pod done but the Job not marked yet: still RUNNING",
-        job=running(),
+        job=running().model(),
         k8s_job=JOB,
         pods=[b.pod_succeeded()],
         state=State.RUNNING,
@@ -268,7 +268,7 @@ CASES = [
     # -- success ------------------------------------------------------------------------
     Case(
         id="Job Complete, pod Succeeded with a JSON object: SUCCESS with outputs",
-        job=running(),
+        job=running().model(),
         now=b.at(61),
         k8s_job=COMPLETE,
         pods=succeeded_with(json.dumps(DIGEST)),
@@ -287,7 +287,7 @@ CASES = [
     ),
     Case(
         id="SUCCESS without a termination message: no outputs, no note",
-        job=running(),
+        job=running().model(),
         k8s_job=COMPLETE,
         pods=succeeded_with(None),
         state=State.SUCCESS,
@@ -298,7 +298,7 @@ CASES = [
     ),
     Case(
         id="termination message not JSON: SUCCESS, no outputs, a note",
-        job=running(),
+        job=running().model(),
         k8s_job=COMPLETE,
         pods=succeeded_with("all done"),
         state=State.SUCCESS,
@@ -309,7 +309,7 @@ CASES = [
     ),
     Case(
         id="termination message a JSON array: SUCCESS, no outputs, a note",
-        job=running(),
+        job=running().model(),
         k8s_job=COMPLETE,
         pods=succeeded_with("[1, 2, 3]"),
         state=State.SUCCESS,
@@ -320,7 +320,7 @@ CASES = [
     ),
     Case(
         id="termination message over 4 KiB: SUCCESS, no outputs, a note",
-        job=running(),
+        job=running().model(),
         k8s_job=COMPLETE,
         pods=succeeded_with(json.dumps({"log": "x" * 5000})),
         state=State.SUCCESS,
@@ -331,7 +331,7 @@ CASES = [
     ),
     Case(
         id="Starting straight to SUCCESS (pod never seen running): start from the pod",
-        job=starting(),
+        job=starting().model(),
         now=b.at(61),
         k8s_job=COMPLETE,
         pods=succeeded_with(None),
@@ -344,7 +344,7 @@ CASES = [
     # -- failure and retry --------------------------------------------------------------
     Case(
         id="pod failed exit 1, retries left: IN-QUEUE/RetryBackoff until now + backoff",
-        job=running(retry_limit=2, backoff={"delay": "10s"}),
+        job=running().retry_limit(2).backoff({"delay": "10s"}).model(),
         now=b.at(31),
         k8s_job=FAILED,
         pods=[b.pod_failed(exit_code=1, finished=b.at(30))],
@@ -366,7 +366,7 @@ CASES = [
     ),
     Case(
         id="second failure: the backoff has grown by the factor",
-        job=running(attempt=2, retry_limit=2, backoff={"delay": "10s", "factor": 3}),
+        job=running(attempt=2).retry_limit(2).backoff({"delay": "10s", "factor": 3}).model(),
         now=b.at(100),
         k8s_job=b.batch_job("j-2", conditions=b.failed()),
         pods=[b.pod_failed("j-2", exit_code=1)],
@@ -379,7 +379,7 @@ CASES = [
     ),
     Case(
         id="waiting out the backoff: no slot wanted, look again when it ends",
-        job=backing_off(until=b.at(41), retry_limit=2),
+        job=backing_off(until=b.at(41)).retry_limit(2).model(),
         now=b.at(35),
         k8s_job=FAILED,
         pods=[b.pod_failed()],
@@ -389,7 +389,7 @@ CASES = [
     ),
     Case(
         id="backoff over: wants a slot for the next attempt",
-        job=backing_off(until=b.at(41), retry_limit=2),
+        job=backing_off(until=b.at(41)).retry_limit(2).model(),
         now=b.at(41),
         k8s_job=FAILED,
         pods=[b.pod_failed()],
@@ -399,7 +399,7 @@ CASES = [
     ),
     Case(
         id="last attempt failed: FAILED/RetriesExhausted",
-        job=running(attempt=3, retry_limit=2),
+        job=running(attempt=3).retry_limit(2).model(),
         now=b.at(31),
         k8s_job=b.batch_job("j-3", conditions=b.failed()),
         pods=[b.pod_failed("j-3", exit_code=2, finished=b.at(30))],
@@ -412,7 +412,7 @@ CASES = [
     ),
     Case(
         id="no retries, pod failed: FAILED/PodFailed with the exit code",
-        job=running(),
+        job=running().model(),
         now=b.at(31),
         k8s_job=FAILED,
         pods=[b.pod_failed(exit_code=1, finished=b.at(30))],
@@ -425,7 +425,7 @@ CASES = [
     ),
     Case(
         id="no retries, Job failed without a pod: FAILED/PodFailed with the Job's word",
-        job=running(),
+        job=running().model(),
         now=b.at(31),
         k8s_job=FAILED,
         state=State.FAILED,
@@ -435,7 +435,7 @@ CASES = [
     ),
     Case(
         id="timeout: FAILED/DeadlineExceeded naming the timeout",
-        job=running(timeout="30m"),
+        job=running().timeout("30m").model(),
         now=b.at(1801),
         k8s_job=DEADLINE,
         pods=[b.pod_running()],
@@ -448,7 +448,7 @@ CASES = [
     ),
     Case(
         id="timeout with retries left: retried",
-        job=running(timeout="1m30s", retry_limit=1),
+        job=running().timeout("1m30s").retry_limit(1).model(),
         now=b.at(91),
         k8s_job=DEADLINE,
         state=State.IN_QUEUE,
@@ -460,7 +460,7 @@ CASES = [
     ),
     Case(
         id="RUNNING and its Job gone: JobLost, a failed attempt, not a second Job",
-        job=running(),
+        job=running().model(),
         now=b.at(20),
         state=State.FAILED,
         reason=Reason.JOB_LOST,
@@ -471,7 +471,7 @@ CASES = [
     ),
     Case(
         id="RUNNING and its Job gone, retries left: retried",
-        job=running(retry_limit=1),
+        job=running().retry_limit(1).model(),
         now=b.at(20),
         state=State.IN_QUEUE,
         reason=Reason.RETRY_BACKOFF,
@@ -483,7 +483,7 @@ CASES = [
     # -- revoke -------------------------------------------------------------------------
     Case(
         id="revoked while queued: REVOKED at once, no Job to stop",
-        job=queued(revoke=True),
+        job=queued().revoke(True).model(),
         now=b.at(3),
         state=State.REVOKED,
         reason=Reason.REVOKED,
@@ -493,7 +493,7 @@ CASES = [
     ),
     Case(
         id="revoked while waiting out a backoff: no Job to stop",
-        job=backing_off(until=b.at(41), retry_limit=2, revoke=True),
+        job=backing_off(until=b.at(41)).retry_limit(2).revoke(True).model(),
         now=b.at(35),
         state=State.REVOKED,
         reason=Reason.REVOKED,
@@ -503,7 +503,7 @@ CASES = [
     ),
     Case(
         id="revoked while starting: REVOKED, its Job stopped",
-        job=starting(revoke=True),
+        job=starting().revoke(True).model(),
         k8s_job=JOB,
         state=State.REVOKED,
         reason=Reason.REVOKED,
@@ -512,7 +512,7 @@ CASES = [
     ),
     Case(
         id="revoked while running: REVOKED, its Job stopped, the attempt closed",
-        job=running(revoke=True),
+        job=running().revoke(True).model(),
         now=b.at(10),
         k8s_job=JOB,
         pods=[b.pod_running()],
@@ -527,7 +527,7 @@ CASES = [
     # -- invalid spec -------------------------------------------------------------------
     Case(
         id="params missing a field: FAILED/InvalidSpec naming it",
-        job=b.pipelinejob(params={"command": ["true"]}),
+        job=b.pipelinejob().params({"command": ["true"]}).model(),
         state=State.FAILED,
         reason=Reason.INVALID_SPEC,
         message=["spec.params.image"],
@@ -536,7 +536,7 @@ CASES = [
     ),
     Case(
         id="an unknown param: FAILED/InvalidSpec naming it",
-        job=queued(params={**b.CUSTOM_PARAMS, "imgae": "alpine"}),
+        job=queued().params({**b.CUSTOM_PARAMS, "imgae": "alpine"}).model(),
         state=State.FAILED,
         reason=Reason.INVALID_SPEC,
         message=["spec.params.imgae"],
@@ -544,7 +544,7 @@ CASES = [
     ),
     Case(
         id="an unknown job type: FAILED/InvalidSpec naming spec.type",
-        job=queued(type="no-such-type"),
+        job=queued().type("no-such-type").model(),
         state=State.FAILED,
         reason=Reason.INVALID_SPEC,
         message=["spec.type"],
@@ -552,7 +552,7 @@ CASES = [
     ),
     Case(
         id="a malformed timeout: FAILED/InvalidSpec naming spec.timeout",
-        job=queued(timeout="half an hour"),
+        job=queued().timeout("half an hour").model(),
         state=State.FAILED,
         reason=Reason.INVALID_SPEC,
         message=["spec.timeout"],
@@ -560,7 +560,7 @@ CASES = [
     ),
     Case(
         id="a retry limit below 0: FAILED/InvalidSpec naming spec.retry.limit",
-        job=queued(retry_limit=-1),
+        job=queued().retry_limit(-1).model(),
         state=State.FAILED,
         reason=Reason.INVALID_SPEC,
         message=["spec.retry.limit"],
@@ -568,7 +568,7 @@ CASES = [
     ),
     Case(
         id="params made invalid while running: FAILED/InvalidSpec, its Job stopped",
-        job=running(params={"image": ""}),
+        job=running().params({"image": ""}).model(),
         k8s_job=JOB,
         pods=[b.pod_running()],
         state=State.FAILED,
@@ -581,14 +581,14 @@ CASES = [
     # -- finished -----------------------------------------------------------------------
     Case(
         id="finished, no ttlAfterFinished: kept, nothing to do",
-        job=finished("SUCCESS"),
+        job=finished("SUCCESS").model(),
         now=b.at(hours=100),
         state=State.SUCCESS,
         reason=Reason.SUCCEEDED,
     ),
     Case(
         id="finished with ttlAfterFinished: look again when it is due",
-        job=finished("FAILED", ttl="1h"),
+        job=finished("FAILED").ttl("1h").model(),
         now=b.at(60),
         state=State.FAILED,
         reason=Reason.POD_FAILED,
@@ -596,7 +596,7 @@ CASES = [
     ),
     Case(
         id="ttlAfterFinished passed: delete the PipelineJob",
-        job=finished("SUCCESS", ttl="1h"),
+        job=finished("SUCCESS").ttl("1h").model(),
         now=b.at(hours=1),
         state=State.SUCCESS,
         reason=Reason.SUCCEEDED,
@@ -604,27 +604,27 @@ CASES = [
     ),
     Case(
         id="ttlAfterFinished 0s: delete at once",
-        job=finished("REVOKED", ttl="0s"),
+        job=finished("REVOKED").ttl("0s").model(),
         state=State.REVOKED,
         reason=Reason.REVOKED,
         delete_pipelinejob=True,
     ),
     Case(
         id="finished is final: a later revoke changes nothing",
-        job=finished("FAILED", revoke=True),
+        job=finished("FAILED").revoke(True).model(),
         state=State.FAILED,
         reason=Reason.POD_FAILED,
     ),
     Case(
         id="finished is final: params made invalid later change nothing",
-        job=finished("SUCCESS", params={"image": ""}),
+        job=finished("SUCCESS").params({"image": ""}).model(),
         state=State.SUCCESS,
         reason=Reason.SUCCEEDED,
     ),
     # -- delay jobs (the operator waits itself: no worker, no Job, no pod) -------------
     Case(
         id="delay job, new: RUNNING/Delayed until now + duration",
-        job=b.pipelinejob(type="delay"),
+        job=b.pipelinejob().type("delay").model(),
         now=b.at(1),
         state=State.RUNNING,
         reason=Reason.DELAYED,
@@ -635,7 +635,7 @@ CASES = [
     ),
     Case(
         id="delay job, waiting: look again when the duration is over",
-        job=b.pipelinejob(type="delay", state="RUNNING", reason="Delayed", started_at=T0),
+        job=b.pipelinejob().type("delay").state("RUNNING").reason("Delayed").started_at(T0).model(),
         now=b.at(3),
         state=State.RUNNING,
         reason=Reason.DELAYED,
@@ -643,7 +643,7 @@ CASES = [
     ),
     Case(
         id="delay job, duration over: SUCCESS",
-        job=b.pipelinejob(type="delay", state="RUNNING", reason="Delayed", started_at=T0),
+        job=b.pipelinejob().type("delay").state("RUNNING").reason("Delayed").started_at(T0).model(),
         now=b.at(5),
         state=State.SUCCESS,
         reason=Reason.SUCCEEDED,
@@ -653,7 +653,7 @@ CASES = [
     ),
     Case(
         id="delay job with startAt: IN-QUEUE/Delayed until then",
-        job=b.pipelinejob(type="delay", start_at=b.at(minutes=1)),
+        job=b.pipelinejob().type("delay").start_at(b.at(minutes=1)).model(),
         state=State.IN_QUEUE,
         reason=Reason.DELAYED,
         wake_at=b.at(minutes=1),
@@ -661,7 +661,7 @@ CASES = [
     ),
     Case(
         id="delay job with a malformed duration: FAILED/InvalidSpec naming it",
-        job=b.pipelinejob(type="delay", params={"duration": "soon"}),
+        job=b.pipelinejob().type("delay").params({"duration": "soon"}).model(),
         state=State.FAILED,
         reason=Reason.INVALID_SPEC,
         message=["spec.params.duration"],
@@ -669,9 +669,13 @@ CASES = [
     ),
     Case(
         id="delay job revoked while waiting: REVOKED, no Job to stop",
-        job=b.pipelinejob(
-            type="delay", state="RUNNING", reason="Delayed", started_at=T0, revoke=True
-        ),
+        job=b.pipelinejob()
+        .type("delay")
+        .state("RUNNING")
+        .reason("Delayed")
+        .started_at(T0)
+        .revoke(True)
+        .model(),
         now=b.at(2),
         state=State.REVOKED,
         reason=Reason.REVOKED,
@@ -767,10 +771,12 @@ def test_advancing_again_changes_nothing_and_says_nothing(case: Case) -> None:
 @pytest.mark.parametrize(
     ("job", "attempt", "name"),
     [
-        pytest.param(queued(), 1, "j-1", id="first attempt"),
-        pytest.param(backing_off(until=T0, retry_limit=3), 2, "j-2", id="after one failure"),
+        pytest.param(queued().model(), 1, "j-1", id="first attempt"),
         pytest.param(
-            b.pipelinejob("api-build-42", state="IN-QUEUE", reason="Queued"),
+            backing_off(until=T0).retry_limit(3).model(), 2, "j-2", id="after one failure"
+        ),
+        pytest.param(
+            b.pipelinejob("api-build-42").state("IN-QUEUE").reason("Queued").model(),
             1,
             "api-build-42-1",
             id="named after the PipelineJob",
@@ -795,35 +801,27 @@ def test_admit_starts_the_next_attempt(job: model.PipelineJob, attempt: int, nam
 
 
 def test_admit_a_job_never_written_sets_queued_at() -> None:
-    step = lifecycle.admit(job=b.pipelinejob(), worker="build", now=b.at(7))
+    step = lifecycle.admit(job=b.pipelinejob().model(), worker="build", now=b.at(7))
     assert step.status.queued_at == b.ts(b.at(7))
 
 
 def test_admit_is_deterministic() -> None:
-    job = backing_off(until=T0, retry_limit=3)
+    job = backing_off(until=T0).retry_limit(3).model()
     assert lifecycle.admit(job=job, worker="build", now=T0) == lifecycle.admit(
         job=job, worker="build", now=T0
     )
 
 
-@pytest.mark.parametrize(
-    ("pipelinejob", "attempt", "name"),
-    [("j", 1, "j-1"), ("api-build-42", 3, "api-build-42-3"), ("x", 101, "x-101")],
-)
-def test_job_name(pipelinejob: str, attempt: int, name: str) -> None:
-    assert lifecycle.job_name(pipelinejob=pipelinejob, attempt=attempt) == name
-
-
 @pytest.mark.parametrize(("limit", "attempts"), [(0, 1), (1, 2), (5, 6)])
 def test_attempts_allowed_is_the_first_plus_the_retries(limit: int, attempts: int) -> None:
-    job = b.pipelinejob(retry_limit=limit)
+    job = b.pipelinejob().retry_limit(limit).model()
     assert job.spec is not None
     assert lifecycle.attempts_allowed(job.spec) == attempts
 
 
 def test_invalid_records_a_template_error_naming_the_field() -> None:
     error = model.SpecError(field="spec.podTemplate.spec.containers", message="must be a list")
-    step = lifecycle.invalid(job=queued(), error=error, now=b.at(4))
+    step = lifecycle.invalid(job=queued().model(), error=error, now=b.at(4))
     assert (step.status.state, step.status.reason) == (State.FAILED, Reason.INVALID_SPEC)
     assert step.status.message == "spec.podTemplate.spec.containers: must be a list"
     assert step.status.finished_at == b.ts(b.at(4))
@@ -879,7 +877,7 @@ class Life:
 
 
 def test_a_job_retried_twice_succeeds_on_its_third_attempt_with_three_entries() -> None:
-    life = Life(b.pipelinejob(retry_limit=2, backoff={"delay": "10s"}))
+    life = Life(b.pipelinejob().retry_limit(2).backoff({"delay": "10s"}).model())
     assert life.step(T0).wants_admission
 
     life.attempt(1, start=0, end=10, exit_code=1)
@@ -921,7 +919,7 @@ def test_a_job_retried_twice_succeeds_on_its_third_attempt_with_three_entries() 
 
 
 def test_a_job_failing_every_attempt_ends_retries_exhausted() -> None:
-    life = Life(b.pipelinejob(retry_limit=2, backoff={"delay": "10s"}))
+    life = Life(b.pipelinejob().retry_limit(2).backoff({"delay": "10s"}).model())
     life.step(T0)
     life.attempt(1, start=0, end=10, exit_code=1)
     life.attempt(2, start=20, end=30, exit_code=2)
@@ -942,7 +940,7 @@ def test_a_job_failing_every_attempt_ends_retries_exhausted() -> None:
 
 
 def test_a_delay_job_runs_for_its_duration_then_succeeds() -> None:
-    life = Life(b.pipelinejob(type="delay", params={"duration": "1m30s"}))
+    life = Life(b.pipelinejob().type("delay").params({"duration": "1m30s"}).model())
     step = life.step(b.at(10))
     assert (step.status.state, step.status.reason) == (State.RUNNING, Reason.DELAYED)
     assert step.wake_at == b.at(100)
@@ -966,7 +964,7 @@ def test_a_delay_job_runs_for_its_duration_then_succeeds() -> None:
 
 
 def test_a_finished_job_with_ttl_is_deleted_when_due() -> None:
-    life = Life(b.pipelinejob(ttl="10m"))
+    life = Life(b.pipelinejob().ttl("10m").model())
     life.step(T0)
     life.attempt(1, start=0, end=30, exit_code=0)
     assert life.job.status.state is State.SUCCESS
@@ -976,7 +974,7 @@ def test_a_finished_job_with_ttl_is_deleted_when_due() -> None:
 
 
 def test_a_job_revoked_while_running_stops_its_job_once() -> None:
-    life = Life(b.pipelinejob(retry_limit=3))
+    life = Life(b.pipelinejob().retry_limit(3).model())
     life.step(T0)
     life.admit(T0)
     life.step(b.at(1), b.batch_job("j-1"), [b.pod_running("j-1")])
@@ -1008,7 +1006,7 @@ def test_a_job_revoked_while_running_stops_its_job_once() -> None:
 def test_a_duration_too_long_is_invalid_spec_not_a_crash(field: str, spec: dict[str, Any]) -> None:
     # The CRD pattern and maxLength (64) let such a value through; the operator
     # must end the job FAILED/InvalidSpec naming the field, never raise.
-    job = b.pipelinejob(extra_spec=spec)
+    job = b.pipelinejob().spec(spec).model()
     step = lifecycle.advance(job=job, observation=None, now=T0)
     assert (step.status.state, step.status.reason) == (State.FAILED, Reason.INVALID_SPEC)
     assert (step.status.message or "").startswith(field)
@@ -1020,31 +1018,40 @@ def test_a_duration_too_long_is_invalid_spec_not_a_crash(field: str, spec: dict[
 @pytest.mark.parametrize(
     ("job", "expected"),
     [
-        pytest.param(b.pipelinejob("a"), "a-1", id="new: its first attempt"),
+        pytest.param(b.pipelinejob("a").model(), "a-1", id="new: its first attempt"),
         pytest.param(
-            b.pipelinejob("a", state="IN-QUEUE", reason="ConcurrencyLimit"), "a-1", id="waiting"
+            b.pipelinejob("a").state("IN-QUEUE").reason("ConcurrencyLimit").model(),
+            "a-1",
+            id="waiting",
         ),
         pytest.param(
-            b.pipelinejob("a", state="IN-QUEUE", reason="RetryBackoff", attempt=1, job="a-1"),
+            b.pipelinejob("a")
+            .state("IN-QUEUE")
+            .reason("RetryBackoff")
+            .attempt(1)
+            .job("a-1")
+            .model(),
             "a-2",
             id="between retries: the next attempt",
         ),
         pytest.param(
-            b.pipelinejob("a", state="IN-QUEUE", reason="Starting", attempt=1, job="a-1"),
+            b.pipelinejob("a").state("IN-QUEUE").reason("Starting").attempt(1).job("a-1").model(),
             None,
             id="admitted and recorded",
         ),
         pytest.param(
-            b.pipelinejob("a", state="RUNNING", reason="Running", attempt=1, job="a-1"),
+            b.pipelinejob("a").state("RUNNING").reason("Running").attempt(1).job("a-1").model(),
             None,
             id="running",
         ),
         pytest.param(
-            b.pipelinejob("a", state="SUCCESS", reason="Succeeded", attempt=1, job="a-1"),
+            b.pipelinejob("a").state("SUCCESS").reason("Succeeded").attempt(1).job("a-1").model(),
             None,
             id="finished",
         ),
-        pytest.param(b.pipelinejob("a", type="delay", params={"duration": "1s"}), None, id="delay"),
+        pytest.param(
+            b.pipelinejob("a").type("delay").params({"duration": "1s"}).model(), None, id="delay"
+        ),
     ],
 )
 def test_unrecorded_job(job: model.PipelineJob, expected: str | None) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conveyor.core import observe
-from tests.core import builders as b
+from tests import builders as b
 
 Phase = observe.Phase
 DIGEST = {"digest": "sha256:" + "a" * 64}
@@ -223,6 +223,42 @@ def test_the_container_named_main_is_the_one_that_counts() -> None:
     pod["status"]["containerStatuses"].insert(0, sidecar)
     seen = observe.summarize(job=b.batch_job(conditions=b.failed()), pods=[pod])
     assert seen.exit_code == 7
+
+
+def with_sidecar(pod: dict[str, Any], state: Mapping[str, Any]) -> dict[str, Any]:
+    """`pod` with a sidecar listed before its main container."""
+    statuses = pod["status"].setdefault("containerStatuses", [])
+    statuses.insert(0, {"name": "proxy", "state": dict(state)})
+    return pod
+
+
+PULLING = {"waiting": {"reason": "ImagePullBackOff", "message": "not found"}}
+
+
+@pytest.mark.parametrize(
+    ("pod", "expected"),
+    [
+        pytest.param(b.pod_pending(waiting_reason="ErrImagePull"), "ErrImagePull", id="main"),
+        pytest.param(b.pod_unschedulable(message="no nodes"), "Unschedulable", id="scheduler"),
+        pytest.param(b.pod_running(), None, id="running"),
+        pytest.param(b.pod_pending(), None, id="no container status yet"),
+        pytest.param(
+            with_sidecar(b.pod_pending(waiting_reason="ContainerCreating"), PULLING),
+            "ContainerCreating",
+            id="a sidecar that cannot pull does not count",
+        ),
+        pytest.param(
+            with_sidecar(b.pod_pending(waiting_reason="ErrImagePull"), {"running": {}}),
+            "ErrImagePull",
+            id="a running sidecar does not hide the main container's reason",
+        ),
+    ],
+)
+def test_waiting_reads_the_main_container_only(pod: dict[str, Any], expected: str | None) -> None:
+    why = observe.waiting(pod)
+    assert (why.reason if why else None) == expected
+    seen = observe.summarize(job=b.batch_job(), pods=[pod])
+    assert seen.waiting_reason == expected
 
 
 def test_without_a_main_container_the_first_one_counts() -> None:

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from conveyor.core import model, ordering
-from tests.core import builders as b
+from tests import builders as b
 
 
 def names(jobs: list[model.PipelineJob]) -> list[str]:
@@ -20,46 +20,52 @@ def names(jobs: list[model.PipelineJob]) -> list[str]:
     ("jobs", "expected"),
     [
         pytest.param(
-            [b.pipelinejob("low", priority=0), b.pipelinejob("high", priority=10)],
+            [b.pipelinejob("low").priority(0).model(), b.pipelinejob("high").priority(10).model()],
             ["high", "low"],
             id="higher priority first",
         ),
         pytest.param(
-            [b.pipelinejob("neg", priority=-5), b.pipelinejob("zero", priority=0)],
+            [b.pipelinejob("neg").priority(-5).model(), b.pipelinejob("zero").priority(0).model()],
             ["zero", "neg"],
             id="negative priority after the default",
         ),
         pytest.param(
-            [b.pipelinejob("new", created=b.at(10)), b.pipelinejob("old", created=b.at(0))],
+            [
+                b.pipelinejob("new").created(b.at(10)).model(),
+                b.pipelinejob("old").created(b.at(0)).model(),
+            ],
             ["old", "new"],
             id="FIFO within a priority",
         ),
         pytest.param(
             [
-                b.pipelinejob("old-low", priority=0, created=b.at(0)),
-                b.pipelinejob("new-high", priority=1, created=b.at(60)),
+                b.pipelinejob("old-low").priority(0).created(b.at(0)).model(),
+                b.pipelinejob("new-high").priority(1).created(b.at(60)).model(),
             ],
             ["new-high", "old-low"],
             id="priority beats age",
         ),
         pytest.param(
-            [b.pipelinejob("b"), b.pipelinejob("c"), b.pipelinejob("a")],
+            [b.pipelinejob("b").model(), b.pipelinejob("c").model(), b.pipelinejob("a").model()],
             ["a", "b", "c"],
             id="same priority and time: by name",
         ),
         pytest.param(
             [
-                b.pipelinejob("d", priority=1, created=b.at(5)),
-                b.pipelinejob("c", priority=1, created=b.at(5)),
-                b.pipelinejob("a", priority=0, created=b.at(0)),
-                b.pipelinejob("e", priority=2, created=b.at(9)),
-                b.pipelinejob("b", priority=1, created=b.at(1)),
+                b.pipelinejob("d").priority(1).created(b.at(5)).model(),
+                b.pipelinejob("c").priority(1).created(b.at(5)).model(),
+                b.pipelinejob("a").priority(0).created(b.at(0)).model(),
+                b.pipelinejob("e").priority(2).created(b.at(9)).model(),
+                b.pipelinejob("b").priority(1).created(b.at(1)).model(),
             ],
             ["e", "b", "c", "d", "a"],
             id="all three keys",
         ),
         pytest.param(
-            [b.pipelinejob("x", type="no-such-type", priority=5), b.pipelinejob("y", priority=1)],
+            [
+                b.pipelinejob("x").type("no-such-type").priority(5).model(),
+                b.pipelinejob("y").priority(1).model(),
+            ],
             ["y", "x"],
             id="an invalid spec counts as priority 0",
         ),
@@ -71,7 +77,7 @@ def test_queue_order(jobs: list[model.PipelineJob], expected: list[str]) -> None
 
 
 def test_ordered_does_not_change_its_argument() -> None:
-    jobs = [b.pipelinejob("b"), b.pipelinejob("a")]
+    jobs = [b.pipelinejob("b").model(), b.pipelinejob("a").model()]
     ordering.ordered(jobs)
     assert names(jobs) == ["b", "a"]
 
@@ -79,9 +85,10 @@ def test_ordered_does_not_change_its_argument() -> None:
 def random_jobs(rng: random.Random, count: int) -> list[model.PipelineJob]:
     """Jobs with many ties in priority and creation time (never in name)."""
     return [
-        b.pipelinejob(
-            f"job-{n:03d}", priority=rng.choice([-1, 0, 0, 5]), created=b.at(rng.choice([0, 1, 2]))
-        )
+        b.pipelinejob(f"job-{n:03d}")
+        .priority(rng.choice([-1, 0, 0, 5]))
+        .created(b.at(rng.choice([0, 1, 2])))
+        .model()
         for n in rng.sample(range(1000), count)
     ]
 

@@ -206,6 +206,11 @@ def test_defaults_and_dumped_values(
             J.DEPLOY,
             given(J.DEPLOY, {"manifests": ["https://example.com/api.yaml"]}, "chart", "release"),
         ),
+        (J.DEPLOY, given(J.DEPLOY, {"rollbackOnFailure": True})),
+        (J.DEPLOY, given(J.DEPLOY, {"rollback": {"revision": 3}}, "chart")),
+        (J.DEPLOY, given(J.DEPLOY, {"rollback": {}}, "chart")),
+        (J.TICKET, given(J.TICKET, {"apiVersion": "3"})),
+        (J.CLONE_ENV, given(J.CLONE_ENV, {"secrets": "skip", "dryRun": True})),
         (
             J.TICKET,
             given(
@@ -289,7 +294,6 @@ def test_fuller_examples_are_accepted(job_type: model.JobType, raw: Mapping[str,
         (J.BUILD, "repository"),
         (J.BUILD, "image"),
         (J.CUSTOM, "image"),
-        (J.DEPLOY, "targetNamespace"),
         (J.PROMOTE, "image"),
         (J.PROMOTE, "digest"),
         (J.PROMOTE, "fromEnvironment"),
@@ -408,6 +412,10 @@ def test_secret_values_are_refused_inline(
         (J.DELAY, {"duration": "-5m"}, "duration", "not a duration"),
         (J.DELAY, {"duration": "30000000000h"}, "duration", "too long a duration"),
         (J.DELAY, {"duration": "9" * 400 + "h"}, "duration", "too long a duration"),
+        (J.DELAY, {"duration": "99999999h"}, "duration", "at most 87600h"),
+        (J.BUILD, {"repository": "not a url"}, "repository", "not a git repository URL"),
+        (J.BUILD, {"repository": "ftp://host/x"}, "repository", "not a git repository URL"),
+        (J.ANDROID_BUILD, {"repository": "x"}, "repository", "not a git repository URL"),
     ],
 )
 def test_a_wrong_value_is_named(
@@ -438,6 +446,21 @@ RULES: list[tuple[model.JobType, Mapping[str, Any], tuple[str, ...], str, str]] 
         "Field not used with manifests; remove it",
     ),
     (J.PROMOTE, {"manifests": ["k8s/"]}, (), "", "set exactly one of chart or manifests"),
+    (
+        J.DEPLOY,
+        {"rollback": {}},
+        (),
+        "rollback",
+        "set rollback alone, without chart or manifests",
+    ),
+    (J.DEPLOY, {"rollback": {}}, ("chart", "release"), "release", "Field required with rollback"),
+    (
+        J.PROMOTE,
+        {"rollback": {}},
+        ("chart",),
+        "rollback",
+        "Field not used for promote (a rollback is a deploy job); remove it",
+    ),
     (
         J.PROMOTE,
         {"toEnvironment": "staging"},
@@ -595,3 +618,25 @@ def test_garbage_is_refused_never_raised(job_type: model.JobType, raw: Any) -> N
     error = refused(job_type, raw)
     assert error.field.startswith("spec.params")
     assert error.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/acme/api.git",
+        "http://git.internal/acme/api",
+        "ssh://git@github.com/acme/api.git",
+        "git://git.kernel.org/pub/scm/git/git.git",
+        "git@github.com:acme/api.git",
+    ],
+)
+def test_git_repository_urls(url: str) -> None:
+    parsed = params.validate(job_type=J.BUILD, params={**MINIMAL[J.BUILD], "repository": url})
+    assert not isinstance(parsed, model.SpecError), parsed
+
+
+def test_deploy_target_namespace_may_be_left_out() -> None:
+    given = {k: v for k, v in MINIMAL[J.DEPLOY].items() if k != "targetNamespace"}
+    parsed = params.validate(job_type=J.DEPLOY, params=given)
+    assert isinstance(parsed, params.DeployParams)
+    assert parsed.target_namespace is None  # render fills in the job's namespace

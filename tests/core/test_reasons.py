@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from conveyor.core import model, reasons
-from tests.core import builders as b
+from tests import builders as b
 
 T0 = b.T0
 
@@ -237,3 +237,9 @@ def test_times_to_wait_are_whole_seconds_never_negative(wait: float, text: str) 
     message = reasons.delayed(start_at=b.at(wait), now=T0)
     assert message.endswith(f"({text})")
     assert re.search(r"waiting until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", message)
+
+
+def test_ambiguous_worker_names_the_type_as_text_not_as_an_enum() -> None:
+    text = reasons.ambiguous_worker(worker_type=model.WorkerType.BUILD, names=["a", "b"])
+    assert "none is named 'build';" in text
+    assert "WorkerType" not in text

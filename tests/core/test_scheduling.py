@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 
 from conveyor.core import model, ordering, scheduling
-from tests.core import builders as b
+from tests import builders as b
 
 Reason = model.Reason
 
@@ -22,50 +22,53 @@ Reason = model.Reason
     ("job", "workers", "expected"),
     [
         pytest.param(
-            b.pipelinejob(spec_worker="fast"),
-            [b.worker("build"), b.worker("fast")],
+            b.pipelinejob().worker("fast").model(),
+            [b.worker("build").model(), b.worker("fast").model()],
             "fast",
             id="spec.worker names it",
         ),
         pytest.param(
-            b.pipelinejob(),
-            [b.worker("pool-a")],
+            b.pipelinejob().model(),
+            [b.worker("pool-a").model()],
             "pool-a",
             id="the only Worker of the type, whatever its name",
         ),
         pytest.param(
-            b.pipelinejob(type="build"),
-            [b.worker("pool-a"), b.worker("deploy", type="deploy")],
+            b.pipelinejob().type("build").model(),
+            [b.worker("pool-a").model(), b.worker("deploy").type("deploy").model()],
             "pool-a",
             id="Workers of other types do not count",
         ),
         pytest.param(
-            b.pipelinejob(),
-            [b.worker("pool-a"), b.worker("build"), b.worker("pool-z")],
+            b.pipelinejob().model(),
+            [b.worker("pool-a").model(), b.worker("build").model(), b.worker("pool-z").model()],
             "build",
             id="several of the type: the one named like the type",
         ),
         pytest.param(
-            b.pipelinejob(type="deploy"),
-            [b.worker("deploy", type="deploy"), b.worker("deploy-2", type="deploy")],
+            b.pipelinejob().type("deploy").model(),
+            [
+                b.worker("deploy").type("deploy").model(),
+                b.worker("deploy-2").type("deploy").model(),
+            ],
             "deploy",
             id="deploy jobs: the deploy Worker",
         ),
         pytest.param(
-            b.pipelinejob(type="clone-env"),
-            [b.worker("clone-env", type="clone-env"), b.worker("build")],
+            b.pipelinejob().type("clone-env").model(),
+            [b.worker("clone-env").type("clone-env").model(), b.worker("build").model()],
             "clone-env",
             id="clone-env jobs: the clone-env Worker",
         ),
         pytest.param(
-            b.pipelinejob(),
-            [b.worker("old", deleting=True), b.worker("new")],
+            b.pipelinejob().model(),
+            [b.worker("old").deleting(True).model(), b.worker("new").model()],
             "new",
             id="a Worker being deleted is ignored",
         ),
         pytest.param(
-            b.pipelinejob(),
-            [b.worker("theirs", namespace="team-b"), b.worker("ours")],
+            b.pipelinejob().model(),
+            [b.worker("theirs", "team-b").model(), b.worker("ours").model()],
             "ours",
             id="Workers of other namespaces are ignored",
         ),
@@ -83,57 +86,57 @@ def test_resolve_worker_finds(
     ("job", "workers", "fragments", "worker"),
     [
         pytest.param(
-            b.pipelinejob(),
+            b.pipelinejob().model(),
             [],
             ["no Worker of type build in namespace team-a", "create one"],
             None,
             id="no Worker at all",
         ),
         pytest.param(
-            b.pipelinejob(type="deploy"),
-            [b.worker("build")],
+            b.pipelinejob().type("deploy").model(),
+            [b.worker("build").model()],
             ["no Worker of type deploy"],
             None,
             id="no Worker of the type",
         ),
         pytest.param(
-            b.pipelinejob(spec_worker="fast"),
-            [b.worker("build")],
+            b.pipelinejob().worker("fast").model(),
+            [b.worker("build").model()],
             ["no Worker named 'fast'", "team-a"],
             None,
             id="the named Worker is missing",
         ),
         pytest.param(
-            b.pipelinejob(spec_worker="fast"),
-            [b.worker("fast", deleting=True), b.worker("build")],
+            b.pipelinejob().worker("fast").model(),
+            [b.worker("fast").deleting(True).model(), b.worker("build").model()],
             ["no Worker named 'fast'"],
             None,
             id="the named Worker is being deleted",
         ),
         pytest.param(
-            b.pipelinejob(spec_worker="fast"),
-            [b.worker("fast", namespace="team-b")],
+            b.pipelinejob().worker("fast").model(),
+            [b.worker("fast", "team-b").model()],
             ["no Worker named 'fast'"],
             None,
             id="the named Worker is in another namespace",
         ),
         pytest.param(
-            b.pipelinejob(type="custom", spec_worker="deploy"),
-            [b.worker("deploy", type="deploy"), b.worker("build")],
+            b.pipelinejob().type("custom").worker("deploy").model(),
+            [b.worker("deploy").type("deploy").model(), b.worker("build").model()],
             ["Worker 'deploy' runs deploy jobs", "needs a build Worker"],
             "deploy",
             id="the named Worker is of the wrong type",
         ),
         pytest.param(
-            b.pipelinejob(),
-            [b.worker("pool-b"), b.worker("pool-a")],
+            b.pipelinejob().model(),
+            [b.worker("pool-b").model(), b.worker("pool-a").model()],
             ["2 Workers of type build (pool-a, pool-b)", "set spec.worker"],
             None,
             id="several of the type, none named like it: ambiguous, names listed",
         ),
         pytest.param(
-            b.pipelinejob(),
-            [b.worker("build", deleting=True)],
+            b.pipelinejob().model(),
+            [b.worker("build").deleting(True).model()],
             ["no Worker of type build"],
             None,
             id="the only Worker is being deleted",
@@ -159,12 +162,19 @@ def test_resolve_worker_explains_why_there_is_none(
 
 def holding(name: str, *, worker: str = "build") -> model.PipelineJob:
     """A job holding one of the Worker's slots (its pod running)."""
-    return b.pipelinejob(name, state="RUNNING", reason="Running", worker=worker, attempt=1)
+    return (
+        b.pipelinejob(name).state("RUNNING").reason("Running").assigned(worker).attempt(1).model()
+    )
 
 
 def waiting(name: str, *, priority: int = 0, created: float = 0) -> model.PipelineJob:
-    return b.pipelinejob(
-        name, state="IN-QUEUE", reason="Queued", priority=priority, created=b.at(created)
+    return (
+        b.pipelinejob(name)
+        .state("IN-QUEUE")
+        .reason("Queued")
+        .priority(priority)
+        .created(b.at(created))
+        .model()
     )
 
 
@@ -184,7 +194,7 @@ def test_free_slots_go_to_the_head_of_the_queue_in_order() -> None:
         waiting("middle", created=20),
     ]
     decision = scheduling.admit(
-        worker=b.worker(concurrency=3), holders=[holding("busy")], waiting=queue
+        worker=b.worker().concurrency(3).model(), holders=[holding("busy")], waiting=queue
     )
     assert admitted_names(decision) == ["urgent", "early"]
     assert set(decision.waiting) == {key("middle"), key("late")}
@@ -195,7 +205,7 @@ def test_free_slots_go_to_the_head_of_the_queue_in_order() -> None:
 def test_the_waiting_learn_who_holds_the_slots_and_their_place_in_the_queue() -> None:
     queue = [waiting(f"q{n}", created=n) for n in range(1, 6)]
     decision = scheduling.admit(
-        worker=b.worker(concurrency=3),
+        worker=b.worker().concurrency(3).model(),
         holders=[holding("build-7"), holding("build-12"), holding("build-9")],
         waiting=queue,
     )
@@ -209,7 +219,7 @@ def test_the_waiting_learn_who_holds_the_slots_and_their_place_in_the_queue() ->
 
 def test_jobs_admitted_now_count_as_holders_in_the_message() -> None:
     decision = scheduling.admit(
-        worker=b.worker(concurrency=2),
+        worker=b.worker().concurrency(2).model(),
         holders=[holding("a")],
         waiting=[waiting("b", created=1), waiting("c", created=2)],
     )
@@ -219,7 +229,7 @@ def test_jobs_admitted_now_count_as_holders_in_the_message() -> None:
 
 def test_a_paused_worker_admits_nothing_and_says_so() -> None:
     decision = scheduling.admit(
-        worker=b.worker(concurrency=5, paused=True),
+        worker=b.worker().concurrency(5).paused(True).model(),
         holders=[],
         waiting=[waiting("a"), waiting("b")],
     )
@@ -231,7 +241,7 @@ def test_a_paused_worker_admits_nothing_and_says_so() -> None:
 
 def test_an_offline_worker_admits_nothing_while_its_pods_cannot_start() -> None:
     decision = scheduling.admit(
-        worker=b.worker(concurrency=5),
+        worker=b.worker().concurrency(5).model(),
         holders=[holding("stuck")],
         waiting=[waiting("a")],
         offline_cause="its pods cannot pull their image (ImagePullBackOff)",
@@ -246,7 +256,7 @@ def test_an_offline_worker_admits_nothing_while_its_pods_cannot_start() -> None:
 
 def test_an_offline_worker_with_no_slot_held_lets_one_job_probe() -> None:
     decision = scheduling.admit(
-        worker=b.worker(concurrency=5),
+        worker=b.worker().concurrency(5).model(),
         holders=[],
         waiting=[waiting("a"), waiting("b")],
         offline_cause="its pods cannot pull their image (ImagePullBackOff)",
@@ -257,7 +267,7 @@ def test_an_offline_worker_with_no_slot_held_lets_one_job_probe() -> None:
 
 def test_concurrency_0_holds_the_queue() -> None:
     decision = scheduling.admit(
-        worker=b.worker(concurrency=0), holders=[], waiting=[waiting("a"), waiting("b")]
+        worker=b.worker().concurrency(0).model(), holders=[], waiting=[waiting("a"), waiting("b")]
     )
     assert decision.admitted == ()
     assert decision.waiting[key("b")].reason is Reason.CONCURRENCY_LIMIT
@@ -268,7 +278,7 @@ def test_concurrency_0_holds_the_queue() -> None:
 
 def test_lowered_concurrency_admits_nothing_and_stops_no_one() -> None:
     decision = scheduling.admit(
-        worker=b.worker(concurrency=1),
+        worker=b.worker().concurrency(1).model(),
         holders=[holding("a"), holding("b"), holding("c")],
         waiting=[waiting("d")],
     )
@@ -279,14 +289,18 @@ def test_lowered_concurrency_admits_nothing_and_stops_no_one() -> None:
 def test_raised_concurrency_admits_the_waiting_at_once() -> None:
     queue = [waiting(f"q{n}", created=n) for n in range(4)]
     holders = [holding("a"), holding("b")]
-    before = scheduling.admit(worker=b.worker(concurrency=2), holders=holders, waiting=queue)
-    after = scheduling.admit(worker=b.worker(concurrency=5), holders=holders, waiting=queue)
+    before = scheduling.admit(
+        worker=b.worker().concurrency(2).model(), holders=holders, waiting=queue
+    )
+    after = scheduling.admit(
+        worker=b.worker().concurrency(5).model(), holders=holders, waiting=queue
+    )
     assert admitted_names(before) == []
     assert admitted_names(after) == ["q0", "q1", "q2"]
 
 
 def test_nothing_waiting_nothing_decided() -> None:
-    decision = scheduling.admit(worker=b.worker(), holders=[holding("a")], waiting=[])
+    decision = scheduling.admit(worker=b.worker().model(), holders=[holding("a")], waiting=[])
     assert decision == scheduling.Decision()
 
 
@@ -303,7 +317,9 @@ def test_admission_never_exceeds_the_concurrency(seed: int) -> None:
     rng.shuffle(queue)
 
     decision = scheduling.admit(
-        worker=b.worker(concurrency=concurrency, paused=paused), holders=holders, waiting=queue
+        worker=b.worker().concurrency(concurrency).paused(paused).model(),
+        holders=holders,
+        waiting=queue,
     )
 
     free = 0 if paused else max(concurrency - len(holders), 0)
@@ -326,7 +342,7 @@ def test_admission_rounds_never_exceed_the_concurrency() -> None:
     """Rounds of admit/finish as the operator runs them: the holders are always
     the admitted that have not finished, and there are never too many."""
     rng = random.Random(7)
-    worker = b.worker(concurrency=3)
+    worker = b.worker().concurrency(3).model()
     queue = [waiting(f"w{n:03d}", priority=rng.choice([0, 1]), created=n) for n in range(60)]
     holders: list[model.PipelineJob] = []
     started: list[str] = []
@@ -348,7 +364,7 @@ def test_admission_rounds_never_exceed_the_concurrency() -> None:
 def test_a_worker_with_a_spec_the_operator_cannot_read_is_offline_not_paused() -> None:
     # E.g. a field from a newer CRD: workers.status reports OFFLINE/InvalidSpec,
     # so the waiting jobs must not be told the Worker is paused (spec.paused).
-    broken = b.worker(spec={"type": "build", "concurrency": 2, "replicas": 3})
+    broken = b.worker().whole_spec({"type": "build", "concurrency": 2, "replicas": 3}).model()
     assert broken.spec is None
     decision = scheduling.admit(worker=broken, holders=[], waiting=[waiting("a")])
     assert decision.admitted == ()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conveyor.core import model, status
-from tests.core import builders as b
+from tests import builders as b
 
 State = model.State
 T0 = b.T0
@@ -352,3 +352,11 @@ def test_attempt_times(
         start=b.at(start),
         finish=b.at(finish) if finish is not None else None,
     )
+
+
+def test_a_message_longer_than_a_condition_may_hold_is_cut_with_a_note() -> None:
+    long = model.JobStatus(state=model.State.FAILED, reason="InvalidSpec", message="x" * 1_048_576)
+    out = status.to_dict(status=long, generation=1, previous_conditions=(), now=model.EPOCH)
+    assert len(out["message"]) == 32_768
+    assert out["message"].endswith("… (truncated)")
+    assert {len(c["message"]) for c in out["conditions"]} == {32_768}

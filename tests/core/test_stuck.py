@@ -7,18 +7,19 @@ import datetime
 import pytest
 
 from conveyor.core import model, stuck
-from tests.core import builders as b
+from tests import builders as b
 
 NOW = b.T0 + datetime.timedelta(minutes=10)
 
 
 def queued(name: str, *, minutes_ago: float, reason: str = "ConcurrencyLimit") -> model.PipelineJob:
-    return b.pipelinejob(
-        name,
-        state="IN-QUEUE",
-        reason=reason,
-        worker="build",
-        queued_at=NOW - datetime.timedelta(minutes=minutes_ago),
+    return (
+        b.pipelinejob(name)
+        .state("IN-QUEUE")
+        .reason(reason)
+        .assigned("build")
+        .queued_at(NOW - datetime.timedelta(minutes=minutes_ago))
+        .model()
     )
 
 
@@ -35,6 +36,6 @@ def queued(name: str, *, minutes_ago: float, reason: str = "ConcurrencyLimit") -
     ],
 )
 def test_find(job: model.PipelineJob, running: int, paused: bool, is_stuck: bool) -> None:
-    worker = b.worker("build", concurrency=2, paused=paused)
+    worker = b.worker("build").concurrency(2).paused(paused).model()
     found = stuck.find(jobs=[job], workers={"build": worker}, running={"build": running}, now=NOW)
     assert (found == [job]) is is_stuck

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conveyor.core import health, model, workers
-from tests.core import builders as b
+from tests import builders as b
 
 T0 = b.T0
 INTERVAL = workers.HEARTBEAT_INTERVAL
@@ -32,24 +32,28 @@ def worker_status(
     ("worker", "running", "queued", "state", "reason", "message", "ready"),
     [
         pytest.param(
-            b.worker(concurrency=3), 2, 5, "ONLINE", "Ready", "2 of 3 slots busy, 5 queued", "True",
+            b.worker().concurrency(3).model(), 2, 5, "ONLINE", "Ready",
+            "2 of 3 slots busy, 5 queued", "True",
             id="online",
         ),
         pytest.param(
-            b.worker(concurrency=3), 0, 0, "ONLINE", "Ready", "0 of 3 slots busy, 0 queued", "True",
+            b.worker().concurrency(3).model(), 0, 0, "ONLINE", "Ready",
+            "0 of 3 slots busy, 0 queued", "True",
             id="online and idle",
         ),
         pytest.param(
-            b.worker(concurrency=0), 0, 4, "ONLINE", "Ready", "0 of 0 slots busy, 4 queued", "True",
+            b.worker().concurrency(0).model(), 0, 4, "ONLINE", "Ready",
+            "0 of 0 slots busy, 4 queued", "True",
             id="concurrency 0",
         ),
         pytest.param(
-            b.worker(concurrency=3, paused=True), 1, 4, "PAUSED", "Paused",
+            b.worker().concurrency(3).paused(True).model(), 1, 4, "PAUSED", "Paused",
             "paused: 1 running job(s) finish, 4 wait", "True",
             id="paused",
         ),
         pytest.param(
-            b.worker(spec={"type": "build", "replicas": 2}), 0, 1, "OFFLINE", "InvalidSpec",
+            b.worker().whole_spec({"type": "build", "replicas": 2}).model(), 0, 1,
+            "OFFLINE", "InvalidSpec",
             "spec.replicas", "False",
             id="a spec the operator cannot read",
         ),
@@ -80,7 +84,11 @@ def test_state(
 def test_the_states_are_the_contract_ones() -> None:
     seen = {
         worker_status(w)["state"]
-        for w in (b.worker(), b.worker(paused=True), b.worker(spec={"type": "nope"}))
+        for w in (
+            b.worker().model(),
+            b.worker().paused(True).model(),
+            b.worker().whole_spec({"type": "nope"}).model(),
+        )
     }
     assert seen <= {str(s) for s in model.WorkerState}
 
@@ -100,14 +108,14 @@ def test_the_heartbeat_is_refreshed_only_when_older_than_the_interval(
     last: str | None, refreshed: bool
 ) -> None:
     previous = {"lastHeartbeat": last} if last is not None else {}
-    written = worker_status(b.worker(), previous=previous)
+    written = worker_status(b.worker().model(), previous=previous)
     assert written["lastHeartbeat"] == (b.ts(T0) if refreshed else last)
 
 
 def test_an_idle_worker_costs_one_write_per_interval() -> None:
     """Recomputed every few seconds with nothing changing, the status changes
     only when the heartbeat is due."""
-    worker = b.worker()
+    worker = b.worker().model()
     previous = worker_status(worker, running=1, queued=0, now=T0)
     changes = 0
     for second in range(1, 121):
@@ -119,22 +127,22 @@ def test_an_idle_worker_costs_one_write_per_interval() -> None:
 
 
 def test_the_ready_transition_time_is_kept_while_ready_holds() -> None:
-    first = worker_status(b.worker(), running=0, now=T0)
-    later = worker_status(b.worker(), running=2, queued=3, now=b.at(60), previous=first)
+    first = worker_status(b.worker().model(), running=0, now=T0)
+    later = worker_status(b.worker().model(), running=2, queued=3, now=b.at(60), previous=first)
     assert later["conditions"][0]["lastTransitionTime"] == b.ts(T0)
     assert later["conditions"][0]["message"] == "2 of 2 slots busy, 3 queued"
 
 
 def test_the_ready_transition_time_moves_when_its_pods_cannot_start() -> None:
     offline = health.Health(state=model.WorkerState.OFFLINE, reason="ImagePullFailing")
-    first = worker_status(b.worker(), now=T0)
+    first = worker_status(b.worker().model(), now=T0)
     down = workers.status(
-        worker=b.worker(), running=1, queued=0, now=b.at(60), previous=first, health=offline
+        worker=b.worker().model(), running=1, queued=0, now=b.at(60), previous=first, health=offline
     )
     ready = {c["type"]: c for c in down["conditions"]}["Ready"]
     assert (down["state"], ready["status"]) == ("OFFLINE", "False")
     assert ready["lastTransitionTime"] == b.ts(b.at(60))
-    back = worker_status(b.worker(), now=b.at(120), previous=down)
+    back = worker_status(b.worker().model(), now=b.at(120), previous=down)
     assert {c["type"]: c for c in back["conditions"]}["Ready"]["lastTransitionTime"] == b.ts(
         b.at(120)
     )

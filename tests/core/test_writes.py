@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from conveyor.core import lifecycle, model, scheduling, writes
-from tests.core import builders as b
+from tests import builders as b
 
 
 def waiting(**fields: Any) -> scheduling.Waiting:
@@ -22,10 +22,15 @@ def waiting(**fields: Any) -> scheduling.Waiting:
     return scheduling.Waiting(**{**base, **fields})
 
 
-RUNNING = b.pipelinejob(state="RUNNING", reason="Running", attempt=1, worker="build")
-STARTING = b.pipelinejob(state="IN-QUEUE", reason="Starting", attempt=1, worker="build")
-QUEUED = b.pipelinejob(
-    state="IN-QUEUE", reason="ConcurrencyLimit", message=waiting().message, worker="build"
+RUNNING = b.pipelinejob().state("RUNNING").reason("Running").attempt(1).assigned("build").model()
+STARTING = b.pipelinejob().state("IN-QUEUE").reason("Starting").attempt(1).assigned("build").model()
+QUEUED = (
+    b.pipelinejob()
+    .state("IN-QUEUE")
+    .reason("ConcurrencyLimit")
+    .message(waiting().message)
+    .assigned("build")
+    .model()
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from conveyor.core import model
+from tests import builders as b
 from tests.deploy import test_kstatus as objects
 from tests.deploy import tools
 
@@ -88,15 +89,19 @@ def test_an_empty_reason_and_message_are_left_out() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "expected", "message"),
+    ("worker", "expected", "message"),
     [
-        ({}, "Healthy", "ONLINE (Ready): 0 of 2 slots busy, 0 queued"),
-        ({"paused": True}, "Suspended", "PAUSED (Paused): paused: 0 running job(s) finish, 0 wait"),
-        ({"spec": {"type": "nope", "concurrency": 1}}, "Degraded", None),
+        (b.worker(), "Healthy", "ONLINE (Ready): 0 of 2 slots busy, 0 queued"),
+        (
+            b.worker().paused(),
+            "Suspended",
+            "PAUSED (Paused): paused: 0 running job(s) finish, 0 wait",
+        ),
+        (b.worker().whole_spec({"type": "nope", "concurrency": 1}), "Degraded", None),
     ],
 )
-def test_worker_health(kwargs: dict[str, Any], expected: str, message: str | None) -> None:
-    [answer] = health(WORKER_LUA, [objects.worker(**kwargs)])
+def test_worker_health(worker: b.Worker, expected: str, message: str | None) -> None:
+    [answer] = health(WORKER_LUA, [objects.worker(worker)])
 
     assert answer["status"] == expected
     if message is not None:

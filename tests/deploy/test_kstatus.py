@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from conveyor.core import model, status, workers
-from tests.core import builders as b
+from tests import builders as b
 from tests.deploy import kstatus
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -99,10 +99,10 @@ def test_kubectl_wait_for_ready_means_success(state: State) -> None:
         assert condition["reason"]  # required by the API conventions (CamelCase)
 
 
-def worker(**kwargs: Any) -> dict[str, Any]:
-    parsed = b.worker(**kwargs)
-    body = b.worker_body(**kwargs)
-    body["status"] = workers.status(worker=parsed, running=0, queued=0, now=NOW, previous={})
+def worker(built: b.Worker | None = None) -> dict[str, Any]:
+    built = built or b.worker()
+    body = built.served()
+    body["status"] = workers.status(worker=built.model(), running=0, queued=0, now=NOW, previous={})
     return body
 
 
@@ -118,11 +118,11 @@ def test_a_worker_change_not_yet_observed_is_in_progress() -> None:
 
 
 def test_a_paused_worker_is_current() -> None:
-    assert kstatus.compute(worker(paused=True)).status == kstatus.CURRENT
+    assert kstatus.compute(worker(b.worker().paused())).status == kstatus.CURRENT
 
 
 def test_a_worker_with_an_invalid_spec_is_failed() -> None:
-    body = worker(spec={"type": "no-such-type", "concurrency": 1})
+    body = worker(b.worker().whole_spec({"type": "no-such-type", "concurrency": 1}))
 
     assert body["status"]["reason"] == "InvalidSpec"
     assert kstatus.compute(body).status == kstatus.FAILED

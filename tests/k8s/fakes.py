@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conveyor.k8s import api, clock, controller, settings, store
-from tests.core import builders as b
+from tests import builders as b
 
 NS = b.NAMESPACE
 Key = tuple[str, str]
@@ -248,11 +248,18 @@ class Harness:
     # --- what a user and the Kubernetes controllers do -------------------------------
 
     def worker(self, name: str = "build", **fields: Any) -> None:
-        self.api.put("workers", b.worker_body(name, **fields))
+        builder = b.worker(name)
+        for field, value in fields.items():
+            builder = getattr(builder, _WORKER_FIELDS.get(field, field))(value)
+        self.api.put("workers", builder.served())
 
     def pipelinejob(self, name: str = "j", **fields: Any) -> None:
         fields.setdefault("type", "build")
-        body = b.pipelinejob_body(name, spec_worker=fields.pop("spec_worker", "build"), **fields)
+        fields.setdefault("spec_worker", "build")
+        builder = b.pipelinejob(name)
+        for field, value in fields.items():
+            builder = getattr(builder, _PIPELINEJOB_FIELDS.get(field, field))(value)
+        body = builder.served()
         body.pop("status", None) if "state" not in fields else None
         self.api.put("pipelinejobs", body)
 
@@ -269,3 +276,8 @@ class Harness:
 
     def status_of(self, name: str = "j") -> dict[str, Any]:
         return self.api.get_status("pipelinejobs", name)
+
+
+# Harness keywords that differ from the builders' method names.
+_PIPELINEJOB_FIELDS = {"worker": "assigned", "spec_worker": "worker", "extra_spec": "spec"}
+_WORKER_FIELDS = {"spec": "whole_spec"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from conveyor.core import lifecycle
 from conveyor.k8s import books
-from tests.core import builders as b
+from tests import builders as b
 from tests.k8s import fakes
 
-STEP = lifecycle.Step(status=b.pipelinejob().status, wants_admission=True)
+STEP = lifecycle.Step(status=b.pipelinejob().model().status, wants_admission=True)
 
 
 def test_ten_thousand_objects_created_and_deleted_leave_nothing_behind() -> None:
@@ -35,15 +35,15 @@ async def test_the_controller_forgets_a_thousand_deleted_objects_whole() -> None
     ctl = fakes.Harness().ctl
     for i in range(1_000):
         key = (fakes.NS, f"j-{i}")
-        ctl.on_pipelinejob("ADDED", b.pipelinejob_body(key[1], state="IN-QUEUE"))
+        ctl.on_pipelinejob("ADDED", b.pipelinejob(key[1]).state("IN-QUEUE").served())
         ctl.books.want(key, STEP)
         ctl.books.job(key).reported_stuck = True
         # Workers in a namespace of their own: a Worker event looks at its namespace's jobs.
-        ctl.on_worker("ADDED", b.worker_body(f"w-{i}", namespace="workers"))
+        ctl.on_worker("ADDED", b.worker(f"w-{i}", "workers").served())
         ctl.books.worker(("workers", f"w-{i}")).written = 1.0
     for i in range(1_000):
-        ctl.on_pipelinejob("DELETED", b.pipelinejob_body(f"j-{i}"))
-        ctl.on_worker("DELETED", b.worker_body(f"w-{i}", namespace="workers"))
+        ctl.on_pipelinejob("DELETED", b.pipelinejob(f"j-{i}").served())
+        ctl.on_worker("DELETED", b.worker(f"w-{i}", "workers").served())
     assert ctl.books.size() == 0
     assert ctl.store.size() == 0
 

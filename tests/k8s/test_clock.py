@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 
 from conveyor.k8s import clock
-from tests.core import builders as b
+from tests import builders as b
 
 
 def test_the_real_clock_is_the_wall_time() -> None:

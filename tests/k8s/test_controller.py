@@ -6,7 +6,7 @@ a real API server; these run in milliseconds."""
 from __future__ import annotations
 
 from conveyor.k8s import api
-from tests.core import builders as b
+from tests import builders as b
 from tests.k8s import fakes
 
 JOBS_CREATED = ("POST", "jobs")

@@ -8,7 +8,7 @@ import pytest
 
 from conveyor.core import lifecycle
 from conveyor.k8s import api, effects
-from tests.core import builders as b
+from tests import builders as b
 from tests.k8s import fakes
 
 KEY = (fakes.NS, "j")

@@ -9,7 +9,7 @@ from typing import Any
 
 from conveyor.core import cron
 from conveyor.k8s import store
-from tests.core import builders as b
+from tests import builders as b
 
 KEY = (b.NAMESPACE, "j")
 QUEUED = {"state": "IN-QUEUE", "reason": "ConcurrencyLimit"}
@@ -18,7 +18,7 @@ RUNNING = {"state": "RUNNING", "reason": "Running", "attempt": 1, "job": "j-1"}
 
 
 def version(rv: int, status: dict[str, Any], **metadata: Any) -> dict[str, Any]:
-    body = b.pipelinejob_body("j")
+    body = b.pipelinejob("j").served()
     body["metadata"] = {**body["metadata"], "resourceVersion": str(rv), **metadata}
     return {**body, "status": status}
 

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conveyor.cli import completion, context, fetch, formats, listing, output
-from conveyor.core import humanize, model, queue
+from conveyor.core import model, queue
 from conveyor.k8s import api
+from conveyor.presentation import humanize
 
 HEADERS = ("NAME", "STATE", "TYPE", "WORKER", "ATTEMPT", "REASON", "QUEUE", "AGE", "DURATION")
 WIDE = ("JOB", "MESSAGE")

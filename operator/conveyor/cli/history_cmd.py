@@ -21,8 +21,9 @@ from conveyor.cli import (
     listing,
     output,
 )
-from conveyor.core import humanize, model
+from conveyor.core import model
 from conveyor.k8s import api
+from conveyor.presentation import humanize
 
 HEADERS = (
     "NAME",

@@ -14,8 +14,9 @@ import yaml
 
 from conveyor.archive import changes, record, watch
 from conveyor.cli import archive_options, completion, context, errors, fetch, output
-from conveyor.core import humanize, insights
+from conveyor.core import insights
 from conveyor.k8s import api
+from conveyor.presentation import humanize
 
 DEFAULT_WINDOW = "30d"
 HEADERS = (

@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from conveyor.cli import completion, context, fetch, formats, output
-from conveyor.core import diagnosis
 from conveyor.k8s import api
+from conveyor.presentation import diagnosis
 
 
 def register(commands: Any) -> None:

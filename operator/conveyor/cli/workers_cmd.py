@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conveyor.cli import completion, context, fetch, formats, listing, output
-from conveyor.core import diagnosis, humanize, model, queue
+from conveyor.core import model, queue
 from conveyor.k8s import api
+from conveyor.presentation import diagnosis, humanize
 
 HEADERS = ("NAME", "TYPE", "STATE", "RUNNING", "QUEUED", "OLDEST", "HEARTBEAT", "CAUSE")
 WIDE = ("PAUSED", "REASON")

@@ -12,20 +12,37 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import enum
 from collections.abc import Sequence
 
 from conveyor.core import model, observe
 
-# Waiting reasons that mean "this pod will not start without a change".
-CANNOT_START: dict[str, str] = {
-    "ErrImagePull": "ImagePullFailing",
-    "ImagePullBackOff": "ImagePullFailing",
-    "InvalidImageName": "ImagePullFailing",
-    "ErrImageNeverPull": "ImagePullFailing",
-    "CreateContainerConfigError": "ContainerConfigError",
-    "CreateContainerError": "ContainerConfigError",
+
+class CannotStart(enum.StrEnum):
+    """Why a pod will not start without a change: the Worker's health reason."""
+
+    IMAGE_PULL = "ImagePullFailing"
+    CONTAINER_CONFIG = "ContainerConfigError"
+    UNSCHEDULABLE = "Unschedulable"  # only after a grace period
+
+    @classmethod
+    def of(cls, reason: str | None) -> CannotStart | None:
+        """From a health reason or a pod's waiting reason; None for any other."""
+        if reason in set(cls):
+            return cls(reason)
+        return CANNOT_START.get(reason or "")
+
+
+# Pod waiting reasons that mean "this pod will not start without a change".
+CANNOT_START: dict[str, CannotStart] = {
+    "ErrImagePull": CannotStart.IMAGE_PULL,
+    "ImagePullBackOff": CannotStart.IMAGE_PULL,
+    "InvalidImageName": CannotStart.IMAGE_PULL,
+    "ErrImageNeverPull": CannotStart.IMAGE_PULL,
+    "CreateContainerConfigError": CannotStart.CONTAINER_CONFIG,
+    "CreateContainerError": CannotStart.CONTAINER_CONFIG,
 }
-UNSCHEDULABLE = "Unschedulable"
+UNSCHEDULABLE = "Unschedulable"  # the pod's waiting reason (PodScheduled False)
 DEFAULT_GRACE = datetime.timedelta(minutes=2)
 
 
@@ -43,7 +60,7 @@ class Health:
 
 def cannot_start(
     obs: observe.Observation, *, now: datetime.datetime, grace: datetime.timedelta
-) -> str | None:
+) -> CannotStart | None:
     """The health reason when this attempt's pod cannot start, else None."""
     if obs.phase is not observe.Phase.PENDING or not obs.waiting_reason:
         return None
@@ -52,7 +69,7 @@ def cannot_start(
     if obs.waiting_reason == UNSCHEDULABLE:
         created = model.parse_time(obs.pod_created_at)
         if created is not None and now - created >= grace:
-            return UNSCHEDULABLE
+            return CannotStart.UNSCHEDULABLE
     return None
 
 
@@ -79,13 +96,13 @@ def assess(
     if working:
         return Health(
             state=model.WorkerState.DEGRADED,
-            reason=reason,
+            reason=str(reason),
             message=f"{len(failing)} of {len(observations)} pods cannot start{example}",
             example_pod=first.pod,
         )
     return Health(
         state=model.WorkerState.OFFLINE,
-        reason=reason,
+        reason=str(reason),
         message=f"its pods cannot start{example}",
         example_pod=first.pod,
     )

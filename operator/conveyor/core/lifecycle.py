@@ -12,41 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import Literal
 
-from conveyor.core import backoff, durations, health, model, observe, params, reasons
+from conveyor.core import attempts, durations, model, names, observe, params, reasons, steps
 
 State = model.State
 Reason = model.Reason
-
-# The reason on an attempt given back to the queue: its pod never started and
-# the Worker's spec changed. Such attempts do not count against retry.limit.
-WORKER_CHANGED = "WorkerChanged"
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Event:
-    """A Kubernetes Event to post on the PipelineJob."""
-
-    type: Literal["Normal", "Warning"]
-    reason: str
-    message: str
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Step:
-    status: model.JobStatus
-    create_job: bool = False  # make sure status.job exists (AlreadyExists = adopt)
-    delete_job: str | None = None  # stop this Job (revoke)
-    delete_pipelinejob: bool = False  # ttlAfterFinished has passed
-    wants_admission: bool = False  # waiting for a slot; `scheduling` decides
-    wake_at: datetime.datetime | None = None  # look again then, even without events
-    events: tuple[Event, ...] = ()
-
-
-def job_name(*, pipelinejob: str, attempt: int) -> str:
-    """Deterministic: a restart re-derives the same name, so no attempt runs twice."""
-    return f"{pipelinejob}-{attempt}"
+# Defined beside this module; the shell and tests use them from here.
+Event = steps.Event
+Step = steps.Step
+WORKER_CHANGED = attempts.WORKER_CHANGED
+attempts_allowed = attempts.attempts_allowed
+requeue = attempts.requeue
 
 
 def unrecorded_job(job: model.PipelineJob) -> str | None:
@@ -59,11 +35,7 @@ def unrecorded_job(job: model.PipelineJob) -> str | None:
         return None
     if job.spec.type is model.JobType.DELAY:
         return None
-    return job_name(pipelinejob=job.meta.name, attempt=status.attempt + 1)
-
-
-def attempts_allowed(spec: model.PipelineJobSpec) -> int:
-    return spec.retry.limit + 1
+    return names.job_name(pipelinejob=job.meta.name, attempt=status.attempt + 1)
 
 
 def advance(
@@ -104,7 +76,7 @@ def advance(
         return _delay(job=job, spec=spec, status=status, now=now, events=events)
 
     if status.holds_slot and status.job:
-        return _follow(
+        return attempts.follow(
             job=job,
             spec=spec,
             status=status,
@@ -114,6 +86,17 @@ def advance(
             worker_generation=worker_generation,
         )
 
+    return _waiting(spec=spec, status=status, now=now, events=events)
+
+
+def _waiting(
+    *,
+    spec: model.PipelineJobSpec,
+    status: model.JobStatus,
+    now: datetime.datetime,
+    events: list[Event],
+) -> Step:
+    """A job without a slot: backing off, before its start time, or in the queue."""
     if status.reason == Reason.RETRY_BACKOFF and status.next_attempt_at:
         next_at = model.parse_time(status.next_attempt_at)
         if next_at is not None and next_at > now:
@@ -140,7 +123,7 @@ def admit(
     """The step for a job the scheduler gave a slot: the next attempt starts."""
     status = job.status
     attempt = status.attempt + 1
-    name = job_name(pipelinejob=job.meta.name, attempt=attempt)
+    name = names.job_name(pipelinejob=job.meta.name, attempt=attempt)
     status = dataclasses.replace(
         status,
         state=State.IN_QUEUE,
@@ -176,7 +159,7 @@ def invalid(
         message=message,
         finished_at=model.format_time(now),
         next_attempt_at=None,
-        attempts=_close_attempt(
+        attempts=attempts.close_attempt(
             status.attempts,
             now=now,
             result=State.FAILED,
@@ -220,7 +203,7 @@ def _revoke(*, status: model.JobStatus, now: datetime.datetime, events: list[Eve
         message=message,
         finished_at=model.format_time(now),
         next_attempt_at=None,
-        attempts=_close_attempt(
+        attempts=attempts.close_attempt(
             status.attempts, now=now, result=State.REVOKED, reason=Reason.REVOKED, message=message
         )
         if was_running
@@ -274,232 +257,9 @@ def _delay(
         reason=Reason.SUCCEEDED,
         message=message,
         finished_at=model.format_time(now),
-        attempts=_close_attempt(
+        attempts=attempts.close_attempt(
             status.attempts, now=now, result=State.SUCCESS, reason=Reason.SUCCEEDED, message=message
         ),
     )
     events.append(Event(type="Normal", reason="Succeeded", message=status.message or ""))
     return Step(status=status, events=tuple(events))
-
-
-def _follow(
-    *,
-    job: model.PipelineJob,
-    spec: model.PipelineJobSpec,
-    status: model.JobStatus,
-    obs: observe.Observation | None,
-    now: datetime.datetime,
-    events: list[Event],
-    worker_generation: int | None = None,
-) -> Step:
-    """An admitted attempt: reflect its Job and pod into the status."""
-    assert status.job is not None
-    allowed = attempts_allowed(spec)
-    phase = obs.phase if obs else observe.Phase.MISSING
-
-    if phase is observe.Phase.MISSING:
-        if status.state is State.RUNNING:
-            # It ran and is gone: someone deleted it. Recreating it would run
-            # the same attempt twice; count it as a failed attempt instead.
-            lost = observe.Observation(
-                phase=observe.Phase.FAILED,
-                failure_reason=Reason.JOB_LOST,
-                failure_message=f"Job {status.job} was deleted while running",
-            )
-            return _attempt_failed(
-                job=job, spec=spec, status=status, obs=lost, now=now, events=events
-            )
-        return Step(status=status, create_job=True, events=tuple(events))
-
-    assert obs is not None
-    if (
-        phase is observe.Phase.PENDING
-        and obs.waiting_reason in health.CANNOT_START
-        and worker_generation is not None
-        and status.worker_generation is not None
-        and worker_generation != status.worker_generation
-    ):
-        return _requeue(status=status, obs=obs, now=now, events=events)
-    if phase is observe.Phase.PENDING:
-        message = reasons.starting(
-            job=status.job, waiting_reason=obs.waiting_reason, waiting_message=obs.waiting_message
-        )
-        return Step(status=dataclasses.replace(status, message=message), events=tuple(events))
-
-    if phase is observe.Phase.RUNNING:
-        if status.state is State.RUNNING:
-            return Step(status=status, events=tuple(events))
-        started = obs.started_at or model.format_time(now)
-        status = dataclasses.replace(
-            status,
-            state=State.RUNNING,
-            reason=Reason.RUNNING,
-            message=reasons.running(attempt=status.attempt, attempts=allowed, pod=obs.pod),
-            started_at=status.started_at or started,
-            attempts=_update_attempt(status.attempts, start=started),
-        )
-        events.append(Event(type="Normal", reason="Started", message=status.message or ""))
-        return Step(status=status, events=tuple(events))
-
-    if phase is observe.Phase.SUCCEEDED:
-        outputs, note = observe.outputs(termination_message=obs.termination_message)
-        finished = obs.finished_at or model.format_time(now)
-        message = reasons.succeeded(attempt=status.attempt, note=note)
-        status = dataclasses.replace(
-            status,
-            state=State.SUCCESS,
-            reason=Reason.SUCCEEDED,
-            message=message,
-            started_at=status.started_at or obs.started_at or finished,
-            finished_at=finished,
-            outputs=outputs,
-            attempts=_close_attempt(
-                _update_attempt(status.attempts, start=obs.started_at),
-                now=now,
-                finish=finished,
-                result=State.SUCCESS,
-                reason=Reason.SUCCEEDED,
-                exit_code=obs.exit_code,
-                message=message,
-            ),
-        )
-        events.append(Event(type="Normal", reason="Succeeded", message=message))
-        return Step(status=status, events=tuple(events))
-
-    return _attempt_failed(job=job, spec=spec, status=status, obs=obs, now=now, events=events)
-
-
-def _requeue(
-    *,
-    status: model.JobStatus,
-    obs: observe.Observation,
-    now: datetime.datetime,
-    events: list[Event],
-) -> Step:
-    """The Worker's spec changed while this attempt's pod could not start: give
-    the slot back and run a fresh attempt with the new spec."""
-    message = (
-        f"Worker {status.worker} changed while the pod of Job {status.job} could not start "
-        f"({obs.waiting_reason}); requeued"
-    )
-    return requeue(status=status, message=message, now=now, events=events)
-
-
-def requeue(
-    *,
-    status: model.JobStatus,
-    message: str,
-    now: datetime.datetime,
-    events: list[Event] | None = None,
-) -> Step:
-    """Give an admitted attempt that never ran back to the queue (its Job is
-    deleted if it exists). It does not count against spec.retry.limit."""
-    new = dataclasses.replace(
-        status,
-        state=State.IN_QUEUE,
-        reason=Reason.QUEUED,
-        message=message,
-        worker_generation=None,
-        attempts=_close_attempt(
-            status.attempts, now=now, result=State.REVOKED, reason=WORKER_CHANGED, message=message
-        ),
-    )
-    event = Event(type="Normal", reason="Requeued", message=message)
-    return Step(status=new, delete_job=status.job, events=(*(events or ()), event))
-
-
-def _tries(attempts: tuple[model.Attempt, ...]) -> int:
-    """Attempts that count against spec.retry.limit (requeued ones never ran)."""
-    return sum(1 for a in attempts if a.reason != WORKER_CHANGED)
-
-
-def _attempt_failed(
-    *,
-    job: model.PipelineJob,
-    spec: model.PipelineJobSpec,
-    status: model.JobStatus,
-    obs: observe.Observation,
-    now: datetime.datetime,
-    events: list[Event],
-) -> Step:
-    allowed = attempts_allowed(spec)
-    reason = Reason(obs.failure_reason) if obs.failure_reason in set(Reason) else Reason.POD_FAILED
-    timeout = durations.format(spec.timeout) if spec.timeout else None
-    account = reasons.failure(
-        reason=reason, exit_code=obs.exit_code, detail=obs.failure_message, timeout=timeout
-    )
-    finished = obs.finished_at or model.format_time(now)
-    attempts = _close_attempt(
-        _update_attempt(status.attempts, start=obs.started_at),
-        now=now,
-        finish=finished,
-        result=State.FAILED,
-        reason=reason,
-        exit_code=obs.exit_code,
-        message=account,
-    )
-    if _tries(attempts) < allowed:
-        wait = backoff.delay(backoff=spec.retry.backoff, failures=_tries(attempts))
-        next_at = now + wait
-        message = reasons.retry_backoff(
-            attempt=status.attempt, attempts=allowed, failure=account, next_at=next_at, now=now
-        )
-        status = dataclasses.replace(
-            status,
-            state=State.IN_QUEUE,
-            reason=Reason.RETRY_BACKOFF,
-            message=message,
-            next_attempt_at=model.format_time(next_at),
-            attempts=attempts,
-        )
-        events.append(Event(type="Warning", reason="Retrying", message=message))
-        return Step(status=status, wake_at=next_at, events=tuple(events))
-
-    if allowed > 1:
-        final_reason = Reason.RETRIES_EXHAUSTED
-        message = reasons.retries_exhausted(attempts=allowed, account=account)
-    else:
-        final_reason = reason
-        message = reasons.failed(attempt=status.attempt, account=account)
-    status = dataclasses.replace(
-        status,
-        state=State.FAILED,
-        reason=final_reason,
-        message=message,
-        finished_at=finished,
-        next_attempt_at=None,
-        attempts=attempts,
-    )
-    events.append(Event(type="Warning", reason="Failed", message=message))
-    return Step(status=status, events=tuple(events))
-
-
-def _update_attempt(
-    attempts: tuple[model.Attempt, ...], *, start: str | None
-) -> tuple[model.Attempt, ...]:
-    if not attempts or not start or attempts[-1].start:
-        return attempts
-    return (*attempts[:-1], dataclasses.replace(attempts[-1], start=start))
-
-
-def _close_attempt(
-    attempts: tuple[model.Attempt, ...],
-    *,
-    now: datetime.datetime,
-    result: State,
-    reason: str,
-    message: str,
-    finish: str | None = None,
-    exit_code: int | None = None,
-) -> tuple[model.Attempt, ...]:
-    if not attempts or attempts[-1].result:
-        return attempts
-    last = dataclasses.replace(
-        attempts[-1],
-        finish=finish or model.format_time(now),
-        result=str(result),
-        reason=str(reason),
-        exit_code=exit_code,
-        message=message,
-    )
-    return (*attempts[:-1], last)

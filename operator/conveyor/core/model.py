@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import pydantic
 from pydantic import alias_generators
 
-from conveyor.core import durations
+from conveyor.core import bounds, durations, pydantic_errors
 
 
 class JobType(enum.StrEnum):
@@ -144,7 +144,7 @@ class PipelineJobSpec(_Spec):
     def _aware(cls, value: datetime.datetime | None) -> datetime.datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("must be an RFC 3339 time with a zone, e.g. 2026-01-02T15:04:05Z")
-        return value
+        return None if value is None else bounds.in_time(value)
 
 
 class WorkerSpec(_Spec):
@@ -159,10 +159,16 @@ class WorkerSpec(_Spec):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SpecError:
-    """Why the operator cannot accept a spec: the field path and a sentence."""
+    """Why the operator cannot accept a spec: the field path and a sentence,
+    both cut to fit a status (a message may echo a 1 MiB value back)."""
 
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field", bounds.fit(self.field, limit=bounds.MAX_FIELD))
+        limit = bounds.MAX_MESSAGE // 8  # one sentence, with room for what wraps it
+        object.__setattr__(self, "message", bounds.fit(self.message, limit=limit))
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -172,7 +178,13 @@ def spec_error_from(exc: pydantic.ValidationError, *, prefix: str) -> SpecError:
     """The first validation error, with the field path as users write it."""
     first = exc.errors()[0]
     path = ".".join(str(p) for p in (prefix, *first["loc"]))
-    return SpecError(field=path, message=first["msg"])
+    return SpecError(field=path, message=pydantic_errors.message(first))
+
+
+def too_deep(spec: Mapping[str, Any], *, prefix: str, deep: tuple[str, ...]) -> SpecError | None:
+    """Why a spec cannot even be looked at: nested too deep (bounds.spec_too_deep)."""
+    found = bounds.spec_too_deep(spec, prefix=prefix, deep=deep)
+    return None if found is None else SpecError(field=found[0], message=found[1])
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -189,31 +201,23 @@ class Attempt:
     message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
-            "attempt": self.attempt,
-            "job": self.job or None,  # a delay job's attempt has no Job
-            "start": self.start,
-            "finish": self.finish,
-            "result": self.result,
-            "reason": self.reason,
-            "exitCode": self.exit_code,
-            "message": self.message,
-        }
+        out = {_CAMEL.get(f.name, f.name): getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["job"] = self.job or None  # a delay job's attempt has no Job
         return {k: v for k, v in out.items() if v is not None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Attempt:
         exit_code = data.get("exitCode")
+        texts = {k: data.get(k) for k in ("start", "finish", "result", "reason", "message")}
         return cls(
             attempt=int(data.get("attempt") or 0),
             job=str(data.get("job") or ""),
-            start=data.get("start"),
-            finish=data.get("finish"),
-            result=data.get("result"),
-            reason=data.get("reason"),
             exit_code=int(exit_code) if isinstance(exit_code, int) else None,
-            message=data.get("message"),
+            **texts,
         )
+
+
+_CAMEL = {"exit_code": "exitCode"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -324,30 +328,44 @@ class Worker:
         return self.meta.key
 
 
-def parse_pipelinejob(body: Mapping[str, Any]) -> PipelineJob:
-    raw_spec = body.get("spec") or {}
-    spec: PipelineJobSpec | None = None
-    error: SpecError | None = None
+# The free-form fields of a PipelineJob spec, checked for depth by name.
+PIPELINEJOB_DEEP = ("params", "podTemplate")
+
+
+def _validate_spec(
+    cls: type[_Spec], body: Mapping[str, Any], *, deep: tuple[str, ...]
+) -> tuple[Any, SpecError | None]:
+    """(spec, None) or (None, why): never raises on a user's object, whatever it holds."""
+    raw = body.get("spec")
+    if raw is not None and not isinstance(raw, Mapping):
+        return None, SpecError(field="spec", message="must be an object")
+    error = None if raw is None else too_deep(raw, prefix="spec", deep=deep)
+    if error is not None:
+        return None, error
     try:
-        spec = PipelineJobSpec.model_validate(raw_spec)
+        return cls.model_validate(body.get("spec") or {}), None
     except pydantic.ValidationError as exc:
-        error = spec_error_from(exc, prefix="spec")
+        return None, spec_error_from(exc, prefix="spec")
+    except (RecursionError, OverflowError, ValueError, TypeError) as exc:
+        # A case the checks above missed: still this object's fault alone.
+        return None, SpecError(field="spec", message=f"cannot be read: {type(exc).__name__}")
+
+
+def parse_pipelinejob(body: Mapping[str, Any]) -> PipelineJob:
+    spec, error = _validate_spec(PipelineJobSpec, body, deep=PIPELINEJOB_DEEP)
+    raw_spec = body.get("spec")
+    raw_type = raw_spec.get("type") if isinstance(raw_spec, Mapping) else None
     return PipelineJob(
         meta=Meta.from_body(body),
         spec=spec,
         spec_error=error,
         status=JobStatus.from_dict(body.get("status")),
-        raw_type=str(raw_spec.get("type") or ""),
+        raw_type=raw_type if isinstance(raw_type, str) and len(raw_type) <= 64 else "",
     )
 
 
 def parse_worker(body: Mapping[str, Any]) -> Worker:
-    spec: WorkerSpec | None = None
-    error: SpecError | None = None
-    try:
-        spec = WorkerSpec.model_validate(body.get("spec") or {})
-    except pydantic.ValidationError as exc:
-        error = spec_error_from(exc, prefix="spec")
+    spec, error = _validate_spec(WorkerSpec, body, deep=("template",))
     status = body.get("status") or {}
     return Worker(
         meta=Meta.from_body(body),

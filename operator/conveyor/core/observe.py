@@ -48,15 +48,43 @@ def _condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
     return None
 
 
+# The container that is the job; others (sidecars) are ignored everywhere.
+MAIN_CONTAINER = "main"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Waiting:
+    """Why a pod is not running yet: ImagePullBackOff, Unschedulable, ..."""
+
+    reason: str
+    message: str | None = None
+
+
 def _main_container_status(pod: Mapping[str, Any]) -> Mapping[str, Any]:
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     for status in statuses:
-        if status.get("name") == "main":
+        if status.get("name") == MAIN_CONTAINER:
             return dict(status)
     return dict(statuses[0]) if statuses else {}
 
 
-def _latest_pod(pods: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+def waiting(pod: Mapping[str, Any]) -> Waiting | None:
+    """The pod's waiting reason, as the operator and `conveyor why` both read it:
+    the main container's (a sidecar's never counts), else the scheduler's."""
+    state = _main_container_status(pod).get("state") or {}
+    reason = (state.get("waiting") or {}).get("reason")
+    if reason:
+        return Waiting(reason=reason, message=state["waiting"].get("message"))
+    for cond in (pod.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            return Waiting(
+                reason=cond.get("reason") or "Unschedulable", message=cond.get("message")
+            )
+    return None
+
+
+def latest_pod(pods: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The newest pod of a Job (a deleted pod may linger beside its replacement)."""
     if not pods:
         return None
     return max(pods, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
@@ -73,44 +101,13 @@ def summarize(*, job: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]
     if job is None:
         return Observation(phase=Phase.MISSING)
     job_status = job.get("status") or {}
-    pod = _latest_pod(pods)
+    pod = latest_pod(pods)
     pod_name = (pod.get("metadata") or {}).get("name") if pod else None
     from_pod = _from_pod(pod, pod_name=pod_name) if pod is not None else None
     started = job_status.get("startTime")
 
-    final = _condition(job, "Failed")
-    failed = final or _condition(job, "FailureTarget")
-    if failed is not None:
-        # FailureTarget comes before the Job controller has stopped the pod:
-        # the slot stays taken until the pod is going or gone.
-        pod_stopping = (
-            pod is None
-            or _gone(pod)
-            or (from_pod is not None and from_pod.phase in (Phase.SUCCEEDED, Phase.FAILED))
-        )
-        if final is None and not pod_stopping and from_pod is not None:
-            return dataclasses.replace(from_pod, phase=Phase.RUNNING)
-        if failed.get("reason") == "DeadlineExceeded":
-            return Observation(
-                phase=Phase.FAILED,
-                pod=pod_name,
-                started_at=started,
-                finished_at=failed.get("lastTransitionTime"),
-                failure_reason="DeadlineExceeded",
-                failure_message=failed.get("message"),
-            )
-        if from_pod is not None and from_pod.phase is Phase.FAILED:
-            return from_pod
-        if from_pod is not None and pod is not None and not _gone(pod):
-            return dataclasses.replace(from_pod, phase=Phase.RUNNING)  # pod event still to come
-        return Observation(
-            phase=Phase.FAILED,
-            pod=pod_name,
-            started_at=started,
-            finished_at=failed.get("lastTransitionTime"),
-            failure_reason="PodFailed",
-            failure_message=failed.get("message") or failed.get("reason"),
-        )
+    if _condition(job, "Failed") or _condition(job, "FailureTarget"):
+        return _failed(job=job, pod=pod, pod_name=pod_name, from_pod=from_pod, started=started)
 
     if _condition(job, "Complete") or _condition(job, "SuccessCriteriaMet"):
         if from_pod is not None and from_pod.phase is Phase.SUCCEEDED:
@@ -131,6 +128,50 @@ def summarize(*, job: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]
         # slot is still taken until it does.
         return dataclasses.replace(from_pod, phase=Phase.RUNNING)
     return from_pod
+
+
+def _failed(
+    *,
+    job: Mapping[str, Any],
+    pod: Mapping[str, Any] | None,
+    pod_name: str | None,
+    from_pod: Observation | None,
+    started: str | None,
+) -> Observation:
+    """A Job the Job controller failed (Failed), or is failing (FailureTarget)."""
+    final = _condition(job, "Failed")
+    failed = final or _condition(job, "FailureTarget")
+    assert failed is not None
+    # FailureTarget comes before the Job controller has stopped the pod:
+    # the slot stays taken until the pod is going or gone.
+    pod_stopping = (
+        pod is None
+        or _gone(pod)
+        or (from_pod is not None and from_pod.phase in (Phase.SUCCEEDED, Phase.FAILED))
+    )
+    if final is None and not pod_stopping and from_pod is not None:
+        return dataclasses.replace(from_pod, phase=Phase.RUNNING)
+    if failed.get("reason") == "DeadlineExceeded":
+        return Observation(
+            phase=Phase.FAILED,
+            pod=pod_name,
+            started_at=started,
+            finished_at=failed.get("lastTransitionTime"),
+            failure_reason="DeadlineExceeded",
+            failure_message=failed.get("message"),
+        )
+    if from_pod is not None and from_pod.phase is Phase.FAILED:
+        return from_pod
+    if from_pod is not None and pod is not None and not _gone(pod):
+        return dataclasses.replace(from_pod, phase=Phase.RUNNING)  # pod event still to come
+    return Observation(
+        phase=Phase.FAILED,
+        pod=pod_name,
+        started_at=started,
+        finished_at=failed.get("lastTransitionTime"),
+        failure_reason="PodFailed",
+        failure_message=failed.get("message") or failed.get("reason"),
+    )
 
 
 def _gone(pod: Mapping[str, Any]) -> bool:
@@ -166,24 +207,15 @@ def _from_pod(pod: Mapping[str, Any], *, pod_name: str | None) -> Observation | 
             started_at=running.get("startedAt") or status.get("startTime"),
         )
     created = (pod.get("metadata") or {}).get("creationTimestamp")
-    waiting = state.get("waiting") or {}
-    if waiting.get("reason"):
+    why = waiting(pod)
+    if why is not None:
         return Observation(
             phase=Phase.PENDING,
             pod=pod_name,
             pod_created_at=created,
-            waiting_reason=waiting.get("reason"),
-            waiting_message=waiting.get("message"),
+            waiting_reason=why.reason,
+            waiting_message=why.message,
         )
-    for cond in status.get("conditions") or ():
-        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
-            return Observation(
-                phase=Phase.PENDING,
-                pod=pod_name,
-                pod_created_at=created,
-                waiting_reason=cond.get("reason") or "Unschedulable",
-                waiting_message=cond.get("message"),
-            )
     return Observation(phase=Phase.PENDING, pod=pod_name, pod_created_at=created)
 
 

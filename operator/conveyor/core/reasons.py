@@ -39,7 +39,7 @@ def no_worker(*, namespace: str, worker_type: str, named: str | None) -> str:
 def ambiguous_worker(*, worker_type: str, names: Sequence[str]) -> str:
     return (
         f"{len(names)} Workers of type {worker_type} ({', '.join(names)}) and none is named "
-        f"{worker_type!r}; set spec.worker to choose one"
+        f"'{worker_type}'; set spec.worker to choose one"
     )
 
 

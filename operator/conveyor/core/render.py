@@ -21,14 +21,11 @@ context %}` gives the shared labels, metadata and security contexts.
 from __future__ import annotations
 
 import copy
-import functools
-import importlib.resources
 import json
 import math
-import re
 import traceback
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from typing import Any
 
 import jinja2
 import jinja2.exceptions
@@ -36,7 +33,7 @@ import jinja2.runtime
 import jinja2.sandbox
 import yaml
 
-from conveyor.core import merge, model
+from conveyor.core import merge, model, names, params, podpolicy, sandbox
 
 WORKER_TEMPLATE_FIELD = "Worker.spec.jobTemplate"
 WORKER_POD_FIELD = "Worker.spec.template"
@@ -44,11 +41,6 @@ JOB_POD_FIELD = "spec.podTemplate"
 
 # Label values, and so Job names (the Job controller labels pods with them), stop at 63.
 _MAX_NAME = 63
-# Bounds on what `*` and `**` may build, so a template cannot exhaust memory.
-_MAX_SEQUENCE = 100_000
-_MAX_POWER_BITS = 4096
-_TEMPLATE_NAME = re.compile(r"^[a-z0-9_-]+\.yaml\.j2$")
-_MANAGED_BY = "app.kubernetes.io/managed-by"
 # What Jinja calls a template compiled from text in its tracebacks.
 _FROM_TEXT = "<template>"
 
@@ -78,62 +70,24 @@ def render_job(
         raise ValueError(f"attempt must be 1 or more, not {attempt}")
     spec = _job_spec(job)
     worker_spec = _worker_spec(worker)
-    if model.WORKER_TYPE_OF[spec.type] != worker_spec.type:
-        raise RenderError(
-            field="spec.worker",
-            message=f"Worker {worker.meta.name} has type {worker_spec.type.value}; "
-            f"{spec.type.value} jobs need a Worker of type {model.WORKER_TYPE_OF[spec.type]}",
-        )
-    job_name = f"{job.meta.name}-{attempt}"
-    if len(job_name) > _MAX_NAME:
-        raise RenderError(
-            field="metadata.name",
-            message=f"the Job name {job_name!r} is longer than {_MAX_NAME} characters; "
-            "use a shorter PipelineJob name",
-        )
+    job_name = _job_name(job=job, worker=worker, attempt=attempt)
     timeout_seconds = (
         None if spec.timeout is None else max(1, math.ceil(spec.timeout.total_seconds()))
     )
-    context = {
-        "job": {
-            "name": job.meta.name,
-            "namespace": job.meta.namespace,
-            "type": spec.type.value,
-            "params": copy.deepcopy(dict(params)),
-            "priority": spec.priority,
-        },
-        "attempt": attempt,
-        "job_name": job_name,
-        "worker": {"name": worker.meta.name, "type": worker_spec.type.value},
-        "timeout_seconds": timeout_seconds,
-    }
+    context = _context(
+        job=job, worker=worker, attempt=attempt, params=params, timeout_seconds=timeout_seconds
+    )
 
-    if worker_spec.job_template is not None:
-        manifest = _render(
-            field=WORKER_TEMPLATE_FIELD,
-            undefined_field=WORKER_TEMPLATE_FIELD,
-            filename=_FROM_TEXT,
-            load=lambda: _compile(worker_spec.job_template or ""),
-            context=context,
-        )
-    else:
-        name = f"{worker_spec.type.value}.yaml.j2"
-        manifest = _render(
-            field=f"templates/{name}",
-            # Default templates only ever miss something the params should have had.
-            undefined_field="spec.params",
-            filename=name,
-            load=lambda: _environment().get_template(name),
-            context=context,
-        )
-
+    manifest = _template_output(worker_spec=worker_spec, context=context)
     pod = manifest["spec"]["template"]
-    fragments = ((WORKER_POD_FIELD, worker_spec.template), (JOB_POD_FIELD, spec.pod_template))
-    for field, fragment in fragments:
-        _check_fragment(field=field, fragment=fragment)
-        pod = merge.merge(base=pod, overlay=fragment)
-        _check_pod(field=field, pod=pod)
-    manifest["spec"]["template"] = pod
+    manifest["spec"]["template"] = _merged(
+        pod=pod, worker_fragment=worker_spec.template, job_fragment=spec.pod_template
+    )
+    if len(json.dumps(manifest)) > sandbox.MAX_OUTPUT:
+        raise RenderError(
+            field=WORKER_TEMPLATE_FIELD if worker_spec.job_template is not None else JOB_POD_FIELD,
+            message=f"the Job manifest is larger than {sandbox.MAX_OUTPUT // 1024} KiB",
+        )
 
     _own(
         manifest=manifest,
@@ -144,6 +98,118 @@ def render_job(
         timeout_seconds=timeout_seconds,
     )
     return manifest
+
+
+def _context(
+    *,
+    job: model.PipelineJob,
+    worker: model.Worker,
+    attempt: int,
+    params: Mapping[str, Any],
+    timeout_seconds: int | None,
+) -> dict[str, Any]:
+    """What a Job template sees."""
+    spec, worker_spec = _job_spec(job), _worker_spec(worker)
+    return {
+        "job": {
+            "name": job.meta.name,
+            "namespace": job.meta.namespace,
+            "type": spec.type.value,
+            "params": copy.deepcopy(dict(params)),
+            "priority": spec.priority,
+        },
+        "attempt": attempt,
+        "job_name": names.job_name(pipelinejob=job.meta.name, attempt=attempt),
+        "worker": {"name": worker.meta.name, "type": worker_spec.type.value},
+        "timeout_seconds": timeout_seconds,
+        # For _helpers.yaml.j2, so the templates label pods as _own does.
+        "owner_labels": {
+            **names.owner_labels(
+                pipelinejob=job.meta.name, attempt=attempt, worker=worker.meta.name
+            ),
+            names.LABEL_JOB_TYPE: spec.type.value,
+        },
+    }
+
+
+def _job_name(*, job: model.PipelineJob, worker: model.Worker, attempt: int) -> str:
+    """<name>-<attempt>, once the job and its Worker are known to fit together."""
+    spec, worker_spec = _job_spec(job), _worker_spec(worker)
+    if model.WORKER_TYPE_OF[spec.type] != worker_spec.type:
+        raise RenderError(
+            field="spec.worker",
+            message=f"Worker {worker.meta.name} has type {worker_spec.type.value}; "
+            f"{spec.type.value} jobs need a Worker of type {model.WORKER_TYPE_OF[spec.type]}",
+        )
+    job_name = names.job_name(pipelinejob=job.meta.name, attempt=attempt)
+    if len(job_name) > _MAX_NAME:
+        raise RenderError(
+            field="metadata.name",
+            message=f"the Job name {job_name!r} is longer than {_MAX_NAME} characters; "
+            "use a shorter PipelineJob name",
+        )
+    return job_name
+
+
+def _template_output(
+    *, worker_spec: model.WorkerSpec, context: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The Job the Worker's jobTemplate, or its type's default template, prints."""
+    if worker_spec.job_template is not None:
+        text = worker_spec.job_template
+        return _render(
+            field=WORKER_TEMPLATE_FIELD,
+            undefined_field=WORKER_TEMPLATE_FIELD,
+            filename=_FROM_TEXT,
+            load=lambda: sandbox.compile_text(text),
+            context=context,
+        )
+    name = f"{worker_spec.type.value}.yaml.j2"
+    return _render(
+        field=f"templates/{name}",
+        # Default templates only ever miss something the params should have had.
+        undefined_field="spec.params",
+        filename=name,
+        load=lambda: sandbox.environment().get_template(name),
+        context=context,
+    )
+
+
+def _merged(
+    *, pod: dict[str, Any], worker_fragment: Mapping[str, Any], job_fragment: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The Worker's fragment merged over the template's pod, then the job's
+    over that, once the pod policy allows what the job's sets."""
+    _check_fragment(field=WORKER_POD_FIELD, fragment=worker_fragment)
+    pod = merge.merge(base=pod, overlay=worker_fragment)
+    _check_pod(field=WORKER_POD_FIELD, pod=pod)
+    _check_fragment(field=JOB_POD_FIELD, fragment=job_fragment)
+    names = [c["name"] for c in pod["spec"]["containers"]]
+    refused = podpolicy.check(fragment=job_fragment, containers=names)
+    if refused is not None:
+        raise RenderError(field=refused.field, message=refused.message)
+    pod = merge.merge(base=pod, overlay=job_fragment)
+    _check_pod(field=JOB_POD_FIELD, pod=pod)
+    return pod
+
+
+def attempt_manifest(
+    *, job: model.PipelineJob, worker: model.Worker, attempt: int
+) -> dict[str, Any] | model.SpecError:
+    """The Job manifest for `attempt` of `job` on `worker`, params validated
+    first, or why there is none. Never raises on a user's object."""
+    if job.spec is None:
+        return job.spec_error or model.SpecError(field="spec", message="is missing")
+    parsed = params.validate(job_type=job.spec.type, params=job.spec.params)
+    if isinstance(parsed, model.SpecError):
+        return parsed
+    dumped = parsed.model_dump(by_alias=True, mode="json", exclude_none=True)
+    if isinstance(parsed, params.DeployParams):  # promote too
+        dumped.setdefault("targetNamespace", job.meta.namespace)
+    try:
+        return render_job(job=job, worker=worker, attempt=attempt, params=dumped)
+    except RenderError as exc:
+        return model.SpecError(field=exc.field, message=exc.message)
 
 
 def _job_spec(job: model.PipelineJob) -> model.PipelineJobSpec:
@@ -177,23 +243,28 @@ def _render(
     context: Mapping[str, Any],
 ) -> dict[str, Any]:
     try:
-        text = load().render(context)
+        text = sandbox.render_text(load(), context)
     except jinja2.TemplateSyntaxError as exc:
         where = _where(exc.name or filename, exc.lineno)
         raise RenderError(field=field, message=f"{where}: {exc.message}") from exc
-    except _Refused as exc:
+    except sandbox.Refused as exc:
         raise RenderError(field=exc.field, message=exc.message) from exc
+    except sandbox.Budget as exc:
+        # Over a budget: the Worker's template, or the params a default one prints.
+        raise RenderError(field=undefined_field, message=_located(exc, filename)) from exc
     except jinja2.TemplateNotFound as exc:
         message = f"no template named {exc.name!r}; only the packaged templates can be imported"
         raise RenderError(field=field, message=_located(exc, filename, message)) from exc
     except jinja2.UndefinedError as exc:
         raise RenderError(field=undefined_field, message=_located(exc, filename)) from exc
+    except MemoryError as exc:
+        raise RenderError(field=field, message="uses more memory than a render may") from exc
     except Exception as exc:
         # Template code is user code: whatever it raises (sandbox violations,
         # ZeroDivisionError, RecursionError, ...) is the template's fault, not ours.
         raise RenderError(field=field, message=_located(exc, filename)) from exc
     try:
-        manifest = _load_yaml(text)
+        manifest = sandbox.load_yaml(text)
     except yaml.YAMLError as exc:
         raise RenderError(field=field, message=f"does not print valid YAML: {exc}") from exc
     if not isinstance(manifest, dict) or (manifest.get("apiVersion"), manifest.get("kind")) != (
@@ -219,161 +290,6 @@ def _located(exc: BaseException, filename: str, message: str | None = None) -> s
 def _where(filename: str, line: int | None) -> str:
     # A Worker's jobTemplate is the field itself; a packaged template is named.
     return f"line {line}" if filename == _FROM_TEXT else f"{filename} line {line}"
-
-
-class _Refused(Exception):
-    """Raised by `refuse(field, message)` in a template: the params cannot be served."""
-
-    def __init__(self, *, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-def _refuse(field: str, message: str) -> NoReturn:
-    raise _Refused(field=str(field), message=str(message))
-
-
-def _load_yaml(text: str) -> Any:
-    """Plain data only (a SafeLoader). An alias needs a `*`: without one,
-    libyaml's loader is safe as well and ten times faster."""
-    if "*" not in text and _C_LOADER is not None:
-        return yaml.load(text, Loader=_C_LOADER)
-    return yaml.load(text, Loader=_Loader)
-
-
-_C_LOADER: type[yaml.CSafeLoader] | None = getattr(yaml, "CSafeLoader", None)
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without aliases: a few bytes of anchors can expand to gigabytes."""
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not allowed")
-        return super().compose_node(parent, index)
-
-
-class _Environment(jinja2.sandbox.ImmutableSandboxedEnvironment):
-    """The sandbox, with `*` and `**` bounded: a template may be written by any Worker author."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(
-        self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
-    ) -> Any:
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, str | list | tuple)
-                    and isinstance(times, int)
-                    and len(seq) * times > _MAX_SEQUENCE
-                ):
-                    raise jinja2.exceptions.SecurityError("the result of * is too long")
-        if (
-            operator == "**"
-            and isinstance(left, int)
-            and isinstance(right, int)
-            and abs(left) > 1
-            and right * math.log2(abs(left)) > _MAX_POWER_BITS
-        ):
-            raise jinja2.exceptions.SecurityError("the result of ** is too large")
-        return super().call_binop(context, operator, left, right)
-
-
-def _load_packaged(name: str) -> tuple[str, str, Callable[[], bool]]:
-    # Only plain names: includes and imports must not reach outside templates/.
-    if not _TEMPLATE_NAME.match(name):
-        raise jinja2.TemplateNotFound(name)
-    path = importlib.resources.files("conveyor.core").joinpath("templates", name)
-    if not path.is_file():
-        raise jinja2.TemplateNotFound(name)
-    # The name as filename puts it in tracebacks; packaged templates never change.
-    return path.read_text(encoding="utf-8"), name, lambda: True
-
-
-@functools.cache
-def _environment() -> _Environment:
-    """One environment: it caches the compiled default templates."""
-    env = _Environment(
-        loader=jinja2.FunctionLoader(_load_packaged),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        # Block tags on their own line leave no trace: YAML indentation stays as written.
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["toyaml"] = to_yaml
-    env.filters["tojson"] = to_json
-    env.globals["refuse"] = _refuse
-    return env
-
-
-def sandbox() -> jinja2.sandbox.ImmutableSandboxedEnvironment:
-    """The one sandbox every user template runs in (Job templates and pipeline
-    expressions alike), so its limits apply to both."""
-    return _environment()
-
-
-@functools.lru_cache(maxsize=64)
-def _compile(text: str) -> jinja2.Template:
-    """A Worker's jobTemplate, compiled once per distinct text."""
-    return _environment().from_string(text)
-
-
-# -- filters --------------------------------------------------------------------
-
-
-def to_yaml(value: Any) -> str:
-    """`value` as a one-line YAML flow value that parses back to exactly `value`.
-
-    JSON is nearly YAML; the differences handled here: characters outside the
-    Basic Multilingual Plane (JSON's surrogate pairs are not YAML) and floats
-    in exponent form without a dot (YAML 1.1 would read "1e+20" as a string).
-    """
-    if isinstance(value, jinja2.Undefined):
-        value._fail_with_undefined_error()
-    if value is None or isinstance(value, bool | int | str):
-        return _SURROGATES.sub(_unpair, json.dumps(value))
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{value} cannot be written to a manifest")
-        text = repr(value)
-        if "e" in text and "." not in text:
-            mantissa, exponent = text.split("e")
-            text = f"{mantissa}.0e{exponent}"
-        return text
-    if isinstance(value, Mapping):
-        items = (f"{to_yaml(str(k))}: {to_yaml(v)}" for k, v in value.items())
-        return "{" + ", ".join(items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(to_yaml(v) for v in value) + "]"
-    raise TypeError(f"a {type(value).__name__} cannot be written to a manifest")
-
-
-def to_json(value: Any) -> str:
-    """`value` as compact JSON text (a string; print it with `toyaml`)."""
-    return json.dumps(
-        value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_default
-    )
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, jinja2.Undefined):
-        value._fail_with_undefined_error()
-    raise TypeError(f"a {type(value).__name__} cannot be written as JSON")
-
-
-# An escaped backslash, or a surrogate pair; matching `\\` first keeps `\\ud83d` literal.
-_SURROGATES = re.compile(r"\\\\|\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
-
-
-def _unpair(match: re.Match[str]) -> str:
-    if match.group(1) is None:
-        return match.group(0)
-    high, low = int(match.group(1), 16), int(match.group(2), 16)
-    return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
 
 
 # -- step 2: pod template fragments ------------------------------------------------
@@ -440,12 +356,7 @@ def _own(
     job_name: str,
     timeout_seconds: int | None,
 ) -> None:
-    labels = {
-        _MANAGED_BY: "conveyor",
-        "conveyor.dev/pipelinejob": job.meta.name,
-        "conveyor.dev/attempt": str(attempt),
-        "conveyor.dev/worker": worker.meta.name,
-    }
+    labels = names.owner_labels(pipelinejob=job.meta.name, attempt=attempt, worker=worker.meta.name)
     metadata = _object(manifest, "metadata")
     metadata["name"] = job_name
     metadata["namespace"] = job.meta.namespace

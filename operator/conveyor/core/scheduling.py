@@ -111,30 +111,22 @@ def admit(
         cause = f"its spec cannot be read: {worker.spec_error}" if worker.spec_error else None
         message = reasons.worker_offline(worker=name, cause=cause or "its spec cannot be read")
         return Decision(
-            waiting={
-                j.key: Waiting(reason=model.Reason.WORKER_OFFLINE, text=message, worker=name)
-                for j in queue
-            }
+            waiting=_all_wait(queue, reason=model.Reason.WORKER_OFFLINE, text=message, worker=name)
         )
     if worker.spec.paused:
         message = reasons.worker_paused(worker=name)
         return Decision(
-            waiting={
-                j.key: Waiting(reason=model.Reason.WORKER_PAUSED, text=message, worker=name)
-                for j in queue
-            }
+            waiting=_all_wait(queue, reason=model.Reason.WORKER_PAUSED, text=message, worker=name)
         )
     if offline_cause is not None:
         # Nothing new starts while its pods cannot start; once no slot is held,
         # one job goes ahead as a probe (a circuit breaker's half-open state).
         probe = tuple(queue[:1]) if not holders and worker.spec.concurrency > 0 else ()
         message = reasons.worker_offline(worker=name, cause=offline_cause)
+        rest = queue[len(probe) :]
         return Decision(
             admitted=probe,
-            waiting={
-                j.key: Waiting(reason=model.Reason.WORKER_OFFLINE, text=message, worker=name)
-                for j in queue[len(probe) :]
-            },
+            waiting=_all_wait(rest, reason=model.Reason.WORKER_OFFLINE, text=message, worker=name),
         )
     assert worker.spec is not None
     limit = worker.spec.concurrency
@@ -158,6 +150,13 @@ def admit(
             for position, j in enumerate(rest, start=1)
         },
     )
+
+
+def _all_wait(
+    jobs: Sequence[model.PipelineJob], *, reason: model.Reason, text: str, worker: str
+) -> dict[tuple[str, str], Waiting]:
+    """The same reason to wait for each of `jobs`."""
+    return {j.key: Waiting(reason=reason, text=text, worker=worker) for j in jobs}
 
 
 def waiting_status(*, pending: model.JobStatus, why: Waiting, generation: int) -> model.JobStatus:

@@ -16,7 +16,8 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.core import model
+from conveyor.core import bounds, model
+from conveyor.core import conditions as conditions_
 
 State = model.State
 
@@ -31,7 +32,8 @@ def to_dict(
     out: dict[str, Any] = {
         "state": str(status.state) if status.state else None,
         "reason": str(status.reason) if status.reason else None,
-        "message": status.message,
+        # Cut to what a condition's message may hold (32768), so a write never 422s.
+        "message": None if status.message is None else bounds.fit(status.message),
         "worker": status.worker,
         "attempt": status.attempt,
         "job": status.job,
@@ -58,33 +60,21 @@ def conditions(
     now: datetime.datetime,
 ) -> list[dict[str, Any]]:
     reason = str(status.reason or status.state or "Unknown")
-    message = status.message or ""
+    message = bounds.fit(status.message or "")
     state = status.state
     wanted = {
         "Ready": state is State.SUCCESS,
         "Reconciling": state in (State.IN_QUEUE, State.RUNNING),
         "Stalled": state in (State.FAILED, State.REVOKED),
     }
-    old = {c.get("type"): c for c in previous}
-    out = []
-    for type_, true in wanted.items():
-        value = "True" if true else "False"
-        before = old.get(type_)
-        transitioned = before is None or before.get("status") != value
-        out.append(
-            {
-                "type": type_,
-                "status": value,
-                "reason": reason,
-                "message": message,
-                "observedGeneration": generation,
-                "lastTransitionTime": (
-                    None if transitioned or before is None else before.get("lastTransitionTime")
-                )
-                or model.format_time(now),
-            }
-        )
-    return out
+    return conditions_.build(
+        wanted=wanted,
+        reason=reason,
+        message=message,
+        generation=generation,
+        previous=previous,
+        now=now,
+    )
 
 
 def merge_patch(*, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:

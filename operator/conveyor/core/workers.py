@@ -9,8 +9,8 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from conveyor.core import conditions, model
 from conveyor.core import health as health_
-from conveyor.core import model
 
 # How often the operator proves it is alive on each Worker.
 HEARTBEAT_INTERVAL = datetime.timedelta(seconds=30)
@@ -52,26 +52,14 @@ def status(
         "Ready": state in (model.WorkerState.ONLINE, model.WorkerState.PAUSED),
         "Stalled": spec is None,
     }
-    old_conditions = {c.get("type"): c for c in previous.get("conditions") or ()}
-    conditions = []
-    for type_, true in wanted.items():
-        value = "True" if true else "False"
-        before = old_conditions.get(type_)
-        transition = (
-            before.get("lastTransitionTime")
-            if before is not None and before.get("status") == value
-            else None
-        ) or model.format_time(now)
-        conditions.append(
-            {
-                "type": type_,
-                "status": value,
-                "reason": reason,
-                "message": message,
-                "observedGeneration": worker.meta.generation,
-                "lastTransitionTime": transition,
-            }
-        )
+    conditions_ = conditions.build(
+        wanted=wanted,
+        reason=reason,
+        message=message,
+        generation=worker.meta.generation,
+        previous=previous.get("conditions") or (),
+        now=now,
+    )
     return {
         "state": str(state),
         "reason": reason,
@@ -80,5 +68,5 @@ def status(
         "queued": queued,
         "lastHeartbeat": heartbeat,
         "observedGeneration": worker.meta.generation,
-        "conditions": conditions,
+        "conditions": conditions_,
     }

@@ -18,7 +18,10 @@ from typing import Any
 import kopf
 
 from conveyor import API_GROUP, API_VERSION
-from conveyor.k8s import api, controller, leader, login, store
+from conveyor.k8s import api, controller, decoding, leader, login, store
+
+# Before any watch starts: one deeply nested object must not stop the operator.
+decoding.install()
 
 logger = logging.getLogger("conveyor.operator")
 

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from conveyor import API_GROUP, API_VERSION, metrics
+from conveyor.core import safejson
 from conveyor.k8s import login
 
 USER_AGENT = "conveyor-operator"
@@ -217,7 +218,7 @@ class Client:
                     metrics.API_REQUESTS.labels(method, resource, str(response.status)).inc()
                     text = await response.text()
                     if response.status < 400:
-                        return json.loads(text) if text else {}
+                        return safejson.loads(text) if text else {}
                     error = _error(response.status, text)
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
                 metrics.API_REQUESTS.labels(method, resource, "error").inc()
@@ -306,7 +307,7 @@ def _resource_of(path: str) -> str:
 
 def _error(status: int, text: str) -> ApiError:
     try:
-        payload = json.loads(text)
+        payload = safejson.loads(text)
     except ValueError:
         payload = {}
     if not isinstance(payload, dict):

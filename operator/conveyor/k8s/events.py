@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from conveyor.core import lifecycle, model
+from conveyor.core import lifecycle, model, names
 from conveyor.k8s import api, clock
 
 logger = logging.getLogger("conveyor.events")
@@ -36,7 +36,7 @@ def manifest(
             "namespace": md.get("namespace"),
         },
         "involvedObject": {
-            "apiVersion": body.get("apiVersion") or "conveyor.dev/v1alpha1",
+            "apiVersion": body.get("apiVersion") or names.GROUP_VERSION,
             "kind": body.get("kind") or "PipelineJob",
             "name": md.get("name"),
             "namespace": md.get("namespace"),

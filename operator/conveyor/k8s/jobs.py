@@ -9,25 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from conveyor.core import model, params, render
+from conveyor.core import model, render
 from conveyor.k8s import api
 
 
 def manifest(*, job: model.PipelineJob, worker: model.Worker) -> dict[str, Any] | model.SpecError:
-    """The Job to create for the job's current attempt, or why there is none."""
-    assert job.spec is not None
-    parsed = params.validate(job_type=job.spec.type, params=job.spec.params)
-    if isinstance(parsed, model.SpecError):
-        return parsed
-    try:
-        body = render.render_job(
-            job=job,
-            worker=worker,
-            attempt=job.status.attempt,
-            params=parsed.model_dump(by_alias=True, mode="json", exclude_none=True),
-        )
-    except render.RenderError as exc:
-        return model.SpecError(field=exc.field, message=exc.message)
+    """The Job to create for the job's current attempt, or why there is none.
+
+    Renders in the calling thread; `with_owner(await rendering.Renderer.render(...))`
+    is the same with a time and memory budget, off the event loop.
+    """
+    return with_owner(
+        job=job, body=render.attempt_manifest(job=job, worker=worker, attempt=job.status.attempt)
+    )
+
+
+def with_owner(
+    *, job: model.PipelineJob, body: dict[str, Any] | model.SpecError
+) -> dict[str, Any] | model.SpecError:
+    """The rendered Job, owned by its PipelineJob (so deleting that deletes it)."""
+    if isinstance(body, model.SpecError):
+        return body
     body.setdefault("metadata", {})["ownerReferences"] = [
         api.owner_reference(kind="PipelineJob", name=job.meta.name, uid=job.meta.uid)
     ]

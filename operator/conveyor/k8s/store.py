@@ -14,15 +14,16 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from conveyor import metrics
-from conveyor.core import cron, model
+from conveyor.core import cron, model, names
 
 Key = tuple[str, str]
 
 # Labels on every Job and pod Conveyor creates.
-LABEL_PIPELINEJOB = "conveyor.dev/pipelinejob"
-LABEL_ATTEMPT = "conveyor.dev/attempt"
-LABEL_WORKER = "conveyor.dev/worker"
-LABEL_JOB_NAME = "batch.kubernetes.io/job-name"
+# Defined in core/names.py (one source).
+LABEL_PIPELINEJOB = names.LABEL_PIPELINEJOB
+LABEL_ATTEMPT = names.LABEL_ATTEMPT
+LABEL_WORKER = names.LABEL_WORKER
+LABEL_JOB_NAME = names.LABEL_JOB_NAME
 
 
 def key_of(body: Mapping[str, Any]) -> Key:

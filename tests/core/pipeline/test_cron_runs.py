@@ -9,7 +9,7 @@ import pydantic
 import pytest
 
 from conveyor.core import cron, model
-from tests.core import builders as clock
+from tests.builders import clock
 
 RUN_TEMPLATE: dict[str, Any] = {
     "metadata": {"labels": {"team": "a"}},

@@ -15,7 +15,7 @@ import pytest
 
 from conveyor.core import model
 from conveyor.core.pipeline import children, naming, run
-from tests.core import builders as clock
+from tests.builders import clock
 from tests.core.pipeline import builders
 
 B = builders.pipelinerun

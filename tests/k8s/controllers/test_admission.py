@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.core import builders as b
+from tests import builders as b
 from tests.k8s import fakes
 
 BAD_TEMPLATE = (

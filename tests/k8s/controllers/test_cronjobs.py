@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from conveyor.k8s import api
-from tests.core import builders as b
+from tests import builders as b
 from tests.k8s import fakes
 
 CRON_KEY = (fakes.NS, "nightly")

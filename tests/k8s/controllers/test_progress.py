@@ -4,7 +4,7 @@ finishes, and adopts the Job of an unrecorded admission."""
 
 from __future__ import annotations
 
-from tests.core import builders as b
+from tests import builders as b
 from tests.k8s import fakes
 
 KEY = (fakes.NS, "j")

@@ -3,7 +3,7 @@ with its job); every object is looked at again each resync interval."""
 
 from __future__ import annotations
 
-from tests.core import builders as b
+from tests import builders as b
 from tests.k8s import fakes
 
 KEY = (fakes.NS, "j")

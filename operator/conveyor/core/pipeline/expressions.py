@@ -1,7 +1,7 @@
 """`when` expressions and `{{ }}` templates of a pipeline, in the Job templates' sandbox.
 
-Pure: no I/O. Everything runs in `render.sandbox()` (Jinja2, immutable
-sandbox, strict undefined), so a limit added there holds here too.
+Pure: no I/O. Everything runs in `sandbox.environment()` (Jinja2, immutable
+sandbox, strict undefined, output budgets), so a limit added there holds here too.
 
 - A `when` is a Jinja2 expression without braces (`steps.test.state ==
   'SUCCESS'`); `{{ ... }}` around it is accepted as well.
@@ -23,7 +23,7 @@ from typing import Any
 
 import jinja2
 
-from conveyor.core import render
+from conveyor.core import sandbox
 
 # One whole-string expression: `{{ x }}` with no other braces around or inside.
 _WHOLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}).)*)\}\}\s*$", re.DOTALL)
@@ -33,18 +33,16 @@ _MARKERS = ("{{", "{%", "{#")
 MAX_RENDERED_BYTES = 256 * 1024
 
 
-# The three ties to the Job templates' sandbox (core/render; a sandbox module
-# with output budgets once branch hostile is merged: its environment(),
-# render_text() and Refused take these places).
+# The three ties to the Job templates' sandbox (core/sandbox), so its budgets hold here.
 def _sandbox() -> jinja2.Environment:
-    return render.sandbox()
+    return sandbox.environment()
 
 
 def _print(template: jinja2.Template, context: Mapping[str, Any]) -> str:
-    return template.render(**context)
+    return sandbox.render_text(template, context)
 
 
-_REFUSED = render.RenderError  # raised by refuse(field, message) in a template
+_REFUSED = sandbox.Refused  # raised by refuse(field, message) in a template
 
 
 class ExpressionError(Exception):

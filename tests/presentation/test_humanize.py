@@ -6,8 +6,8 @@ import datetime
 
 import pytest
 
-from conveyor.core import humanize
-from tests.core import builders as b
+from conveyor.presentation import humanize
+from tests import builders as b
 
 
 def seconds(value: float) -> datetime.timedelta:

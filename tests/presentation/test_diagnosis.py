@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from conveyor.core import diagnosis, model
-from tests.core import builders as b
+from conveyor.core import model, observe
+from conveyor.presentation import diagnosis
+from tests import builders as b
 
 NOW = b.at(60)
 FRESH = b.at(50)
@@ -32,18 +33,22 @@ def worker_status(
     }
 
 
-def worker(name: str = "build", **kw: Any) -> dict[str, Any]:
-    kw.setdefault("status", worker_status())
-    kw.setdefault("concurrency", 1)
-    return b.worker_body(name, **kw)
+def worker(name: str = "build", namespace: str | None = None) -> b.Worker:
+    return b.worker(name, namespace).status(worker_status()).concurrency(1)
 
 
-def job(name: str = "j", **kw: Any) -> dict[str, Any]:
-    return b.pipelinejob_body(name, **kw)
+def job(name: str = "j", namespace: str | None = None) -> b.PipelineJob:
+    return b.pipelinejob(name, namespace)
 
 
-HOLDER = job(
-    "hold", state="RUNNING", reason="Running", attempt=1, worker="build", started_at=b.at(30)
+HOLDER = (
+    job("hold")
+    .state("RUNNING")
+    .reason("Running")
+    .attempt(1)
+    .assigned("build")
+    .started_at(b.at(30))
+    .served()
 )
 
 
@@ -55,43 +60,42 @@ class Case:
     facts: Sequence[str] = ()  # each in some "Label: text"
     actions: Sequence[str] = ()  # each in some action
     others: Sequence[dict[str, Any]] = ()
-    workers: Sequence[dict[str, Any]] = (worker(),)
+    workers: Sequence[dict[str, Any]] = (worker().served(),)
     pods: Sequence[dict[str, Any]] = ()
     no_actions: Sequence[str] = ()  # in none of the actions
 
 
-def queued(reason: str, **kw: Any) -> dict[str, Any]:
-    kw.setdefault("worker", "build")
-    return job(state="IN-QUEUE", reason=reason, **kw)
+def queued(reason: str) -> b.PipelineJob:
+    return job().state("IN-QUEUE").reason(reason).assigned("build")
 
 
-def starting(**kw: Any) -> dict[str, Any]:
-    return job(state="IN-QUEUE", reason="Starting", attempt=1, worker="build", **kw)
+def starting() -> b.PipelineJob:
+    return job().state("IN-QUEUE").reason("Starting").attempt(1).assigned("build")
 
 
-def failed(reason: str, **kw: Any) -> dict[str, Any]:
-    return job(
-        state="FAILED",
-        reason=reason,
-        attempt=1,
-        worker="build",
-        started_at=b.at(10),
-        finished_at=b.at(40),
-        **kw,
+def failed(reason: str) -> b.PipelineJob:
+    return (
+        job()
+        .state("FAILED")
+        .reason(reason)
+        .attempt(1)
+        .assigned("build")
+        .started_at(b.at(10))
+        .finished_at(b.at(40))
     )
 
 
 CASES = [
     Case(
         id="Queued",
-        job=queued("Queued", message="waiting to be scheduled"),
+        job=queued("Queued").message("waiting to be scheduled").served(),
         summary="queued: waiting for the operator to schedule it",
         facts=["Message: waiting to be scheduled", "Queue: position 1 of 1"],
         actions=["wait: the operator schedules queued jobs"],
     ),
     Case(
         id="NoWorker: none of the type",
-        job=queued("NoWorker", worker=None),
+        job=queued("NoWorker").assigned(None).served(),
         workers=(),
         summary="no Worker can run it",
         actions=[
@@ -102,50 +106,52 @@ CASES = [
     ),
     Case(
         id="NoWorker: the named one is missing",
-        job=queued("NoWorker", worker=None, spec_worker="fast"),
+        job=queued("NoWorker").assigned(None).worker("fast").served(),
         summary="no Worker can run it",
         actions=["create Worker fast of type build", "or remove spec.worker"],
     ),
     Case(
         id="NoWorker: the named one has another type",
-        job=queued("NoWorker", worker=None, spec_worker="deploy"),
-        workers=(worker(), worker("deploy", type="deploy")),
+        job=queued("NoWorker").assigned(None).worker("deploy").served(),
+        workers=(worker().served(), worker("deploy").type("deploy").served()),
         summary="no Worker can run it",
         facts=["Now: Worker 'deploy' runs deploy jobs, but this job needs a build Worker"],
         actions=["set spec.worker to a Worker of type build, or remove it"],
     ),
     Case(
         id="NoWorker: several of the type",
-        job=queued("NoWorker", worker=None),
-        workers=(worker("green"), worker("blue")),
+        job=queued("NoWorker").assigned(None).served(),
+        workers=(worker("green").served(), worker("blue").served()),
         summary="no Worker can run it",
         actions=["set spec.worker to one of: blue, green"],
     ),
     Case(
         id="NoWorker: the Worker exists now",
-        job=queued("NoWorker", worker=None),
+        job=queued("NoWorker").assigned(None).served(),
         summary="no Worker can run it",
         actions=["wait: Worker build exists now"],
     ),
     Case(
         id="WorkerPaused",
-        job=queued("WorkerPaused"),
-        workers=(worker(paused=True, status=worker_status("PAUSED", reason="Paused")),),
+        job=queued("WorkerPaused").served(),
+        workers=(worker().paused(True).status(worker_status("PAUSED", reason="Paused")).served(),),
         summary="its Worker build is paused",
         facts=["Worker: build (type build, concurrency 1): PAUSED (Paused)", "position 1 of 1"],
         actions=['kubectl patch wk build -n team-a --type merge -p \'{"spec":{"paused":false}}\''],
     ),
     Case(
         id="WorkerOffline: image",
-        job=queued("WorkerOffline"),
+        job=queued("WorkerOffline").served(),
         workers=(
-            worker(
-                status=worker_status(
+            worker()
+            .status(
+                worker_status(
                     "OFFLINE",
                     reason="ImagePullFailing",
                     message="no pod can start: ImagePullBackOff (pod j-1-abcde)",
                 )
-            ),
+            )
+            .served(),
         ),
         summary="its Worker build is offline",
         facts=["Worker: build (type build, concurrency 1): OFFLINE (ImagePullFailing)"],
@@ -156,51 +162,59 @@ CASES = [
     ),
     Case(
         id="WorkerOffline: unschedulable",
-        job=queued("WorkerOffline"),
+        job=queued("WorkerOffline").served(),
         workers=(
-            worker(status=worker_status("OFFLINE", reason="Unschedulable", message="0/3 nodes")),
+            worker()
+            .status(worker_status("OFFLINE", reason="Unschedulable", message="0/3 nodes"))
+            .served(),
         ),
         summary="its Worker build is offline",
         actions=["no node can take its pods"],
     ),
     Case(
         id="WorkerOffline: missing secret",
-        job=queued("WorkerOffline"),
+        job=queued("WorkerOffline").served(),
         workers=(
-            worker(
-                status=worker_status(
+            worker()
+            .status(
+                worker_status(
                     "OFFLINE", reason="CreateContainerConfigError", message='secret "x" not found'
                 )
-            ),
+            )
+            .served(),
         ),
         summary="its Worker build is offline",
         actions=["create the Secrets and ConfigMaps its pods refer to"],
     ),
     Case(
         id="WorkerOffline: container config, as the health check names it",
-        job=queued("WorkerOffline"),
+        job=queued("WorkerOffline").served(),
         workers=(
-            worker(
-                status=worker_status(
+            worker()
+            .status(
+                worker_status(
                     "OFFLINE",
                     reason="ContainerConfigError",
                     message="no pod can start (e.g. pod j-1-abc: CreateContainerConfigError)",
                 )
-            ),
+            )
+            .served(),
         ),
         summary="its Worker build is offline",
         actions=["create the Secrets and ConfigMaps its pods refer to"],
     ),
     Case(
         id="ConcurrencyLimit behind a DEGRADED Worker",
-        job=queued("ConcurrencyLimit"),
+        job=queued("ConcurrencyLimit").served(),
         others=(HOLDER,),
         workers=(
-            worker(
-                status=worker_status(
+            worker()
+            .status(
+                worker_status(
                     "DEGRADED", reason="ImagePullFailing", message="1 of 2 pods cannot start"
                 )
-            ),
+            )
+            .served(),
         ),
         summary="waiting for a free slot on Worker build",
         facts=["Worker: build (type build, concurrency 1): DEGRADED (ImagePullFailing)"],
@@ -208,15 +222,20 @@ CASES = [
     ),
     Case(
         id="WorkerOffline: other cause",
-        job=queued("WorkerOffline"),
-        workers=(worker(status=worker_status("OFFLINE", reason="InvalidSpec", message="bad")),),
+        job=queued("WorkerOffline").served(),
+        workers=(
+            worker().status(worker_status("OFFLINE", reason="InvalidSpec", message="bad")).served(),
+        ),
         summary="its Worker build is offline",
         actions=["fix what the Worker's status names: kubectl edit wk build -n team-a"],
     ),
     Case(
         id="ConcurrencyLimit",
-        job=queued("ConcurrencyLimit", created=b.at(5)),
-        others=(HOLDER, job("first", state="IN-QUEUE", reason="ConcurrencyLimit", worker="build")),
+        job=queued("ConcurrencyLimit").created(b.at(5)).served(),
+        others=(
+            HOLDER,
+            job("first").state("IN-QUEUE").reason("ConcurrencyLimit").assigned("build").served(),
+        ),
         summary="waiting for a free slot on Worker build",
         facts=[
             "Queue: position 2 of 2 in the queue of Worker build",
@@ -232,7 +251,7 @@ CASES = [
     ),
     Case(
         id="ConcurrencyLimit: first in line",
-        job=queued("ConcurrencyLimit"),
+        job=queued("ConcurrencyLimit").served(),
         others=(HOLDER,),
         summary="waiting for a free slot on Worker build",
         facts=["Queue: position 1 of 1"],
@@ -241,30 +260,27 @@ CASES = [
     ),
     Case(
         id="ConcurrencyLimit: on hold",
-        job=queued("ConcurrencyLimit"),
-        workers=(worker(concurrency=0),),
+        job=queued("ConcurrencyLimit").served(),
+        workers=(worker().concurrency(0).served(),),
         summary="waiting for a free slot on Worker build",
         facts=["Slots: 0 of 0 busy"],
         actions=["on hold (concurrency 0)", '{"spec":{"concurrency":1}}'],
     ),
     Case(
         id="Delayed",
-        job=queued("Delayed", worker=None, start_at=b.at(300)),
+        job=queued("Delayed").assigned(None).start_at(b.at(300)).served(),
         summary="waiting for its start time (spec.startAt)",
         facts=["Start: 2026-01-01T12:05:00Z (in 4m)"],
         actions=["nothing to do", "conveyor revoke j -n team-a"],
     ),
     Case(
         id="RetryBackoff",
-        job=queued(
-            "RetryBackoff",
-            attempt=1,
-            retry_limit=2,
-            next_attempt_at=b.at(65),
-            attempts=[
-                b.attempt_entry(1, result="FAILED", reason="PodFailed", exit_code=1, name="j")
-            ],
-        ),
+        job=queued("RetryBackoff")
+        .attempt(1)
+        .retry_limit(2)
+        .next_attempt_at(b.at(65))
+        .attempts([b.attempt_entry(1, result="FAILED", reason="PodFailed", exit_code=1, name="j")])
+        .served(),
         summary="waiting to retry after a failed attempt",
         facts=[
             "Attempt 1: FAILED, PodFailed, exit code 1 (Job j-1)",
@@ -279,7 +295,7 @@ CASES = [
     ),
     Case(
         id="Starting: image pull",
-        job=starting(),
+        job=starting().served(),
         pods=(b.pod_pending("j-1", waiting_reason="ImagePullBackOff", waiting_message="nope"),),
         summary="admitted; waiting for its pod to start",
         facts=["Pod: j-1-abcde Pending, ImagePullBackOff: nope"],
@@ -287,7 +303,7 @@ CASES = [
     ),
     Case(
         id="Starting: unschedulable",
-        job=starting(),
+        job=starting().served(),
         pods=(b.pod_unschedulable("j-1"),),
         summary="admitted; waiting for its pod to start",
         facts=["Pod: j-1-abcde Pending, Unschedulable: 0/3 nodes are available"],
@@ -295,35 +311,35 @@ CASES = [
     ),
     Case(
         id="Starting: config error",
-        job=starting(),
+        job=starting().served(),
         pods=(b.pod_pending("j-1", waiting_reason="CreateContainerConfigError"),),
         summary="admitted; waiting for its pod to start",
         actions=["fix the Secrets, ConfigMaps or env the pod refers to"],
     ),
     Case(
         id="Starting: container creating",
-        job=starting(),
+        job=starting().served(),
         pods=(b.pod_pending("j-1", waiting_reason="ContainerCreating"),),
         summary="admitted; waiting for its pod to start",
         actions=["wait: the pod is starting (kubectl describe pod j-1-abcde -n team-a)"],
     ),
     Case(
         id="Starting: no pod yet",
-        job=starting(),
+        job=starting().served(),
         summary="admitted; waiting for its pod",
         facts=["Pod: none yet for Job j-1"],
         actions=["wait: the Job controller creates the pod"],
     ),
     Case(
         id="Running",
-        job=job(
-            state="RUNNING",
-            reason="Running",
-            attempt=1,
-            worker="build",
-            timeout="5m",
-            started_at=b.at(30),
-        ),
+        job=job()
+        .state("RUNNING")
+        .reason("Running")
+        .attempt(1)
+        .assigned("build")
+        .timeout("5m")
+        .started_at(b.at(30))
+        .served(),
         pods=(b.pod_running("j-1"),),
         summary="running (attempt 1 of 1)",
         facts=["Pod: j-1-abcde Running", "Timeout: 5m per attempt", "started 30s ago"],
@@ -331,105 +347,104 @@ CASES = [
     ),
     Case(
         id="Succeeded",
-        job=job(
-            state="SUCCESS",
-            reason="Succeeded",
-            attempt=1,
-            worker="build",
-            outputs={"digest": "sha256:abc"},
-            started_at=b.at(10),
-            finished_at=b.at(40),
-        ),
+        job=job()
+        .state("SUCCESS")
+        .reason("Succeeded")
+        .attempt(1)
+        .assigned("build")
+        .outputs({"digest": "sha256:abc"})
+        .started_at(b.at(10))
+        .finished_at(b.at(40))
+        .served(),
         summary="finished successfully",
         facts=['Outputs: {"digest": "sha256:abc"}', "finished 20s ago after 30s"],
         actions=["conveyor rerun j -n team-a"],
     ),
     Case(
         id="PodFailed",
-        job=failed(
-            "PodFailed",
-            attempts=[b.attempt_entry(1, result="FAILED", reason="PodFailed", exit_code=3)],
-        ),
+        job=failed("PodFailed")
+        .attempts([b.attempt_entry(1, result="FAILED", reason="PodFailed", exit_code=3)])
+        .served(),
         summary="failed: its pod failed",
         facts=["Attempt 1: FAILED, PodFailed, exit code 3 (Job j-1)"],
         actions=["see why: conveyor logs j -n team-a --attempt 1", "conveyor rerun j"],
     ),
     Case(
         id="DeadlineExceeded",
-        job=failed("DeadlineExceeded", timeout="5m"),
+        job=failed("DeadlineExceeded").timeout("5m").served(),
         summary="failed: it ran longer than its timeout",
         actions=["raise spec.timeout (now 5m)"],
     ),
     Case(
         id="RetriesExhausted",
-        job=failed("RetriesExhausted", retry_limit=2),
+        job=failed("RetriesExhausted").retry_limit(2).served(),
         summary="failed: every attempt failed",
         actions=["allow more retries (spec.retry.limit)"],
     ),
     Case(
         id="JobLost",
-        job=failed("JobLost"),
+        job=failed("JobLost").served(),
         summary="failed: its Job disappeared",
         actions=["conveyor rerun j"],
     ),
     Case(
         id="InvalidSpec",
-        job=job(
-            state="FAILED",
-            reason="InvalidSpec",
-            message="spec.params.image: Field required",
-            params={"command": ["true"]},
-        ),
+        job=job()
+        .state("FAILED")
+        .reason("InvalidSpec")
+        .message("spec.params.image: Field required")
+        .params({"command": ["true"]})
+        .served(),
         summary="refused: its spec is invalid",
         facts=["Message: spec.params.image: Field required"],
         actions=["fix the field the message names"],
     ),
     Case(
         id="Revoked",
-        job=job(state="REVOKED", reason="Revoked", worker="build", revoke=True),
+        job=job().state("REVOKED").reason("Revoked").assigned("build").revoke(True).served(),
         summary="revoked (spec.revoke)",
         actions=["conveyor rerun j -n team-a"],
         no_actions=["operator seems down"],
     ),
     Case(
         id="not seen yet, just created",
-        job=job(created=b.at(50)),
+        job=job().created(b.at(50)).served(),
         summary="new: the operator has not picked it up yet",
         actions=["wait a moment"],
     ),
     Case(
         id="not seen for a while",
-        job=job(created=b.at(-120)),
+        job=job().created(b.at(-120)).served(),
         summary="not picked up by the operator",
         facts=["Operator: no status written in 3m"],
         actions=["the operator seems down or does not watch namespace team-a"],
     ),
     Case(
         id="operator heartbeat stale",
-        job=queued("ConcurrencyLimit"),
+        job=queued("ConcurrencyLimit").served(),
         others=(HOLDER,),
-        workers=(worker(status=worker_status(heartbeat=b.at(-300))),),
+        workers=(worker().status(worker_status(heartbeat=b.at(-300))).served(),),
         summary="waiting for a free slot on Worker build",
         facts=["Operator: last heartbeat 6m ago on Worker build: the operator seems down"],
         actions=["the operator seems down"],
     ),
     Case(
         id="operator never wrote the Worker's status",
-        job=queued("ConcurrencyLimit"),
-        workers=(b.worker_body("build", concurrency=1),),
+        job=queued("ConcurrencyLimit").served(),
+        workers=(b.worker("build").concurrency(1).served(),),
         summary="waiting for a free slot on Worker build",
         facts=["Worker: build (type build, concurrency 1): no status yet", "no heartbeat"],
         actions=["the operator seems down"],
     ),
     Case(
         id="revoke not acted upon",
-        job=queued("ConcurrencyLimit", revoke=True),
+        job=queued("ConcurrencyLimit").revoke(True).served(),
         summary="waiting for a free slot on Worker build",
         facts=["Revoke: spec.revoke is set; the operator has not acted on it yet"],
     ),
     Case(
         id="unknown reason",
-        job=job(state="IN-QUEUE", reason="SomethingNew"),
+        job=job().state("IN-QUEUE").reason("SomethingNew").served(),
         summary="IN-QUEUE (SomethingNew)",
         actions=["kubectl describe pj j -n team-a"],
     ),
@@ -474,7 +489,7 @@ def test_every_reason_is_explained_in_words(reason: model.Reason) -> None:
         if reason in ("PodFailed", "DeadlineExceeded", "RetriesExhausted", "InvalidSpec", "JobLost")
         else "IN-QUEUE",
     )
-    body = job(state=state, reason=str(reason), worker="build", attempt=1)
+    body = job().state(state).reason(str(reason)).assigned("build").attempt(1).served()
     result = run(Case(id=str(reason), job=body, summary=""))
     assert f"({reason})" not in result.summary
     assert result.actions
@@ -483,8 +498,8 @@ def test_every_reason_is_explained_in_words(reason: model.Reason) -> None:
 def test_finished_jobs_do_not_report_on_workers_or_the_operator() -> None:
     case = Case(
         id="done",
-        job=job(state="SUCCESS", reason="Succeeded", worker="build"),
-        workers=(worker(status=worker_status(heartbeat=b.at(-3600))),),
+        job=job().state("SUCCESS").reason("Succeeded").assigned("build").served(),
+        workers=(worker().status(worker_status(heartbeat=b.at(-3600))).served(),),
         summary="",
     )
     labels = {f.label for f in run(case).facts}
@@ -500,14 +515,14 @@ def test_warnings_are_marked() -> None:
 
 def test_holders_are_capped() -> None:
     holders = [
-        job(f"h{i:02}", state="RUNNING", reason="Running", attempt=1, worker="build")
+        job(f"h{i:02}").state("RUNNING").reason("Running").attempt(1).assigned("build").served()
         for i in range(12)
     ]
     case = Case(
         id="many",
-        job=queued("ConcurrencyLimit"),
+        job=queued("ConcurrencyLimit").served(),
         others=holders,
-        workers=(worker(concurrency=12),),
+        workers=(worker().concurrency(12).served(),),
         summary="",
     )
     slots = next(f.text for f in run(case).facts if f.label == "Slots")
@@ -558,7 +573,7 @@ def test_events_are_the_jobs_own_oldest_first() -> None:
         event("OldObject", at=b.at(5), uid="uid-earlier"),
         event("PodEvent", at=b.at(5), kind="Pod"),
     ]
-    lines = diagnosis.recent_events(events=events, job=job(), now=NOW)
+    lines = diagnosis.recent_events(events=events, job=job().served(), now=NOW)
     # Same-second events in write order; the two Queued in a row are one line.
     assert [(e.age, e.reason, e.count) for e in lines] == [
         ("50s", "Queued", 2),
@@ -570,7 +585,7 @@ def test_events_are_the_jobs_own_oldest_first() -> None:
 def test_repeated_events_in_a_row_are_counted_once() -> None:
     events = [event("Queued", at=b.at(i), message="queued", version=str(i)) for i in range(5)]
     events.append(event("Started", at=b.at(9), version="9"))
-    lines = diagnosis.recent_events(events=events, job=job(), now=NOW)
+    lines = diagnosis.recent_events(events=events, job=job().served(), now=NOW)
     assert [(e.reason, e.count, e.age) for e in lines] == [
         ("Queued", 5, "56s"),
         ("Started", 1, "51s"),
@@ -579,7 +594,7 @@ def test_repeated_events_in_a_row_are_counted_once() -> None:
 
 def test_only_the_latest_events_are_kept() -> None:
     events = [event(f"R{i}", at=b.at(i), version=str(i)) for i in range(15)]
-    lines = diagnosis.recent_events(events=events, job=job(), now=NOW)
+    lines = diagnosis.recent_events(events=events, job=job().served(), now=NOW)
     assert [e.reason for e in lines] == [f"R{i}" for i in range(5, 15)]
 
 
@@ -624,3 +639,14 @@ def test_pod_state(
     state = diagnosis.pod_state(pods)
     got = None if state is None else (state.phase, state.waiting_reason, state.waiting_message)
     assert got == expected
+
+
+def test_with_a_sidecar_the_cli_and_the_operator_agree() -> None:
+    """A sidecar that cannot pull its image is not the job's pod failing to start."""
+    pod = b.pod_pending("j-1", waiting_reason="ContainerCreating")
+    sidecar = {"name": "proxy", "state": {"waiting": {"reason": "ImagePullBackOff"}}}
+    pod["status"]["containerStatuses"].insert(0, sidecar)
+    state = diagnosis.pod_state([pod])
+    seen = observe.summarize(job=b.batch_job(), pods=[pod])
+    assert state is not None
+    assert state.waiting_reason == seen.waiting_reason == "ContainerCreating"

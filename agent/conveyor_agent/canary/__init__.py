@@ -1,0 +1,1 @@
+"""canary-analysis: baseline vs canary, metric by metric, interval by interval."""

@@ -1,0 +1,3 @@
+from tests.agent.fakes import fake_api
+
+__all__ = ["fake_api"]
