@@ -148,6 +148,10 @@ def test_an_archive_nobody_created_is_an_error_not_a_new_file(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main.main(["history", "--archive", f"sqlite:///{tmp_path}/none.db"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
+    (tmp_path / "empty.db").touch()
+    assert main.main(["history", "--archive", f"sqlite:///{tmp_path}/empty.db"]) == 1
     assert "no tables yet" in capsys.readouterr().err
 
 

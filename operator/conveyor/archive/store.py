@@ -51,7 +51,6 @@ class Page:
 
 def engine(url: sa.URL) -> sa.Engine:
     if url.get_backend_name() == "sqlite":
-        pathlib.Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
         created = sa.create_engine(url, connect_args={"timeout": 30})
         sa.event.listen(created, "connect", _sqlite_pragmas)
         return created
@@ -76,6 +75,8 @@ class Archive:
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (idempotent)."""
+        if self.url.get_backend_name() == "sqlite":
+            pathlib.Path(self.url.database or "").parent.mkdir(parents=True, exist_ok=True)
         config = alembic.config.Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
@@ -84,6 +85,9 @@ class Archive:
 
     def check(self) -> None:
         """NotMigrated when the tables are not there (a reader must not create them)."""
+        sqlite_file = self.url.get_backend_name() == "sqlite" and self.url.database
+        if sqlite_file and not pathlib.Path(sqlite_file).exists():
+            raise NotMigrated(f"{sqlite_file} does not exist: the recorder creates it")
         if not sa.inspect(self.engine).has_table(R.name):
             raise NotMigrated(
                 "the archive has no tables yet: the recorder (`conveyor archive`) creates them"
