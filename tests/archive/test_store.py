@@ -162,3 +162,16 @@ def test_ten_thousand_records_page_in_well_under_a_second(archive: store.Archive
         + ", ".join(f"{t * 1000:.1f} ms" for t in timings)
     )
     assert max(timings) < 0.5
+
+
+def test_the_migrations_make_the_tables_the_queries_are_written_against(
+    archive: store.Archive,
+) -> None:
+    from alembic import autogenerate, migration
+
+    from conveyor.archive import schema
+
+    with archive.engine.connect() as connection:
+        context = migration.MigrationContext.configure(connection)
+        differences = autogenerate.compare_metadata(context, schema.METADATA)
+    assert differences == []

@@ -54,10 +54,12 @@ RECORDS = sa.Table(
     sa.Column("labels", sa.JSON, nullable=False),
     sa.Column("summary", sa.JSON, nullable=False),
     sa.Column("recorded_at", UtcDateTime, nullable=False),
-    # Newest first, with the uid as the tie-break: the keyset of every page.
-    sa.Index("records_finished", "finished_at", "uid"),
-    sa.Index("records_namespace_finished", "namespace", "finished_at"),
-    sa.Index("records_kind_type", "kind", "type"),
+    # Newest first, with the uid as the tie-break: the keyset of every page,
+    # read in index order (no sort) for the common filters.
+    sa.Index("records_kind_finished", "kind", "finished_at", "uid"),
+    sa.Index("records_namespace_finished", "namespace", "kind", "finished_at", "uid"),
+    sa.Index("records_type_finished", "kind", "type", "finished_at", "uid"),
+    sa.Index("records_finished", "finished_at", "uid"),  # all kinds; the retention delete
 )
 
 # Labels again, one row each, so that a selector is an indexed lookup on

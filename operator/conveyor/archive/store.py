@@ -101,7 +101,7 @@ class Archive:
                 uids = [r.uid for r in chunk]
                 known = set(connection.scalars(sa.select(R.c.uid).where(R.c.uid.in_(uids))))
                 new += len(set(uids) - known)
-                connection.execute(_upsert(connection.dialect.name, [_row(r, now) for r in chunk]))
+                connection.execute(_upsert(connection.dialect.name), [_row(r, now) for r in chunk])
                 connection.execute(sa.delete(L).where(L.c.uid.in_(uids)))
                 labels = [
                     {"uid": r.uid, "key": k, "value": v} for r in chunk for k, v in r.labels.items()
@@ -156,9 +156,10 @@ def _chunks(items: list[record.Record]) -> Iterator[list[record.Record]]:
         yield items[start : start + CHUNK]
 
 
-def _upsert(dialect: str, rows: list[dict[str, Any]]) -> Any:
+def _upsert(dialect: str) -> Any:
+    """One statement for many rows (executemany: compiled once, cached)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(R).values(rows)
+    statement = insert(R)
     changed = {c.name: statement.excluded[c.name] for c in R.columns if c.name != "uid"}
     return statement.on_conflict_do_update(index_elements=[R.c.uid], set_=changed)
 

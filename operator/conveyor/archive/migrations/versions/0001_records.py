@@ -39,9 +39,13 @@ def upgrade() -> None:
         sa.Column("summary", sa.JSON, nullable=False),
         sa.Column("recorded_at", schema.UtcDateTime, nullable=False),
     )
-    op.create_index("records_finished", "records", ["finished_at", "uid"])
-    op.create_index("records_namespace_finished", "records", ["namespace", "finished_at"])
-    op.create_index("records_kind_type", "records", ["kind", "type"])
+    # The keyset of every page (finish time, uid) behind the common filters.
+    op.create_index("records_kind_finished", "records", ["kind", "finished_at", "uid"])
+    op.create_index(
+        "records_namespace_finished", "records", ["namespace", "kind", "finished_at", "uid"]
+    )
+    op.create_index("records_type_finished", "records", ["kind", "type", "finished_at", "uid"])
+    op.create_index("records_finished", "records", ["finished_at", "uid"])  # all kinds; retention
     op.create_table(
         "record_labels",
         sa.Column("uid", sa.String(64), primary_key=True),
