@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import json
 import os
 import pathlib
 import re
@@ -208,3 +209,29 @@ async def test_a_recorder_killed_mid_stream_loses_no_record(
     assert set(archived(target, k.namespace).values()) == {"SUCCESS"}
     assert recorder.caught_up() == jobs - at_kill
     assert re.search(rf"caught up {jobs - at_kill} PipelineJob record", recorder.log.read_text())
+
+
+async def test_insights_without_an_archive_read_the_live_api(
+    operator: OperatorProcess, k: kube.Kube, cluster: clusters.Cluster
+) -> None:
+    await k.create(builders.worker("deploy").type("deploy").obj())
+    labels = {"conveyor.dev/service": "api", "conveyor.dev/environment": "prod"}
+    await k.create(builders.pipelinejob("api-deploy-1").type("deploy").labels(labels).obj())
+    await k.create(
+        builders.pipelinejob("api-deploy-2").type("deploy").labels(labels).sim(exit_code=1).obj()
+    )
+    await k.wait_state("api-deploy-1", "SUCCESS")
+    await k.wait_state("api-deploy-2", "FAILED")
+
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "conveyor.cli.main", "insights", "-n", k.namespace, "-o", "json"),
+        env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    [group] = json.loads(out)["groups"]
+    assert (group["service"], group["environment"]) == ("api", "prod")
+    assert (group["deploys"], group["successful"], group["failed"]) == (2, 1, 1)
+    assert group["changeFailureRate"] == 0.5
