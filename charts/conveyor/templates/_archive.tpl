@@ -57,7 +57,7 @@ postgresql://{{ $p.user }}@{{ $p.host }}:{{ $p.port }}/{{ $p.database }}?sslmode
 - name: archive-password
   secret:
     secretName: {{ .Values.archive.postgresql.passwordSecret.name }}
-    defaultMode: 0400
+    defaultMode: 0440  # readable by the pod's fsGroup (it runs as non-root)
     items:
       - key: {{ .Values.archive.postgresql.passwordSecret.key }}
         path: password
