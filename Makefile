@@ -80,12 +80,40 @@ e2e: venv $(CLUSTER_BIN) ## end-to-end tests against the local control plane (or
 	$(VENV)/bin/pytest e2e/tests
 
 .PHONY: test
+# e2e files run on E2E_WORKERS processes, each with its own control plane:
+# most of an e2e test is waiting for pods, so two share 2 cores well.
+E2E_WORKERS ?= 2
+
 test: venv $(CLUSTER_BIN) lint deploy-tools postgres ## everything: lint, unit and end-to-end tests
-	$(VENV)/bin/pytest tests e2e/tests
+	$(VENV)/bin/pytest tests
+	$(VENV)/bin/pytest -n $(E2E_WORKERS) --dist loadfile e2e/tests
 
 .PHONY: up
 up: venv $(CLUSTER_BIN) ## start the control plane, install CRDs, run the operator, apply the examples, watch jobs move
 	$(PY) e2e/up.py --cluster-bin $(CLUSTER_BIN) --dir $(CLUSTER_DIR)
+
+.PHONY: dashboard
+dashboard: venv ## run the read-only web dashboard against .cluster/kubeconfig (http://127.0.0.1:8090/)
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(VENV)/bin/conveyor dashboard -A
+
+# Debian's headless Chromium for the dashboard's browser tests (Playwright
+# drives it; it never downloads a browser of its own). Needs root.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: browser
+browser: ## install Debian's Chromium for the dashboard's browser tests (root; once)
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+	fi
+	@$(CHROMIUM) --version
+
+.PHONY: browser-test
+browser-test: venv $(CLUSTER_BIN) browser ## the dashboard's browser tests only
+	$(VENV)/bin/pytest e2e/tests/test_dashboard.py
+
+.PHONY: screenshots
+screenshots: venv $(CLUSTER_BIN) browser ## retake docs/images/dashboard-*.png with the browser tests
+	CONVEYOR_SCREENSHOTS=docs/images $(VENV)/bin/pytest e2e/tests/test_dashboard.py
 
 .PHONY: operator
 operator: venv ## run the operator against .cluster/kubeconfig in the foreground
@@ -146,4 +174,18 @@ bench: venv $(CLUSTER_BIN) ## benchmark: 3 runs of drain, baseline, latency, wri
 .PHONY: bench-quick
 bench-quick: venv $(CLUSTER_BIN) ## quick benchmark: 1 run, smaller sizes (under 3 minutes)
 	$(PY) -m bench.run --quick $(BENCH_ARGS)
+.PHONY: bench-dashboard
+bench-dashboard: venv $(CLUSTER_BIN) ## dashboard figure: 5,000 PipelineJobs, 50 streams: RSS, CPU, first render
+	$(PY) -m bench.dashboard $(BENCH_ARGS)
 # --- end benchmark ---------------------------------------------------------------
+
+# --- chaos (issue 12) -------------------------------------------------------------
+# The long fault runs (pytest marker `chaos`, deselected elsewhere): 2,000 jobs
+# with the operator SIGKILLed every 10 s, and 10 leader deaths for the takeover
+# figure; prints the figures. docs/performance.md says how to read them.
+CHAOS_JOBS ?= 2000
+.PHONY: chaos
+chaos: venv $(CLUSTER_BIN) ## long fault-injection runs (2,000 jobs, kills every 10 s, leader deaths; ~30 min)
+	CONVEYOR_CHAOS_JOBS=$(CHAOS_JOBS) $(VENV)/bin/pytest -m chaos -s \
+	  e2e/tests/test_restarts.py e2e/tests/test_faults.py
+# --- end chaos ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ def main() -> int:
     parser.add_argument("--cluster-bin", default=str(ROOT / "e2e/bin/conveyor-cluster"))
     parser.add_argument("--dir", default=str(ROOT / ".cluster"))
     parser.add_argument("--namespace", default="conveyor-demo")
+    parser.add_argument("--dashboard-port", type=int, default=8090)
     args = parser.parse_args()
 
     state_dir = pathlib.Path(args.dir).resolve()
@@ -66,8 +67,26 @@ def main() -> int:
             stderr=subprocess.STDOUT,
         )
 
+    dashboard_log = state_dir / "logs" / "dashboard.log"
+    dashboard_url = f"http://127.0.0.1:{args.dashboard_port}/"
+    print(f"== starting the dashboard at {dashboard_url} (log: {dashboard_log})")
+    command = [sys.executable, "-m", "conveyor.cli.main", "dashboard", "-A"]
+    with dashboard_log.open("ab") as log:
+        dashboard = subprocess.Popen(
+            [*command, "--port", str(args.dashboard_port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
     def stop(*_: object) -> None:
-        print("\n== stopping the operator")
+        print("\n== stopping the dashboard")
+        dashboard.send_signal(signal.SIGTERM)
+        try:
+            dashboard.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            dashboard.kill()
+        print("== stopping the operator")
         operator.send_signal(signal.SIGTERM)
         try:
             operator.wait(timeout=20)
@@ -85,6 +104,7 @@ def main() -> int:
     kubectl("apply", "-n", ns, "-f", str(ROOT / "manifests/examples/workers.yaml"))
     kubectl("apply", "-n", ns, "-f", str(ROOT / "manifests/examples/jobs.yaml"))
     kubectl("apply", "-n", ns, "-f", str(ROOT / "manifests/examples/cronjobs.yaml"))
+    print(f"== dashboard: {dashboard_url}")
     print(f"== watching (like `kubectl get pj -n {ns} -w`); Ctrl-C stops\n")
     print(_row(COLUMNS))
 
@@ -110,9 +130,12 @@ def main() -> int:
             print("\n== all jobs settled. Try:")
             print(f"   export KUBECONFIG={kubeconfig}")
             print(f"   {cluster_bin} kubectl get pj,wk -n {ns}")
-            print("   The operator keeps running; Ctrl-C stops it.")
+            print(f"   Open the dashboard: {dashboard_url}")
+            print("   The operator and the dashboard keep running; Ctrl-C stops them.")
         if operator.poll() is not None:
             sys.exit(f"the operator exited ({operator.returncode}); see {log_path}")
+        if dashboard.poll() is not None:
+            sys.exit(f"the dashboard exited ({dashboard.returncode}); see {dashboard_log}")
         time.sleep(0.5)
 
 

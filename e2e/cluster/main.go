@@ -4,7 +4,9 @@
 // Each component runs as its own process (this binary re-executed with a
 // subcommand): the API server's signal handling may be set up only once per
 // process. `up` starts them all under a supervisor and writes a kubeconfig;
-// `down` stops the supervisor, which stops its children.
+// `down` stops the supervisor, which stops its children. While it runs, the
+// supervisor restarts a component that exits and takes commands on a unix
+// socket (control.go) to stop, start, restart or pause one.
 package main
 
 import (
@@ -28,8 +30,12 @@ import (
 const usage = `usage: conveyor-cluster COMMAND [flags]
 
   up        start the control plane in the background and wait until it is ready
-  down      stop everything 'up' started
+            (the same cluster again on the same --dir; --wipe: a new one)
+  down      stop everything 'up' started (--wipe: and remove its state)
   status    exit 0 when the control plane in --dir is ready
+  components                      each component's state (running, paused, stopped)
+  stop | start | restart COMPONENT  one component, while the others run
+  pause COMPONENT --for 20s       SIGSTOP it for that long (resume COMPONENT: earlier)
   etcd | kube-apiserver | kube-controller-manager | kube-scheduler | kwok | kubectl
             run one component in the foreground (flags pass through)
   version   print the Kubernetes version this binary was built from
@@ -52,6 +58,8 @@ func main() {
 		os.Exit(runDown(os.Args[1:]))
 	case "status":
 		os.Exit(runStatus(os.Args[1:]))
+	case "stop", "start", "restart", "pause", "resume", "components":
+		os.Exit(runControl(sub, os.Args[1:]))
 	case "supervise":
 		os.Exit(runSupervise(os.Args[1:]))
 	case "etcd":

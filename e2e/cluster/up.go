@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -72,6 +73,7 @@ func runUp(args []string) int {
 	dir := dirFlag(fs)
 	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait for ready")
 	loadTest := fs.Bool("load-test", false, "raise API server and controller limits (benchmarks)")
+	wipe := fs.Bool("wipe", false, "start a new cluster: remove the state directory first")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -86,17 +88,21 @@ func runUp(args []string) int {
 		return 1
 	}
 
-	// A fresh cluster each time: stale etcd data or certificates would only
-	// confuse the tests that follow.
-	if err := os.RemoveAll(l.dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	// The same cluster again unless told otherwise: same CA, ports and etcd
+	// data, so clients holding the old kubeconfig reconnect (as to a real
+	// cluster whose control plane restarted).
+	if *wipe {
+		if err := os.RemoveAll(l.dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
+	_ = os.Remove(l.readyFile())
 	if err := os.MkdirAll(l.logDir(), 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	logFile, err := os.Create(filepath.Join(l.logDir(), "supervisor.log"))
+	logFile, err := os.OpenFile(filepath.Join(l.logDir(), "supervisor.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -134,6 +140,7 @@ func runUp(args []string) int {
 func runDown(args []string) int {
 	fs := flag.NewFlagSet("down", flag.ContinueOnError)
 	dir := dirFlag(fs)
+	wipe := fs.Bool("wipe", false, "also remove the state directory (etcd data, certificates, logs)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -142,13 +149,19 @@ func runDown(args []string) int {
 	if !alive {
 		fmt.Println("control plane not running")
 		_ = os.Remove(l.readyFile())
-		return 0
-	}
-	if err := stopSupervisor(l, pid); err != nil {
+	} else if err := stopSupervisor(l, pid); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	} else {
+		fmt.Println("control plane stopped")
 	}
-	fmt.Println("control plane stopped")
+	if *wipe {
+		if err := os.RemoveAll(l.dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println("state removed:", l.dir)
+	}
 	return 0
 }
 
@@ -202,13 +215,30 @@ func waitReady(l layout, timeout time.Duration, pid int) error {
 	return fmt.Errorf("timed out after %s", timeout)
 }
 
-// ports picked once per cluster.
+// ports picked once per cluster, kept in D/ports.json for the next `up`.
 type ports struct {
-	etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kwok int
+	EtcdClient, EtcdPeer, Apiserver, ControllerManager, Scheduler, Kwok int
+}
+
+func loadOrPickPorts(l layout) (ports, error) {
+	path := l.path("ports.json")
+	var p ports
+	if data, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(data, &p); err == nil && p.Apiserver != 0 {
+			return p, nil
+		}
+	}
+	p, err := freePorts()
+	if err != nil {
+		return p, err
+	}
+	data, _ := json.Marshal(p)
+	return p, os.WriteFile(path, data, 0o644)
 }
 
 // runSupervise starts the components in order, waits for each to be ready,
-// then holds them until told to stop or until one of them dies.
+// then holds them until told to stop, restarting any that exits on its own
+// and answering the control socket (control.go).
 func runSupervise(args []string) int {
 	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
 	dir := dirFlag(fs)
@@ -224,7 +254,7 @@ func runSupervise(args []string) int {
 
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	s := &supervisor{l: l, died: make(chan string, 8)}
+	s := newSupervisor(ctx, l)
 	defer s.stopAll()
 
 	if err := s.start(ctx, *loadTest); err != nil {
@@ -235,32 +265,22 @@ func runSupervise(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	fmt.Println("ready")
-	select {
-	case <-ctx.Done():
-		fmt.Println("stopping")
-		return 0
-	case name := <-s.died:
-		fmt.Fprintf(os.Stderr, "%s exited; stopping the control plane\n", name)
+	s.mu.Lock()
+	s.live = true
+	s.mu.Unlock()
+	if err := s.serveControl(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-}
-
-type child struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-type supervisor struct {
-	l        layout
-	children []*child
-	died     chan string
+	fmt.Println("ready")
+	<-ctx.Done()
+	fmt.Println("stopping")
+	return 0
 }
 
 func (s *supervisor) start(ctx context.Context, loadTest bool) error {
 	l := s.l
-	p, err := freePorts()
+	p, err := loadOrPickPorts(l)
 	if err != nil {
 		return err
 	}
@@ -268,31 +288,33 @@ func (s *supervisor) start(ctx context.Context, loadTest bool) error {
 	if err := os.MkdirAll(pkiDir, 0o700); err != nil {
 		return err
 	}
-	if err := pki.GeneratePki(pkiDir); err != nil {
-		return fmt.Errorf("pki: %w", err)
+	if !fileExists(filepath.Join(pkiDir, "ca.crt")) {
+		if err := pki.GeneratePki(pkiDir); err != nil {
+			return fmt.Errorf("pki: %w", err)
+		}
 	}
 	ca, cert, key := filepath.Join(pkiDir, "ca.crt"), filepath.Join(pkiDir, "admin.crt"), filepath.Join(pkiDir, "admin.key")
-	server := fmt.Sprintf("https://127.0.0.1:%d", p.apiserver)
+	server := fmt.Sprintf("https://127.0.0.1:%d", p.Apiserver)
 	if err := writeKubeconfig(l.kubeconfig(), server, ca, cert, key); err != nil {
 		return err
 	}
 
 	if err := s.spawn("etcd",
 		"--data-dir", l.path("etcd"),
-		"--listen-client-url", fmt.Sprintf("http://127.0.0.1:%d", p.etcdClient),
-		"--listen-peer-url", fmt.Sprintf("http://127.0.0.1:%d", p.etcdPeer),
+		"--listen-client-url", fmt.Sprintf("http://127.0.0.1:%d", p.EtcdClient),
+		"--listen-peer-url", fmt.Sprintf("http://127.0.0.1:%d", p.EtcdPeer),
 	); err != nil {
 		return err
 	}
-	if err := s.waitFor(ctx, "etcd", 60*time.Second, func() error { return dial(p.etcdClient) }); err != nil {
+	if err := s.waitFor(ctx, "etcd", 60*time.Second, s.readyWhen("etcd", func() error { return dial(p.EtcdClient) })); err != nil {
 		return err
 	}
 
 	apiserverArgs := []string{
-		fmt.Sprintf("--etcd-servers=http://127.0.0.1:%d", p.etcdClient),
+		fmt.Sprintf("--etcd-servers=http://127.0.0.1:%d", p.EtcdClient),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
-		fmt.Sprintf("--secure-port=%d", p.apiserver),
+		fmt.Sprintf("--secure-port=%d", p.Apiserver),
 		"--tls-cert-file=" + cert,
 		"--tls-private-key-file=" + key,
 		"--client-ca-file=" + ca,
@@ -321,7 +343,7 @@ func (s *supervisor) start(ctx context.Context, loadTest bool) error {
 	if err != nil {
 		return err
 	}
-	if err := s.waitFor(ctx, "kube-apiserver", 90*time.Second, func() error {
+	if err := s.waitFor(ctx, "kube-apiserver", 90*time.Second, s.readyWhen("kube-apiserver", func() error {
 		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		if err != nil {
 			return err
@@ -331,14 +353,14 @@ func (s *supervisor) start(ctx context.Context, loadTest bool) error {
 		}
 		_, err = client.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
 		return err
-	}); err != nil {
+	})); err != nil {
 		return err
 	}
 
 	kcmArgs := append([]string{
 		"--kubeconfig=" + l.kubeconfig(),
 		"--bind-address=127.0.0.1",
-		fmt.Sprintf("--secure-port=%d", p.controllerManager),
+		fmt.Sprintf("--secure-port=%d", p.ControllerManager),
 		"--leader-elect=false",
 		"--root-ca-file=" + ca,
 		"--service-account-private-key-file=" + key,
@@ -355,15 +377,15 @@ func (s *supervisor) start(ctx context.Context, loadTest bool) error {
 	if err := s.spawn("kube-scheduler",
 		"--kubeconfig="+l.kubeconfig(),
 		"--bind-address=127.0.0.1",
-		fmt.Sprintf("--secure-port=%d", p.scheduler),
+		fmt.Sprintf("--secure-port=%d", p.Scheduler),
 		"--leader-elect=false",
 		"--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
 		"--authentication-skip-lookup=true",
 	); err != nil {
 		return err
 	}
-	for name, port := range map[string]int{"kube-controller-manager": p.controllerManager, "kube-scheduler": p.scheduler} {
-		if err := s.waitFor(ctx, name, 60*time.Second, func() error { return httpsOK(port, "/healthz") }); err != nil {
+	for name, port := range map[string]int{"kube-controller-manager": p.ControllerManager, "kube-scheduler": p.Scheduler} {
+		if err := s.waitFor(ctx, name, 60*time.Second, s.readyWhen(name, func() error { return httpsOK(port, "/healthz") })); err != nil {
 			return err
 		}
 	}
@@ -376,7 +398,7 @@ func (s *supervisor) start(ctx context.Context, loadTest bool) error {
 		"--kubeconfig="+l.kubeconfig(),
 		"--config="+kwokConfig,
 		"--manage-all-nodes=true",
-		fmt.Sprintf("--server-address=127.0.0.1:%d", p.kwok),
+		fmt.Sprintf("--server-address=127.0.0.1:%d", p.Kwok),
 		"--cidr=10.244.0.1/16",
 	); err != nil {
 		return err
@@ -391,74 +413,6 @@ func (s *supervisor) start(ctx context.Context, loadTest bool) error {
 		_, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 		return err
 	})
-}
-
-func (s *supervisor) spawn(name string, args ...string) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	logFile, err := os.Create(filepath.Join(s.l.logDir(), name+".log"))
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(self, append([]string{name}, args...)...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// Children die with the supervisor even when it is killed outright.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", name, err)
-	}
-	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
-	s.children = append(s.children, c)
-	go func() {
-		_ = cmd.Wait()
-		_ = logFile.Close()
-		close(c.done)
-		select {
-		case s.died <- name:
-		default:
-		}
-	}()
-	fmt.Printf("started %s (pid %d)\n", name, cmd.Process.Pid)
-	return nil
-}
-
-// waitFor polls check until it succeeds, a child dies, or time runs out.
-func (s *supervisor) waitFor(ctx context.Context, what string, timeout time.Duration, check func() error) error {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		if last = check(); last == nil {
-			fmt.Printf("%s ready\n", what)
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case name := <-s.died:
-			return fmt.Errorf("%s exited while waiting for %s (see %s)", name, what, filepath.Join(s.l.logDir(), name+".log"))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%s not ready after %s: %v", what, timeout, last)
-}
-
-// stopAll ends the children in reverse start order, each with SIGTERM and,
-// if it lingers, SIGKILL.
-func (s *supervisor) stopAll() {
-	_ = os.Remove(s.l.readyFile())
-	for i := len(s.children) - 1; i >= 0; i-- {
-		c := s.children[i]
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-c.done:
-		case <-time.After(10 * time.Second):
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
-	}
-	_ = os.Remove(s.l.pidFile())
 }
 
 func createNode(ctx context.Context, client kubernetes.Interface) error {

@@ -44,6 +44,42 @@ class Cluster:
             raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
         return result.stdout
 
+    # --- fault injection (the local control plane only) -----------------------
+    # kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok; see
+    # docs/local-cluster.md. Each returns the supervisor's reply.
+
+    def restart(self, component: str) -> str:
+        """Stop `component` and start it again; returns once it is ready."""
+        return self._control("restart", component)
+
+    def stop_component(self, component: str) -> str:
+        """Stop it (and keep it stopped: not restarted until start_component)."""
+        return self._control("stop", component)
+
+    def start_component(self, component: str) -> str:
+        """Start a stopped component; returns once it is ready."""
+        return self._control("start", component)
+
+    def pause(self, component: str, *, seconds: float) -> str:
+        """SIGSTOP it for `seconds` (returns at once; it resumes by itself)."""
+        return self._control("pause", component, "--for", f"{int(seconds * 1000)}ms")
+
+    def resume(self, component: str) -> str:
+        return self._control("resume", component)
+
+    def _control(self, verb: str, component: str, *extra: str) -> str:
+        if not self.local or self.state_dir is None:
+            raise RuntimeError(f"{verb} {component}: only on the local control plane")
+        result = subprocess.run(
+            [str(CLUSTER_BIN), verb, component, "--dir", str(self.state_dir), *extra],
+            capture_output=True,
+            text=True,
+            timeout=200,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{verb} {component} failed: {result.stderr.strip()}")
+        return result.stdout
+
 
 def start() -> Cluster:
     if os.environ.get("CONVEYOR_TEST_CLUSTER") == "existing":

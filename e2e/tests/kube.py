@@ -9,6 +9,8 @@ import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import aiohttp
+
 from conveyor.k8s import api, login
 from tests import builders
 
@@ -153,6 +155,7 @@ class JobWatcher:
         self.max_active: dict[str, int] = {}
         self.seen: dict[str, str] = {}  # Job name -> uid (a second uid = a duplicate)
         self.duplicates: list[str] = []
+        self.reconnects = 0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -174,14 +177,22 @@ class JobWatcher:
                 "labelSelector": "conveyor.dev/pipelinejob",
             }
             path = api.JOBS.path(namespace=self.namespace).lstrip("/")
-            async with session.get(path, params=params, timeout=None) as response:
-                async for line in response.content:
-                    event = json.loads(line)
-                    obj = event["object"]
-                    resource_version = obj["metadata"]["resourceVersion"]
-                    if event["type"] == "BOOKMARK":
-                        continue
-                    self._record(event["type"], obj)
+            try:
+                async with session.get(path, params=params, timeout=None) as response:
+                    async for line in response.content:
+                        event = json.loads(line)
+                        obj = event["object"]
+                        if event["type"] == "ERROR":  # e.g. 410 Gone: start over
+                            resource_version = "0"
+                            break
+                        resource_version = obj["metadata"]["resourceVersion"]
+                        if event["type"] == "BOOKMARK":
+                            continue
+                        self._record(event["type"], obj)
+            except (aiohttp.ClientError, TimeoutError):
+                # The API server restarting (fault tests): watch on from where we were.
+                self.reconnects += 1
+                await asyncio.sleep(0.5)
 
     def _record(self, event_type: str, job: Mapping[str, Any]) -> None:
         md = job["metadata"]

@@ -21,6 +21,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import ssl
 import subprocess
 import time
@@ -717,3 +718,54 @@ def test_up_is_idempotent_and_down_leaves_no_process_behind(tmp_path: pathlib.Pa
     assert "not running" in _run("down", "--dir", str(state)).stdout
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+@pytest.mark.skipif(not clusters.CLUSTER_BIN.exists(), reason="control plane binary not built")
+def test_one_component_restarts_pauses_and_stops_while_the_rest_run_and_down_up_keeps_the_cluster(
+    tmp_path: pathlib.Path,
+) -> None:
+    state = tmp_path / "faulty"
+    assert _run("up", "--dir", str(state)).returncode == 0
+    own = clusters.Cluster(kubeconfig=state / "kubeconfig", local=True, state_dir=state)
+    old_kubeconfig = (state / "kubeconfig").read_text()
+    try:
+        own.kubectl("create", "namespace", "kept")
+        supervisor = int((state / "supervisor.pid").read_text())
+
+        assert "restart kube-apiserver: done" in own.restart("kube-apiserver")
+        assert "namespace/kept" in own.kubectl("get", "namespace", "kept", "-o", "name")
+        assert int((state / "supervisor.pid").read_text()) == supervisor  # nothing else stopped
+
+        own.pause("etcd", seconds=3)
+        assert "etcd paused" in _run("components", "--dir", str(state)).stdout
+        started = time.monotonic()
+        own.kubectl("create", "namespace", "after-pause")  # waits for etcd, then works
+        assert time.monotonic() - started > 1
+        assert "etcd running" in _run("components", "--dir", str(state)).stdout
+
+        own.stop_component("kube-controller-manager")
+        assert "kube-controller-manager stopped" in _run("components", "--dir", str(state)).stdout
+        time.sleep(2)  # not restarted behind our back
+        assert "kube-controller-manager stopped" in _run("components", "--dir", str(state)).stdout
+        own.start_component("kube-controller-manager")
+
+        # A component that dies on its own is started again.
+        line = _run("components", "--dir", str(state)).stdout
+        scheduler = int(line.split("kube-scheduler running (pid ")[1].split(")")[0])
+        os.kill(scheduler, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = _run("components", "--dir", str(state)).stdout
+            if "kube-scheduler running" in now and f"(pid {scheduler})" not in now:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"the scheduler was not restarted: {now}")
+
+        assert _run("down", "--dir", str(state), timeout=120).returncode == 0
+        assert _run("up", "--dir", str(state)).returncode == 0
+        assert (state / "kubeconfig").read_text() == old_kubeconfig  # same CA, port, keys
+        assert "namespace/kept" in own.kubectl("get", "namespace", "kept", "-o", "name")
+    finally:
+        _run("down", "--dir", str(state), "--wipe", timeout=120)
+    assert not state.exists()

@@ -299,7 +299,8 @@ async def test_unschedulable_pods_show_in_the_starting_message(k: kube.Kube) -> 
 
 async def test_ttl_after_finished_deletes_the_job(k: kube.Kube) -> None:
     await k.create(builders.worker("build").obj())
-    await k.create(builders.pipelinejob("short-lived").ttl("2s").obj())
+    # Long enough that a poll on a loaded machine still sees SUCCESS before the deletion.
+    await k.create(builders.pipelinejob("short-lived").ttl("10s").obj())
     await k.wait_state("short-lived", "SUCCESS")
 
-    await k.wait_gone(kube.PJ, "short-lived", timeout=30)
+    await k.wait_gone(kube.PJ, "short-lived", timeout=60)

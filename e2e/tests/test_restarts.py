@@ -1,12 +1,13 @@
 """End to end: the operator is killed (SIGKILL) at random moments during a
-50-job run and restarted each time. Every job still ends in the right state,
-exactly one Job ever exists per attempt, and no Worker ever runs more Jobs
-than its concurrency."""
+50-job run, or every 10 s during a long one (`make chaos`), and restarted
+each time. Every job still ends in the right state, exactly one Job ever
+exists per attempt, and no Worker ever runs more Jobs than its concurrency."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import pathlib
 import random
 import secrets
@@ -42,14 +43,14 @@ async def chaos_namespace(
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
-def _plan() -> dict[str, dict[str, object]]:
-    """50 jobs: what each is and how it must end."""
+def _plan(count: int = 50, *, run: tuple[int, int] = (1, 3)) -> dict[str, dict[str, object]]:
+    """`count` jobs: what each is and how it must end."""
     rng = random.Random(7)
     plan: dict[str, dict[str, object]] = {}
-    for i in range(50):
+    for i in range(count):
         kind = rng.choice(["ok", "ok", "ok", "fail", "retry"])
         worker = "deploy" if i % 5 == 0 else "build"
-        plan[f"job-{i:02d}"] = {"kind": kind, "worker": worker, "run": f"{rng.randint(1, 3)}s"}
+        plan[f"job-{i:04d}"] = {"kind": kind, "worker": worker, "run": f"{rng.randint(*run)}s"}
     return plan
 
 
@@ -57,6 +58,7 @@ def _manifest(name: str, spec: dict[str, object]) -> dict[str, object]:
     kind = spec["kind"]
     body = (
         builders.pipelinejob(name)
+        .obj()
         .worker(str(spec["worker"]))
         .spec(
             {"retry": {"limit": 2, "backoff": {"delay": "1s"}} if kind == "retry" else {"limit": 0}}
@@ -81,7 +83,7 @@ async def test_operator_killed_at_random_moments(
     k = kube.Kube(client=client, namespace=ns)
     for name, limit in CONCURRENCY.items():
         # Two pools of the same type; each job names its pool in spec.worker.
-        await k.create(builders.worker(name).type("build").concurrency(limit).obj())
+        await k.create(builders.worker(name).obj().type("build").concurrency(limit).obj())
     watcher = kube.JobWatcher(client=client, namespace=ns)
     watcher.start()
     plan = _plan()
@@ -110,9 +112,21 @@ async def test_operator_killed_at_random_moments(
         operator.stop()
         await watcher.stop()
 
+    await _assert_run(k, plan, watcher, CONCURRENCY)
+    print(f"\n{kills} kills; max active Jobs per Worker: {watcher.max_active}")
+
+
+async def _assert_run(
+    k: kube.Kube,
+    plan: dict[str, dict[str, object]],
+    watcher: kube.JobWatcher,
+    concurrency: dict[str, int],
+) -> None:
+    """Each job ended as planned, one Job per attempt, never over a limit."""
+    items = {i["metadata"]["name"]: i.get("status") or {} for i in await k.list(kube.PJ)}
+    expected = {"ok": ("SUCCESS", 1), "fail": ("FAILED", 1), "retry": ("SUCCESS", 2)}
     for name, spec in plan.items():
-        status = (await k.pj(name))["status"]
-        expected = {"ok": ("SUCCESS", 1), "fail": ("FAILED", 1), "retry": ("SUCCESS", 2)}
+        status = items[name]
         assert (status["state"], status["attempt"]) == expected[str(spec["kind"])], (name, status)
         assert [a["job"] for a in status["attempts"]] == [
             f"{name}-{n}" for n in range(1, status["attempt"] + 1)
@@ -124,9 +138,78 @@ async def test_operator_killed_at_random_moments(
     }
     assert set(watcher.seen) == expected_jobs
     assert watcher.duplicates == []
-    for worker, limit in CONCURRENCY.items():
+    for worker, limit in concurrency.items():
         assert watcher.max_active.get(worker, 0) <= limit, watcher.max_active
-    print(f"\n{kills} kills; max active Jobs per Worker: {watcher.max_active}")
+
+
+CHAOS_JOBS = int(os.environ.get("CONVEYOR_CHAOS_JOBS", "300"))
+CHAOS_CONCURRENCY = {"build": 20, "deploy": 5}
+
+
+@pytest.mark.chaos
+async def test_operator_killed_every_10s_during_a_long_run(
+    cluster: clusters.Cluster,
+    chaos_namespace: str,
+    client: api.Client,
+    tmp_path: pathlib.Path,
+) -> None:
+    """CONVEYOR_CHAOS_JOBS jobs (300; `make chaos`: 2,000), the operator
+    SIGKILLed after every 10 s of acting until all are done; prints the figures."""
+    ns = chaos_namespace
+    k = kube.Kube(client=client, namespace=ns)
+    for name, limit in CHAOS_CONCURRENCY.items():
+        await k.create(builders.worker(name).type("build").concurrency(limit).obj())
+    watcher = kube.JobWatcher(client=client, namespace=ns)
+    watcher.start()
+    plan = _plan(CHAOS_JOBS, run=(1, 2))
+    operator = conftest.OperatorProcess(
+        kubeconfig=cluster.kubeconfig, namespaces=[ns], log=tmp_path / "operator.log"
+    )
+    kills, primed_after = 0, []
+    started = time.monotonic()
+    try:
+        for name, spec in plan.items():
+            await k.create(_manifest(name, spec))
+        deadline = started + 60 + CHAOS_JOBS * 3  # ~1 s a job on a loaded 2-core machine
+        while not await _all_finished(k, plan):
+            if time.monotonic() > deadline:
+                pytest.fail(f"jobs did not finish; operator log: {operator.log}")
+            print(f"{time.monotonic() - started:.0f}s: {len(watcher.seen)} Jobs, {kills} kills")
+            primes = _primes(operator)
+            operator.start()
+            restarted = time.monotonic()
+            # 10 s of acting per life: with 2,000 objects on a loaded machine
+            # a start alone can take 10 s, and a kill before it primed is no test.
+            for _ in range(600):  # up to 120 s
+                if _primes(operator) > primes:
+                    break
+                await asyncio.sleep(0.2)
+            primed_after.append(time.monotonic() - restarted)
+            acting = time.monotonic()
+            for _ in range(100):  # 10 s, looking at 2,000 objects once a second
+                if time.monotonic() - acting >= 10 or await _all_finished(k, plan):
+                    break
+                await asyncio.sleep(1)
+            operator.kill()
+            kills += 1
+        drained = time.monotonic() - started
+        await asyncio.sleep(1)
+    finally:
+        operator.stop()
+        await watcher.stop()
+    await _assert_run(k, plan, watcher, CHAOS_CONCURRENCY)
+    primed_after.sort()
+    median = primed_after[len(primed_after) // 2] if primed_after else float("nan")
+    print(
+        f"\n{CHAOS_JOBS} jobs, {len(watcher.seen)} Jobs, drained in {drained:.0f}s with "
+        f"{kills} kills (each after 10 s of acting); median {median:.1f}s from a restart "
+        f"to primed; max active {watcher.max_active} (limits {CHAOS_CONCURRENCY})"
+    )
+
+
+def _primes(operator: conftest.OperatorProcess) -> int:
+    """How often the operator has primed its view (one log line per start)."""
+    return operator.log.read_text().count("primed:") if operator.log.exists() else 0
 
 
 async def _all_finished(k: kube.Kube, plan: dict[str, dict[str, object]]) -> bool:
@@ -140,9 +223,9 @@ async def test_a_job_created_but_not_recorded_is_adopted(k: kube.Kube) -> None:
     """Admission creates the Job before it writes the status. An operator
     stopped in between leaves a Job the status does not name; the next one
     must record it as the attempt and count its slot, never start another."""
-    await k.create(builders.worker("build").concurrency(1).paused(True).obj())
-    await k.create(builders.pipelinejob("left").sim(run_time="3s").obj())
-    await k.create(builders.pipelinejob("other").obj())
+    await k.create(builders.worker("build").obj().concurrency(1).paused(True).obj())
+    await k.create(builders.pipelinejob("left").obj().sim(run_time="3s").obj())
+    await k.create(builders.pipelinejob("other").obj().obj())
     await k.wait_state("left", "IN-QUEUE", reason="WorkerPaused")
     await k.wait_state("other", "IN-QUEUE", reason="WorkerPaused")
 

@@ -41,3 +41,4 @@ pod_running = kube.pod_running
 pod_terminated = kube.pod_terminated
 pod_succeeded = kube.pod_succeeded
 pod_failed = kube.pod_failed
+StaticLogin = kube.StaticLogin

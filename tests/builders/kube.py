@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conveyor.core import names
+from conveyor.k8s import login
 from tests.builders.clock import NAMESPACE, T0, ts
 
 # --- batch/v1 Job ---------------------------------------------------------------------
@@ -240,3 +241,17 @@ def pod_failed(
         finished=finished,
         deleting=deleting,
     )
+
+
+class StaticLogin(login.Source):
+    """Credentials for a fake API server: fixed, never loaded from a kubeconfig."""
+
+    def __init__(self, server: str) -> None:
+        super().__init__()
+        self._fixed = login.Credentials(server=server, namespace="default")
+
+    def current(self) -> login.Credentials:
+        return self._fixed
+
+    def renew(self, *, stale: login.Credentials | None) -> login.Credentials:
+        return self._fixed

@@ -183,3 +183,26 @@ def test_history_filters_by_worker_and_limits() -> None:
     revoked = b.pipelinejob("gone").state("REVOKED").reason("Revoked").assigned("deploy").served()
     rows = history_cmd.rows(jobs=[*JOBS, revoked], now=NOW, worker="deploy")
     assert [(r.name, r.started, r.duration, r.attempts) for r in rows] == [("gone", "-", "-", 0)]
+
+
+def test_get_shows_a_running_jobs_estimate_from_its_kinds_history() -> None:
+    from conveyor.cli import get_cmd
+    from tests import builders as fb
+
+    def done(name: str) -> dict[str, object]:
+        job = fb.pipelinejob(name).type("custom").state("SUCCESS").assigned("build").attempt(1)
+        return job.started_at(fb.at(-600 - 180)).finished_at(fb.at(-600)).served()
+
+    live = (
+        fb.pipelinejob("live")
+        .type("custom")
+        .state("RUNNING")
+        .assigned("build")
+        .attempt(1)
+        .started_at(fb.at(-60))
+        .served()
+    )
+    jobs = [done(f"done-{i}") for i in range(3)] + [live]
+    rows = {r.name: r for r in get_cmd.rows(jobs=jobs, workers=[], now=fb.T0)}
+    assert rows["live"].duration == "60s (about 2 min left)"
+    assert rows["done-0"].duration == "3m"

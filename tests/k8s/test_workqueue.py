@@ -61,3 +61,31 @@ async def test_a_delayed_mark_comes_due_and_wakes_the_loop() -> None:
     assert q.take_jobs(busy=set()) == {A}
     assert q.take_namespaces() == {"ns"}
     assert q.take_crons(busy=set()) == set()  # not due for a minute
+
+
+async def test_a_cancellation_that_arrives_with_a_wake_up_stops_the_loop() -> None:
+    """The racy moment: the wake-up event is set and the loop's task is
+    cancelled in the same tick. The cancellation must win (asyncio.wait_for
+    on Python 3.11 swallowed it and the loop went on)."""
+    q = workqueue.WorkQueue()
+    rounds = 0
+
+    async def loop() -> None:
+        nonlocal rounds
+        while True:
+            await q.wait(busy=set())
+            q.take_jobs(busy=set())
+            rounds += 1
+
+    for timer in (False, True):  # waiting forever, and waiting for a timer
+        task = asyncio.create_task(loop())
+        if timer:
+            q.later(60, "job", A)
+        for _ in range(5):
+            await asyncio.sleep(0)  # the loop is now blocked in wait()
+        assert not task.done()
+        q.job(B)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=1)
+        assert task in done, "the loop went on after its cancellation"
+        assert task.cancelled()

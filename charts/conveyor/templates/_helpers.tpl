@@ -106,3 +106,18 @@ verb is used by a named piece of code (docs/security.md):
   resources: [events]
   verbs: [create]
 {{- end -}}
+
+{{/* The dashboard's own name label, so the operator's Services never select its pod. */}}
+{{- define "conveyor.dashboardSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "conveyor.name" . }}-dashboard
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "conveyor.dashboardLabels" -}}
+helm.sh/chart: {{ include "conveyor.chart" . }}
+{{ include "conveyor.dashboardSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: dashboard
+app.kubernetes.io/part-of: conveyor
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}

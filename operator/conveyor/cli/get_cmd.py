@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conveyor.cli import completion, context, fetch, formats, listing, output
-from conveyor.core import model, queue
+from conveyor.core import model, progress, queue
 from conveyor.k8s import api
 from conveyor.presentation import humanize
 
@@ -114,6 +114,7 @@ def rows(
     parsed = [model.parse_pipelinejob(b) for b in jobs]
     parsed_workers = [model.parse_worker(b) for b in workers]
     places = queue.positions(jobs=parsed, workers=parsed_workers)
+    typical = progress.typical_run_times(jobs=parsed)
     out = []
     for job in sorted(parsed, key=lambda j: j.key):
         status = job.status
@@ -132,13 +133,21 @@ def rows(
                 queue=places.get(job.key),
                 job=status.job,
                 age=humanize.age(job.meta.created_at, now=now),
-                duration=humanize.between(started, finished, now=now),
+                duration=_with_estimate(
+                    humanize.between(started, finished, now=now),
+                    progress.estimate(job=job, typical=typical, now=now),
+                ),
                 created_at=model.format_time(job.meta.created_at),
                 started_at=status.started_at,
                 finished_at=status.finished_at,
             )
         )
     return out
+
+
+def _with_estimate(duration: str, guess: progress.Estimate | None) -> str:
+    """A running job's duration with the dashboard's estimate: "1m5s (about 2 min left)"."""
+    return f"{duration} ({guess})" if guess is not None else duration
 
 
 async def _listing(

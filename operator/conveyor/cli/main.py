@@ -13,6 +13,7 @@ import argcomplete
 from conveyor.cli import (
     archive_cmd,
     completion,
+    dashboard_cmd,
     get_cmd,
     history_cmd,
     insights_cmd,
@@ -61,6 +62,7 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     rerun_cmd.register(commands)
     operator_cmd.register(commands)
     completion.register(commands)
+    dashboard_cmd.register(commands)
     return parser
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from conveyor.cli import completion, context, fetch, formats, listing, output
 from conveyor.core import model, queue
 from conveyor.k8s import api
-from conveyor.presentation import diagnosis, humanize
+from conveyor.presentation import humanize
+from conveyor.presentation import workers as worker_text
 
 HEADERS = ("NAME", "TYPE", "STATE", "RUNNING", "QUEUED", "OLDEST", "HEARTBEAT", "CAUSE")
 WIDE = ("PAUSED", "REASON")
@@ -95,26 +96,12 @@ def rows(
                 queued=len(queued),
                 oldest=humanize.age(min(since), now=now) if since else "-",
                 heartbeat=humanize.age(beat, now=now),
-                cause=cause(status=status, heartbeat=beat, now=now),
+                cause=worker_text.cause(status=status, heartbeat=beat, now=now),
                 paused=bool(worker.spec.paused) if worker.spec else False,
                 reason=str(status.get("reason") or ""),
             )
         )
     return out
-
-
-def cause(
-    *, status: Mapping[str, Any], heartbeat: datetime.datetime | None, now: datetime.datetime
-) -> str:
-    """Why a Worker is not simply ONLINE (and whether the operator looks down)."""
-    if not status:
-        return "no status: the operator has not seen this Worker"
-    parts = []
-    if status.get("state") != model.WorkerState.ONLINE:
-        parts.append(str(status.get("message") or status.get("reason") or ""))
-    if heartbeat is None or now - heartbeat > diagnosis.STALE_HEARTBEAT:
-        parts.append("heartbeat stale: the operator seems down")
-    return "; ".join(p for p in parts if p)
 
 
 async def _workers(ctx: context.Context, *, names: Sequence[str]) -> int:

@@ -12,13 +12,14 @@ import asyncio
 import logging
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import kopf
 
 from conveyor import API_GROUP, API_VERSION
-from conveyor.k8s import api, controller, decoding, leader, login, store
+from conveyor.k8s import api, controller, decoding, leader, login, store, transient
 
 # Before any watch starts: one deeply nested object must not stop the operator.
 decoding.install()
@@ -26,6 +27,7 @@ decoding.install()
 logger = logging.getLogger("conveyor.operator")
 
 OWNED = {store.LABEL_PIPELINEJOB: kopf.PRESENT}
+WATCH_BACKOFFS = (0.5, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0)
 
 
 def _controller(memo: kopf.Memo) -> controller.Controller:
@@ -39,6 +41,14 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     settings.watching.server_timeout = 300  # re-list periodically: watches can go quiet
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 60
+    # kopf's default retry delays (1, 1, 2, 3, 5, 8, 13, 21 s) left the watches
+    # up to 21 s behind an API server that was back. After the last delay a
+    # watch starts again from a fresh list, so no attempt waits over 2 s.
+    settings.networking.error_backoffs = WATCH_BACKOFFS
+    settings.watching.connect_timeout = 5  # a stopped API server accepts, then never answers
+    # kopf logs each retried attempt at ERROR: one line per interval instead.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(transient.KopfRetries(tally=transient.Tally(logger=logger)))
     settings.persistence.diffbase_storage = _NoDiffBase()
     # Only Conveyor's own Jobs and pods are watched, filtered by the API server.
     for group_plural in (("batch", "jobs"), ("", "pods")):
@@ -48,16 +58,23 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     if names and not any(ch in n for n in names for ch in "*?[!"):
         # Exact namespaces: nothing to discover, so no cluster-wide rights needed.
         settings.scanning.disabled = True
-    client = api.Client(login=memo.get("login") or login.Source())  # shared with kopf's login
+    source = memo.get("login") or login.Source()  # shared with kopf's login
+    gate = None
+    may_write = None
+    election: leader.Config | None = memo.get("leader_election")
+    if election is not None:
+        # Its own session: renewals never queue behind the controller's writes.
+        elector = leader.Elector(client=api.Client(login=source), config=election)
+        memo["elector"] = elector
+        gate, may_write = elector.leading, elector.may_act
+    # With leader election every write is checked against the renew deadline
+    # just before it is sent (see leader.py).
+    client = api.Client(login=source, may_write=may_write)
     ctl = controller.Controller(client=client, settings=ctl_settings)
     memo["client"] = client
     memo["controller"] = ctl
-    gate = None
-    election: leader.Config | None = memo.get("leader_election")
     if election is not None:
-        elector = leader.Elector(client=client, config=election)
-        gate = elector.leading
-        memo["elector"] = asyncio.create_task(elector.run(on_lost=_stop_acting(memo)))
+        memo["elector_task"] = asyncio.create_task(elector.run(on_lost=_stop_acting(memo)))
     task = asyncio.create_task(ctl.run(gate=gate), name="conveyor-controller")
     task.add_done_callback(_report_stop)
     memo["task"] = task
@@ -79,14 +96,27 @@ class _NoDiffBase(kopf.DiffBaseStorage):
         pass
 
 
+EXIT_GRACE = 5.0  # seconds a deposed leader gets to shut down before it is ended
+
+
 def _stop_acting(memo: kopf.Memo) -> Callable[[], None]:
-    """On a lost lease: stop deciding at once, then stop the process."""
+    """On a lost lease: stop deciding at once, then stop the process, within
+    EXIT_GRACE seconds even if a graceful shutdown hangs."""
 
     def stop() -> None:
         memo["task"].cancel()
+        watchdog = threading.Timer(EXIT_GRACE, _exit_now)
+        watchdog.daemon = True
+        watchdog.start()
         os.kill(os.getpid(), signal.SIGTERM)
 
     return stop
+
+
+def _exit_now() -> None:
+    logger.error("lost the lease and did not stop within %.0fs; exiting", EXIT_GRACE)
+    logging.shutdown()
+    os._exit(1)
 
 
 def _report_stop(task: asyncio.Task[None]) -> None:
@@ -96,14 +126,22 @@ def _report_stop(task: asyncio.Task[None]) -> None:
 
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
-    for name in ("task", "elector"):
-        task: asyncio.Task[None] | None = memo.get(name)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    # Stop acting first, then give the Lease up, so a standby starts at once.
+    await _cancel(memo.get("task"))
+    elector: leader.Elector | None = memo.get("elector")
+    if elector is not None:
+        await elector.release()
+        await _cancel(memo.get("elector_task"))
+        await elector.client.close()
     client: api.Client | None = memo.get("client")
     if client is not None:
         await client.close()
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @kopf.on.probe(id="controller")

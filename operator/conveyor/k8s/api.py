@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import datetime
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -97,15 +97,33 @@ class ApiError(Exception):
         return self.status == 409 and self.reason == "AlreadyExists"
 
 
+class NotLeading(ApiError):
+    """A write refused before it was sent: this replica may not act now."""
+
+    def __init__(self) -> None:
+        super().__init__(status=0, reason="NotLeading", message="not the leader: write not sent")
+
+
 class Client:
-    """One HTTP session to the API server. Counts requests by verb and result."""
+    """One HTTP session to the API server. Counts requests by verb and result.
+
+    `may_write`, when given, is asked before every attempt of every request
+    but GET (retries included), right before it is sent: with leader
+    election, the elector's renew deadline (leader.Elector.may_act)."""
 
     _credentials: login.Credentials | None
 
-    def __init__(self, *, login: login.Source, user_agent: str = USER_AGENT) -> None:
+    def __init__(
+        self,
+        *,
+        login: login.Source,
+        user_agent: str = USER_AGENT,
+        may_write: Callable[[], bool] | None = None,
+    ) -> None:
         self._login = login
         self._user_agent = user_agent
         self._credentials = None
+        self._may_write = may_write
         self._session: aiohttp.ClientSession | None = None
         self._retired: list[aiohttp.ClientSession] = []  # closed with the client
         self._lock: asyncio.Lock | None = None
@@ -205,6 +223,8 @@ class Client:
         renewed = False
         attempt = 0
         while True:
+            if method != "GET" and self._may_write is not None and not self._may_write():
+                raise NotLeading()
             creds = await self._fresh()
             try:
                 async with self._get_session().request(

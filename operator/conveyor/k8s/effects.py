@@ -25,13 +25,25 @@ from typing import Any, TypeVar
 
 from conveyor import metrics
 from conveyor.core import cron, lifecycle, model, status
-from conveyor.k8s import api, books, clock, crons, events, jobs, store, transitions, workqueue
+from conveyor.k8s import (
+    api,
+    books,
+    clock,
+    crons,
+    events,
+    jobs,
+    store,
+    transient,
+    transitions,
+    workqueue,
+)
 
 Key = store.Key
 T = TypeVar("T")
 RETRY_AFTER_ERROR = datetime.timedelta(seconds=5)
 
 logger = logging.getLogger("conveyor.controller")
+TRANSIENT = transient.Tally(logger=logger)
 cron_logger = logging.getLogger("conveyor.cron")
 
 
@@ -102,7 +114,10 @@ class Effects:
             if isinstance(exc, api.ApiError) and exc.conflict and on_conflict is not None:
                 await on_conflict()
             else:
-                logger.exception("applying a decision for %s/%s failed", *key)
+                if isinstance(exc, api.ApiError) and transient.is_transient(exc):
+                    TRANSIENT.failed("applying decisions", exc)  # an outage: a count, not a trace
+                else:
+                    logger.exception("applying a decision for %s/%s failed", *key)
                 metrics.CONTROLLER_EVENTS.labels("apply_errors").inc()
                 delay = self.clock.real_seconds(RETRY_AFTER_ERROR)
                 self.queue.later(delay, "job", key)

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from conveyor.core import lifecycle, model, names
-from conveyor.k8s import api, clock
+from conveyor.k8s import api, clock, transient
 
 logger = logging.getLogger("conveyor.events")
+TRANSIENT = transient.Tally(logger=logger)
 
 COMPONENT = "conveyor-operator"
 # Kubernetes caps an Event's message at 1 KiB in practice (events/v1 note).
@@ -78,4 +79,7 @@ class Recorder:
                 api.EVENTS, namespace=data["metadata"]["namespace"], body=data
             )
         except Exception as exc:  # an Event is not worth a crash
-            logger.warning("could not post event %s: %s", data.get("reason"), exc)
+            if transient.is_transient(exc):
+                TRANSIENT.failed("posting events", exc)
+            else:
+                logger.warning("could not post event %s: %s", data.get("reason"), exc)

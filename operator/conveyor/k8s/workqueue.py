@@ -58,8 +58,13 @@ class WorkQueue:
         timeout = max(self._timers[0][0] - self._monotonic(), 0) if self._timers else None
         await asyncio.sleep(0)
         if not (self.jobs - busy or self.namespaces or self.crons - busy):
+            # Not asyncio.wait_for: on Python 3.11 it returns normally when a
+            # cancellation arrives just as the event is set, and the loop it
+            # was meant to stop goes on (a deposed leader kept deciding).
+            # asyncio.timeout only turns its own expiry into TimeoutError.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
         self._wakeup.clear()
         now = self._monotonic()
         while self._timers and self._timers[0][0] <= now:

@@ -1,0 +1,1 @@
+"""`conveyor dashboard`: a read-only live web view of jobs, runs, Workers and history."""
