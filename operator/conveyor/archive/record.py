@@ -59,6 +59,23 @@ class Record:
     summary: Mapping[str, Any]  # {"spec": ..., "status": ...}, redacted
 
 
+def as_object(r: Record) -> dict[str, Any]:
+    """A record shaped as the object it was (for -o json and the dashboard's views)."""
+    return {
+        "apiVersion": "conveyor.dev/v1alpha1",
+        "kind": r.kind,
+        "metadata": {
+            "name": r.name,
+            "namespace": r.namespace,
+            "uid": r.uid,
+            "labels": dict(r.labels),
+            "creationTimestamp": model.format_time(r.created_at),
+        },
+        "spec": dict(r.summary.get("spec") or {}),
+        "status": dict(r.summary.get("status") or {}),
+    }
+
+
 def finished(body: Mapping[str, Any]) -> bool:
     return str((body.get("status") or {}).get("state") or "") in FINISHED
 

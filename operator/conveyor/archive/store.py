@@ -123,8 +123,9 @@ class Archive:
         with self.engine.connect() as connection:
             return int(connection.scalar(query) or 0)
 
-    def page(self, *, where: Filter, limit: int, token: str | None = None) -> Page:
-        """At most `limit` records, newest finish first, after the page `token` ended."""
+    def page(self, *, where: Filter, limit: int, token: str | None = None, offset: int = 0) -> Page:
+        """At most `limit` records, newest finish first, after the page `token`
+        ended (or after skipping `offset`: numbered pages, as the dashboard's)."""
         query = sa.select(R).where(*_conditions(where))
         if token:
             finished, uid = _decode(token)
@@ -135,6 +136,7 @@ class Archive:
                 )
             )
         query = query.order_by(R.c.finished_at.desc(), R.c.uid.desc()).limit(limit + 1)
+        query = query.offset(offset) if offset else query
         with self.engine.connect() as connection:
             rows = [_record(dict(row)) for row in connection.execute(query).mappings()]
         more = len(rows) > limit

@@ -4,12 +4,9 @@ the API may have deleted long ago), filtered in the database."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from conveyor import API_GROUP, API_VERSION
 from conveyor.cli import context, errors
-from conveyor.core import model
 from conveyor.k8s import login
 
 if TYPE_CHECKING:
@@ -59,18 +56,6 @@ def page(
 
 
 def as_object(r: record.Record) -> dict[str, Any]:
-    """A record shaped as the object it was, for -o json, yaml, jsonpath."""
-    meta: Mapping[str, Any] = {
-        "name": r.name,
-        "namespace": r.namespace,
-        "uid": r.uid,
-        "labels": dict(r.labels),
-        "creationTimestamp": model.format_time(r.created_at),
-    }
-    return {
-        "apiVersion": f"{API_GROUP}/{API_VERSION}",
-        "kind": r.kind,
-        "metadata": meta,
-        "spec": dict(r.summary.get("spec") or {}),
-        "status": dict(r.summary.get("status") or {}),
-    }
+    from conveyor.archive import record
+
+    return record.as_object(r)
