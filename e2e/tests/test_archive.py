@@ -235,3 +235,54 @@ async def test_insights_without_an_archive_read_the_live_api(
     assert (group["service"], group["environment"]) == ("api", "prod")
     assert (group["deploys"], group["successful"], group["failed"]) == (2, 1, 1)
     assert group["changeFailureRate"] == 0.5
+
+
+async def test_the_dashboard_records_and_shows_what_the_api_deleted(
+    operator: OperatorProcess, k: kube.Kube, cluster: clusters.Cluster, tmp_path: pathlib.Path
+) -> None:
+    target = Target(text=f"sqlite:///{tmp_path}/history.db")
+    port, metrics_port = _free_port(), _free_port()
+    args = [sys.executable, "-m", "conveyor.cli.main", "dashboard", *target.args()]
+    args += ["-n", k.namespace, "--port", str(port), "--metrics-port", str(metrics_port)]
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "PYTHONUNBUFFERED": "1"}
+    log = tmp_path / "dashboard.log"
+    dashboard = _start(args, env=env, log=log)
+    try:
+
+        async def up() -> bool:
+            try:
+                await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/healthz")
+            except OSError:
+                assert dashboard.poll() is None, log.read_text()
+                return False
+            return True
+
+        await k.wait_for("the dashboard", up, timeout=60)
+        await k.create(builders.worker("build").obj())
+        await k.create(builders.pipelinejob("fleeting").ttl("2s").obj())
+        await k.wait_state("fleeting", "SUCCESS")
+        await k.wait_gone(kube.PJ, "fleeting", timeout=30)
+
+        async def shown() -> bool:
+            page = await asyncio.to_thread(
+                _get, f"http://127.0.0.1:{port}/history?namespace={k.namespace}"
+            )
+            return "fleeting" in page
+
+        await k.wait_for("the deleted job on the history page", shown, timeout=30)
+        assert archived(target, k.namespace) == {"fleeting": "SUCCESS"}
+        gauges = await asyncio.to_thread(_get, f"http://127.0.0.1:{metrics_port}/metrics")
+        assert 'conveyor_archive_records_total{kind="PipelineJob"} 1.0' in gauges
+    finally:
+        dashboard.send_signal(signal.SIGTERM)
+        dashboard.wait(timeout=30)
+
+
+def _start(args: list[str], *, env: dict[str, str], log: pathlib.Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _get(address: str) -> str:
+    with urllib.request.urlopen(address, timeout=5) as response:
+        return str(response.read().decode())
