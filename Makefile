@@ -156,6 +156,7 @@ deploy-tools: helm-bin $(VENV)/bin/hadolint $(ARGOCD_LUA_BIN) ## Helm, hadolint 
 .PHONY: manifests
 manifests: venv helm-bin ## generate the pipeline CRDs; copy crds/ into the chart; render manifests/install.yaml, docs/values.md, docs/argocd/argocd-cm.yaml
 	$(PY) hack/gen_pipeline_crds.py
+	$(PY) hack/gen_trigger_crd.py
 	$(PY) hack/render_manifests.py --helm $(HELM_BIN) --kube-version $(KUBE_VERSION)
 
 .PHONY: deploy-test

@@ -64,7 +64,7 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 
 
 def test_bash_completes_commands(tmp_path: pathlib.Path) -> None:
-    assert bash_complete("conveyor w", tmp_path) == ["why", "workers"]
+    assert bash_complete("conveyor w", tmp_path) == ["webhooks", "why", "workers"]
 
 
 def test_bash_completes_flags_and_output_formats(tmp_path: pathlib.Path) -> None:

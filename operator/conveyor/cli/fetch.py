@@ -7,7 +7,11 @@ from typing import Any
 from conveyor.cli import errors
 from conveyor.k8s import api
 
-KINDS = {api.PIPELINEJOBS: "PipelineJob", api.WORKERS: "Worker"}
+KINDS = {
+    api.PIPELINEJOBS: "PipelineJob",
+    api.WORKERS: "Worker",
+    api.PIPELINETRIGGERS: "PipelineTrigger",
+}
 LABEL_JOB_NAME = "batch.kubernetes.io/job-name"
 
 

@@ -21,6 +21,8 @@ from conveyor.cli import (
     operator_cmd,
     rerun_cmd,
     revoke_cmd,
+    triggers_cmd,
+    webhooks_cmd,
     why_cmd,
     workers_cmd,
 )
@@ -59,8 +61,10 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     archive_cmd.register(commands)
     logs_cmd.register(commands)
     revoke_cmd.register(commands)
+    triggers_cmd.register(commands)
     rerun_cmd.register(commands)
     operator_cmd.register(commands)
+    webhooks_cmd.register(commands)
     completion.register(commands)
     dashboard_cmd.register(commands)
     return parser

@@ -46,6 +46,7 @@ class Resource:
 PIPELINEJOBS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelinejobs")
 WORKERS = Resource(group=API_GROUP, version=API_VERSION, plural="workers")
 PIPELINECRONJOBS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelinecronjobs")
+PIPELINETRIGGERS = Resource(group=API_GROUP, version=API_VERSION, plural="pipelinetriggers")
 JOBS = Resource(group="batch", version="v1", plural="jobs")
 PODS = Resource(group="", version="v1", plural="pods")
 EVENTS = Resource(group="", version="v1", plural="events")
