@@ -56,6 +56,21 @@ lint: venv ## ruff, mypy (strict) and the import layers (.importlinter)
 unit: venv ## unit tests of the pure core (no cluster)
 	$(VENV)/bin/pytest tests
 
+# The archive's tests run a real PostgreSQL server (tests/archive/postgres.py
+# starts one in a temporary directory); Debian's package brings the binaries.
+.PHONY: postgres
+postgres: ## install PostgreSQL's server binaries (Debian/Ubuntu: apt-get) for the archive's tests
+	@if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null; then \
+	  echo "postgresql: installed"; \
+	else \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+	fi
+
+.PHONY: archive-test
+archive-test: venv $(CLUSTER_BIN) postgres ## the archive's checks: unit (SQLite and PostgreSQL), chart, and e2e/tests/test_archive.py
+	$(VENV)/bin/pytest tests/archive tests/core/test_insights.py tests/cli/test_archive_commands.py tests/deploy/test_chart_archive.py e2e/tests/test_archive.py
+
 .PHONY: cli-docs
 cli-docs: venv ## regenerate docs/cli.md from the CLI's --help (tests/cli/test_docs.py checks it)
 	$(PY) hack/cli_docs.py
@@ -69,7 +84,7 @@ e2e: venv $(CLUSTER_BIN) ## end-to-end tests against the local control plane (or
 # most of an e2e test is waiting for pods, so two share 2 cores well.
 E2E_WORKERS ?= 2
 
-test: venv $(CLUSTER_BIN) lint deploy-tools ## everything: lint, unit and end-to-end tests
+test: venv $(CLUSTER_BIN) lint deploy-tools postgres ## everything: lint, unit and end-to-end tests
 	$(VENV)/bin/pytest tests
 	$(VENV)/bin/pytest -n $(E2E_WORKERS) --dist loadfile e2e/tests
 

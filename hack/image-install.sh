@@ -15,7 +15,10 @@ python3 -m venv "$venv"
 # The package from the checkout, not from a registry copy of itself; pip
 # builds the wheel (with the package data: Job templates) and compiles the
 # bytecode, so the read-only image never needs to write any.
-"$venv/bin/python" -m pip install --no-warn-script-location "$src[operator]"
+# The history extra: the archive (SQLAlchemy, Alembic, psycopg) that the
+# chart's archive runs from this image too.
+"$venv/bin/python" -m pip install --no-warn-script-location "$src[operator,history]"
 # Fail the build, not the first pod, when the entry point is broken.
 "$venv/bin/conveyor" --help >/dev/null
 "$venv/bin/conveyor" operator --help >/dev/null
+"$venv/bin/conveyor" archive --help >/dev/null

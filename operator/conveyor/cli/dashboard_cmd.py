@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from conveyor.cli import context
+from conveyor.cli import archive_options, context, errors
 
 DEFAULT_ADDRESS = "127.0.0.1"
 DEFAULT_PORT = 8090
@@ -25,6 +25,15 @@ def register(commands: Any) -> None:
         "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
     )
     context.add_options(parser, all_namespaces=True)
+    archive_options.add(parser)
+    archive_options.add_recorder(parser)
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="Prometheus /metrics (the archive's and the conveyor_dora_* gauges) on this port; "
+        "0: off (default)",
+    )
     parser.set_defaults(run=_run)
 
 
@@ -39,10 +48,35 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 1
 
+    keeper = None
+    if args.archive:  # the watches feed the archive; the history page reads it
+        from conveyor.archive import recorder
+
+        try:
+            archive = archive_options.open_archive(args, write=True)
+        except errors.CliError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        keeper = recorder.Recorder(
+            archive=archive, retention=args.archive_retention, window=args.insights_window
+        )
+    if args.metrics_port:
+        from conveyor import metrics
+
+        metrics.serve(port=args.metrics_port)
+
     async def command(ctx: context.Context) -> int:
         await app.serve(
-            client=ctx.client, address=args.address, port=args.port, namespace=ctx.scope
+            client=ctx.client,
+            address=args.address,
+            port=args.port,
+            namespace=ctx.scope,
+            recorder=keeper,
         )
         return 0
 
-    return context.run(args, command, on_interrupt=0)
+    try:
+        return context.run(args, command, on_interrupt=0)
+    finally:
+        if keeper is not None:
+            keeper.archive.close()

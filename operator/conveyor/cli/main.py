@@ -11,11 +11,13 @@ import sys
 import argcomplete
 
 from conveyor.cli import (
+    archive_cmd,
     completion,
     dashboard_cmd,
     get_cmd,
     graph_cmd,
     history_cmd,
+    insights_cmd,
     logs_cmd,
     operator_cmd,
     rerun_cmd,
@@ -57,6 +59,8 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     why_cmd.register(commands)
     workers_cmd.register(commands)
     history_cmd.register(commands)
+    insights_cmd.register(commands)
+    archive_cmd.register(commands)
     logs_cmd.register(commands)
     revoke_cmd.register(commands)
     triggers_cmd.register(commands)

@@ -3,6 +3,8 @@ static files shipped in the package, and strict security headers."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime
 import importlib.resources
 from collections.abc import Awaitable, Callable
@@ -42,6 +44,10 @@ CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 ENV = web.AppKey("env", jinja2.Environment)
 SCOPE = web.AppKey("scope", str)  # the namespace watched; "" for all
 PAGES = web.AppKey("pages", pagecache.PageCache)
+# The archive (docs/history.md), when configured; typed loosely so that the
+# dashboard runs without the history extra's libraries.
+ARCHIVE: web.AppKey[Any] = web.AppKey("archive")
+DAY = datetime.timedelta(days=1)
 Page = Callable[[web.Request], Awaitable[web.Response]]
 
 
@@ -200,11 +206,17 @@ async def history_page(request: web.Request) -> web.Response:
     filters = jobs.Filters.from_query(request.query)
     ns = filters.namespace
     now = request.app[CLOCK]()
-    chosen = [j for j in snap.jobs if not ns or j.meta.namespace == ns]
-    view = history.history(jobs=chosen, now=now, page=filters.page)
+    if request.app.get(ARCHIVE) is not None:  # months of history, not just what the API has
+        view, run_bodies = await asyncio.to_thread(
+            _archived, request.app[ARCHIVE], namespace=ns, page=filters.page, now=now
+        )
+    else:
+        chosen = [j for j in snap.jobs if not ns or j.meta.namespace == ns]
+        view = history.history(jobs=chosen, now=now, page=filters.page)
+        run_bodies = list(snap.runs)
     finished = [
         r
-        for r in runs.run_rows(runs=list(snap.runs), now=now, namespace=ns)
+        for r in runs.run_rows(runs=run_bodies, now=now, namespace=ns)
         if r.state in history.FINISHED
     ]
     return render(
@@ -217,6 +229,26 @@ async def history_page(request: web.Request) -> web.Response:
         filters=filters,
         namespaces=sorted({j.meta.namespace for j in snap.jobs}),
     )
+
+
+def _archived(
+    archive: Any, *, namespace: str, page: int, now: datetime.datetime
+) -> tuple[history.History, list[Any]]:
+    """The history view from the archive (an archive.store.Archive); in a thread."""
+    from conveyor.archive import record, store
+    from conveyor.dashboard.views import archived
+
+    where = store.Filter(namespace=namespace or None)
+    size = archived.PAGE_SIZE
+    view = archived.view(
+        recent=list(archive.all(where=dataclasses.replace(where, since=now - DAY))),
+        page=archive.page(where=where, limit=size, offset=(page - 1) * size).records,
+        finished=archive.count(where=where),
+        succeeded=archive.count(where=dataclasses.replace(where, state="SUCCESS")),
+        now=now,
+    )
+    run_where = dataclasses.replace(where, kind=record.PIPELINERUN)
+    return view, archived.run_bodies(archive.page(where=run_where, limit=size).records)
 
 
 async def events_stream(request: web.Request) -> web.StreamResponse:
@@ -232,9 +264,16 @@ async def index(request: web.Request) -> web.Response:
 
 
 def make_app(
-    *, store: store_.Store, client: api.Client, scope: str = "", clock: Clock = _now
+    *,
+    store: store_.Store,
+    client: api.Client,
+    scope: str = "",
+    clock: Clock = _now,
+    archive: Any = None,
 ) -> web.Application:
+    """`archive` (an archive.store.Archive): the history page reads it."""
     app = web.Application()
+    app[ARCHIVE] = archive
     app.on_response_prepare.append(secure)
     app[STORE] = store
     app[HUB] = sse.Hub(store=store)

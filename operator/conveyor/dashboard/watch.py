@@ -10,13 +10,16 @@ import dataclasses
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from conveyor import API_GROUP, API_VERSION
 from conveyor.dashboard import store as store_
 from conveyor.k8s import api
+
+if TYPE_CHECKING:  # the recorder needs the history extra; the dashboard alone does not
+    from conveyor.archive import recorder as recorder_
 
 log = logging.getLogger("conveyor.dashboard")
 
@@ -102,11 +105,13 @@ class Watcher:
         kind: Kind,
         store: store_.Store,
         namespace: str | None,
+        recorder: recorder_.Recorder | None = None,
     ) -> None:
         self._client = client
         self._kind = kind
         self._store = store
         self._namespace = namespace
+        self._recorder = recorder  # the archive's (docs/history.md), fed what we see
 
     async def run(self) -> None:
         resource_version = ""
@@ -148,6 +153,8 @@ class Watcher:
             params["continue"] = str(meta["continue"])
         version = str(meta.get("resourceVersion") or "")
         self._store.replace(kind=self._kind.name, items=items, resource_version=version)
+        if self._recorder is not None:  # a listing: catch up what the archive missed
+            self._recorder.catch_up(kind=self._kind.name, items=items)
         return version
 
     async def _watch(self, resource_version: str) -> str:
@@ -177,8 +184,19 @@ class Watcher:
                     type_, obj = decoded
                     check(type_=type_, obj=obj)
                     self._store.apply(kind=self._kind.name, event=type_, body=obj)
+                    if self._recorder is not None:
+                        self._recorder.observe(kind=self._kind.name, body=obj, event=type_)
         return self._store.resource_version(self._kind.name) or resource_version
 
 
-def watchers(*, client: api.Client, store: store_.Store, namespace: str | None) -> list[Watcher]:
-    return [Watcher(client=client, kind=k, store=store, namespace=namespace) for k in KINDS]
+def watchers(
+    *,
+    client: api.Client,
+    store: store_.Store,
+    namespace: str | None,
+    recorder: recorder_.Recorder | None = None,
+) -> list[Watcher]:
+    return [
+        Watcher(client=client, kind=k, store=store, namespace=namespace, recorder=recorder)
+        for k in KINDS
+    ]
