@@ -211,6 +211,15 @@ CASES = [
     ),
     # -- running ------------------------------------------------------------------------
     Case(
+        id="RUNNING, its pod deleted and a new one pending: says the pod is being replaced",
+        job=running().model(),
+        k8s_job=JOB,
+        pods=[b.pod_pending()],
+        state=State.RUNNING,
+        reason=Reason.RUNNING,
+        message=["the pod of Job j-1 is gone; waiting for its replacement to start"],
+    ),
+    Case(
         id="pod running: RUNNING with startedAt and the attempt's start",
         job=starting().retry_limit(2).model(),
         now=b.at(5),

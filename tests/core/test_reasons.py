@@ -95,6 +95,11 @@ SENTENCES: list[tuple[str, Callable[[], str], str]] = [
         "Job j-1 created; waiting for its pod to start",
     ),
     (
+        "replacing a deleted pod",
+        lambda: reasons.replacing(job="j-1"),
+        "the pod of Job j-1 is gone; waiting for its replacement to start",
+    ),
+    (
         "starting, pod waiting with a message",
         lambda: reasons.starting(
             job="j-1",

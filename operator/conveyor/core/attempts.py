@@ -69,6 +69,9 @@ def follow(
         message = reasons.starting(
             job=status.job, waiting_reason=obs.waiting_reason, waiting_message=obs.waiting_message
         )
+        if status.state is State.RUNNING and not obs.waiting_reason:
+            # Not "created; waiting for its pod": it ran, and its pod was deleted.
+            message = reasons.replacing(job=status.job or "")
         return Step(status=dataclasses.replace(status, message=message), events=tuple(events))
 
     if phase is observe.Phase.RUNNING:

@@ -95,6 +95,11 @@ def starting(*, job: str, waiting_reason: str | None, waiting_message: str | Non
     return f"pod of Job {job} is not running: {waiting_reason}{detail}"
 
 
+def replacing(*, job: str) -> str:
+    """A RUNNING job whose pod went away: the Job controller makes another."""
+    return f"the pod of Job {job} is gone; waiting for its replacement to start"
+
+
 def running(*, attempt: int, attempts: int, pod: str | None) -> str:
     where = f" in pod {pod}" if pod else ""
     return f"attempt {attempt} of {attempts} running{where}"
