@@ -236,12 +236,16 @@ async def test_invalid_specs_are_refused_at_apply(
         ),
         (p.run("when", steps=[p.step("a", when="params.x ==")]), "InvalidSpec", "when"),
         # forEach may render from earlier steps' outputs, so it is judged when the
-        # step would start: the step fails, naming the field, and so does the run.
-        (p.run("each", steps=[p.step("a", forEach="{{ 3 }}")]), "StepFailed", "steps[a].forEach"),
+        # step would start: the step fails, naming the field, and the run is InvalidSpec.
+        (
+            p.run("each", steps=[p.step("a", forEach="{{ 3 }}")]),
+            "InvalidSpec",
+            "spec.steps[a].forEach: must render to a list",
+        ),
         (
             p.run("many", steps=[p.step("a", forEach=list(range(257)))]),
-            "StepFailed",
-            "steps[a].forEach: renders to 257 items, more than 256",
+            "InvalidSpec",
+            "spec.steps[a].forEach: renders to 257 items, more than 256",
         ),
     ],
 )

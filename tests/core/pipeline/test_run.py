@@ -198,17 +198,56 @@ def test_a_failing_template_fails_the_step_naming_step_and_field() -> None:
 
 
 @pytest.mark.parametrize(
-    ("for_each", "message"),
+    ("for_each", "reason", "message"),
     [
-        ("{{ params.n }}", "must render to a list, not int"),
-        ("{{ range(300) | list }}", "renders to 300 items, more than 256"),
+        # Rendered, but not a list of at most 256: the definition is wrong.
+        (
+            "{{ params.n }}",
+            "InvalidSpec",
+            "spec.steps[a].forEach: must render to a list, not int: 3",
+        ),
+        (
+            "{{ range(300) | list }}",
+            "InvalidSpec",
+            "spec.steps[a].forEach: renders to 300 items, more than 256",
+        ),
+        # A template that fails to render at run time fails the step.
+        (
+            "{{ params.missing }}",
+            "StepFailed",
+            "step a failed: steps[a].forEach: 'dict object' has no attribute 'missing'",
+        ),
     ],
 )
-def test_a_bad_fan_out_fails_the_step(for_each: str, message: str) -> None:
-    w = World(B("r").set(params={"n": 3}).step("a", for_each=for_each))
+def test_a_bad_fan_out_fails_the_run_after_running_steps_and_finally(
+    for_each: str, reason: str, message: str
+) -> None:
+    body = B("r").set(params={"n": 3}).step("slow").step("a", for_each=for_each)
+    w = World(body.step("after", depends_on=["a"]).final("notify"))
+    assert builders.created(w.round()) == ["r-slow"]
+    assert w.steps == {"slow": "IN-QUEUE", "a": "FAILED", "after": "Skipped", "notify": "Pending"}
+    assert w.status["steps"][1]["message"] == message
+    w.end("r-slow")
+    assert builders.created(w.round()) == ["r-notify"]  # finally runs, as for any failure
+    w.end("r-notify")
     d = w.round()
-    assert d.status.state is model.State.FAILED
-    assert f"steps[a].forEach: {message}" in (d.status.message or "")
+    assert (d.status.state, d.status.reason, d.status.message) == (
+        model.State.FAILED,
+        reason,
+        message,
+    )
+
+
+def test_a_bad_fan_out_in_finally_fails_a_successful_run_as_invalid_spec() -> None:
+    w = World(B("r").step("a").final("notify", for_each="{{ 3 }}"))
+    w.round()
+    w.end("r-a")
+    d = w.round()
+    assert (d.status.state, d.status.reason, d.status.message) == (
+        model.State.FAILED,
+        "InvalidSpec",
+        "spec.steps[notify].forEach: must render to a list, not int: 3",
+    )
 
 
 @pytest.mark.parametrize(

@@ -14,21 +14,26 @@ from conveyor.core.pipeline import expressions, spec
 MAX_ITEMS = 256
 
 
+class InvalidItems(expressions.ExpressionError):
+    """forEach rendered, but not to a list of at most MAX_ITEMS: the definition
+    is wrong (InvalidSpec), unlike a template that fails to render (StepFailed)."""
+
+
 def items(*, step: spec.Step, context: Mapping[str, Any], field: str) -> list[Any] | None:
     """The step's items, or None for a step without forEach.
 
-    Raises ExpressionError (failing the step) for a value that is not a list
-    or has more than MAX_ITEMS items.
+    Raises ExpressionError for a template that fails to render, and
+    InvalidItems for a value that is not a list or has more than MAX_ITEMS items.
     """
     if step.for_each is None:
         return None
     value = expressions.render_value(value=step.for_each, context=context, field=field)
     if not isinstance(value, list):
-        raise expressions.ExpressionError(
+        raise InvalidItems(
             field=field, message=f"must render to a list, not {type(value).__name__}: {value!r:.80}"
         )
     if len(value) > MAX_ITEMS:
-        raise expressions.ExpressionError(
+        raise InvalidItems(
             field=field, message=f"renders to {len(value)} items, more than {MAX_ITEMS}"
         )
     return value

@@ -9,7 +9,8 @@ with `wake_at` now: children are created from the recorded definition only.
 Rules (DESIGN.md §3b):
 - The run resolves its steps once (see resolution) and records them.
 - Steps run in dependency order; a failed or revoked step skips its dependents;
-  the run is FAILED (StepFailed) once nothing else can run.
+  the run is FAILED (StepFailed) once nothing else can run, or InvalidSpec if
+  the first failed step failed on its definition (a bad forEach).
 - `finally` steps start once every step has finished, whatever happened,
   with `run.state` the outcome so far; a failing finally step fails the run.
 - Timeout: running steps are revoked, pending ones never start, `finally`
@@ -327,10 +328,14 @@ def _outcome(
         return State.FAILED, TIMEOUT, f"the run timed out after {after}"
     wrong = next((r.status for r in results if r.status.state.went_wrong), None)
     if wrong is not None:
-        return State.FAILED, "StepFailed", wrong.message or f"step {wrong.name} failed"
+        return State.FAILED, _failed(wrong), wrong.message or f"step {wrong.name} failed"
     skipped = sum(1 for r in results if r.status.state is dag.StepState.SKIPPED)
     done = f"{len(results) - skipped} steps succeeded"
     return State.SUCCESS, "Succeeded", f"{done}, {skipped} skipped" if skipped else done
+
+
+def _failed(wrong: runstatus.StepStatus) -> str:
+    return "InvalidSpec" if steps.invalid_spec(wrong) else "StepFailed"
 
 
 def _ended(
@@ -343,7 +348,7 @@ def _ended(
     state, reason, message = outcome
     wrong = next((r.status for r in final if r.status.state.went_wrong), None)
     if state is State.SUCCESS and wrong is not None:
-        state, reason = State.FAILED, "StepFailed"
+        state, reason = State.FAILED, _failed(wrong)
         message = wrong.message or f"finally step {wrong.name} failed"
     ended = dataclasses.replace(
         decision.status,

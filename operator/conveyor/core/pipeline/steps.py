@@ -18,6 +18,15 @@ from conveyor.core.pipeline import children, dag, expressions, fanout, runstatus
 
 State = dag.StepState
 
+# A step's message that starts so names a field of its definition: the step
+# FAILED on invalid spec (a bad forEach), and the run ends InvalidSpec.
+_SPEC_FIELD = "spec."
+
+
+def invalid_spec(status: runstatus.StepStatus) -> bool:
+    """The step FAILED because its definition is wrong, not because it ran and failed."""
+    return status.state is State.FAILED and (status.message or "").startswith(_SPEC_FIELD)
+
 
 @dataclasses.dataclass(kw_only=True)
 class Budget:
@@ -105,6 +114,8 @@ def evaluate(
                 recorded, state=State.SKIPPED, message=f"skipped: when is false ({when:.200})"
             )
         items = fanout.items(step=step, context=ctx, field=f"{where}.forEach")
+    except fanout.InvalidItems as exc:
+        return _end(recorded, state=State.FAILED, message=f"{_SPEC_FIELD}{exc}")
     except expressions.ExpressionError as exc:
         return _end(recorded, state=State.FAILED, message=f"step {step.name} failed: {exc}")
     return _items(
