@@ -360,6 +360,10 @@ async def test_a_pipeline_graph_updates_step_by_step(
             "finally": [{"name": "notify", "job": {"type": "custom"}}],
         },
     }
+    # A namespace the operator does not watch (it watches e2e-*, the dashboard
+    # all): the status written below is the only one, not the run controller's.
+    namespace = f"static-{namespace}"
+    cluster.kubectl("create", "namespace", namespace)
     kubectl_apply(cluster, run, namespace)
     build_jobs = ["ci-1-build-0", "ci-1-build-1"]
 
@@ -408,6 +412,7 @@ async def test_a_pipeline_graph_updates_step_by_step(
         await b.page.click('#dag g[data-step="test"]')
         await b.page.wait_for_url(f"**/jobs/{namespace}/ci-1-test")
         assert not b.errors, b.errors
+    cluster.kubectl("delete", "namespace", namespace, "--wait=false")
 
 
 async def test_every_page_loads_without_console_errors(

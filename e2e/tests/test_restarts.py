@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from conveyor.core import model
+from conveyor.core import model, render
 from conveyor.k8s import api, jobs
 from e2e.tests import cluster as clusters
 from e2e.tests import conftest, kube
@@ -58,7 +58,6 @@ def _manifest(name: str, spec: dict[str, object]) -> dict[str, object]:
     kind = spec["kind"]
     body = (
         builders.pipelinejob(name)
-        .obj()
         .worker(str(spec["worker"]))
         .spec(
             {"retry": {"limit": 2, "backoff": {"delay": "1s"}} if kind == "retry" else {"limit": 0}}
@@ -83,7 +82,7 @@ async def test_operator_killed_at_random_moments(
     k = kube.Kube(client=client, namespace=ns)
     for name, limit in CONCURRENCY.items():
         # Two pools of the same type; each job names its pool in spec.worker.
-        await k.create(builders.worker(name).obj().type("build").concurrency(limit).obj())
+        await k.create(builders.worker(name).type("build").concurrency(limit).obj())
     watcher = kube.JobWatcher(client=client, namespace=ns)
     watcher.start()
     plan = _plan()
@@ -223,16 +222,19 @@ async def test_a_job_created_but_not_recorded_is_adopted(k: kube.Kube) -> None:
     """Admission creates the Job before it writes the status. An operator
     stopped in between leaves a Job the status does not name; the next one
     must record it as the attempt and count its slot, never start another."""
-    await k.create(builders.worker("build").obj().concurrency(1).paused(True).obj())
-    await k.create(builders.pipelinejob("left").obj().sim(run_time="3s").obj())
-    await k.create(builders.pipelinejob("other").obj().obj())
+    await k.create(builders.worker("build").concurrency(1).paused(True).obj())
+    await k.create(builders.pipelinejob("left").sim(run_time="3s").obj())
+    await k.create(builders.pipelinejob("other").obj())
     await k.wait_state("left", "IN-QUEUE", reason="WorkerPaused")
     await k.wait_state("other", "IN-QUEUE", reason="WorkerPaused")
 
     # The Job as an operator would have created it for attempt 1, by our renderer.
     left = model.parse_pipelinejob(await k.pj("left"))
     left = dataclasses.replace(left, status=dataclasses.replace(left.status, attempt=1))
-    manifest = jobs.manifest(job=left, worker=model.parse_worker(await k.get(kube.WK, "build")))
+    worker = model.parse_worker(await k.get(kube.WK, "build"))
+    manifest = jobs.with_owner(
+        job=left, body=render.attempt_manifest(job=left, worker=worker, attempt=1)
+    )
     assert not isinstance(manifest, model.SpecError)
     await k.client.create(api.JOBS, namespace=k.namespace, body=manifest)
 
