@@ -359,3 +359,24 @@ def test_why_renders_headline_facts_events_and_actions() -> None:
     coloured = why_cmd.render(result, colour=True)
     assert "\x1b[33mIN-QUEUE\x1b[0m" in coloured[0]
     assert coloured[4] == "  Operator:  \x1b[33mstale\x1b[0m"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--context", "c", "get", "a"], ["get", "--context", "c", "a"]),
+        (["-n", "x", "-A", "workers"], ["workers", "-n", "x", "-A"]),
+        (["--kubeconfig=k", "why", "j"], ["why", "--kubeconfig=k", "j"]),
+        (["get", "--context", "c"], ["get", "--context", "c"]),
+        (["--version"], ["--version"]),
+        (["--context"], ["--context"]),
+        (["--bogus", "get"], ["--bogus", "get"]),
+    ],
+)
+def test_global_flags_may_come_before_the_command(argv: list[str], expected: list[str]) -> None:
+    assert main.hoist(argv) == expected
+
+
+def test_a_context_before_the_command_reaches_it() -> None:
+    args = main.build_parser().parse_args(main.hoist(["--context", "c", "-n", "x", "get"]))
+    assert (args.command, args.context, args.namespace) == ("get", "c", "x")

@@ -80,10 +80,33 @@ def _prog() -> str:
     return "kubectl conveyor" if invoked.startswith("kubectl-") else "conveyor"
 
 
+# kubectl's global flags, which kubectl takes before the command as well.
+_GLOBAL_WITH_VALUE = frozenset({"-n", "--namespace", "--kubeconfig", "--context"})
+_GLOBAL_FLAGS = frozenset({"-A", "--all-namespaces"})
+
+
+def hoist(argv: list[str]) -> list[str]:
+    """`conveyor --context c get` as `conveyor get --context c`: argparse only
+    knows a subcommand's options after it."""
+    before: list[str] = []
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        flag = argv[i].split("=", 1)[0]
+        takes_value = flag in _GLOBAL_WITH_VALUE and "=" not in argv[i]
+        if flag not in _GLOBAL_WITH_VALUE | _GLOBAL_FLAGS or (takes_value and i + 1 >= len(argv)):
+            return argv  # --version, --help, or not ours: as given
+        width = 2 if takes_value else 1
+        before += argv[i : i + width]
+        i += width
+    if not before or i >= len(argv):
+        return argv
+    return [argv[i], *before, *argv[i + 1 :]]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser(prog=_prog())
     argcomplete.autocomplete(parser)  # only acts when the shell asks for completions
-    args = parser.parse_args(argv)
+    args = parser.parse_args(hoist(list(sys.argv[1:] if argv is None else argv)))
     result: int = args.run(args)
     return result
 
