@@ -12,10 +12,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "operator" / "conveyor"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
-# Modules allowed to break the rules while a split is in flight: none now, and
-# nothing may be added without a plan to remove it.
-BEING_SPLIT: frozenset[str] = frozenset()
-
 
 def _modules() -> list[pathlib.Path]:
     return sorted(ROOT.rglob("*.py"))
@@ -42,31 +38,15 @@ def test_the_walk_finds_the_package() -> None:
 
 @pytest.mark.parametrize("path", _modules(), ids=_name)
 def test_no_module_is_over_400_lines(path: pathlib.Path) -> None:
-    if _name(path) in BEING_SPLIT:
-        pytest.skip("being split by another branch")
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_MODULE_LINES, f"{_name(path)} has {lines} lines: split it by concern"
 
 
 @pytest.mark.parametrize("path", _modules(), ids=_name)
 def test_no_function_is_over_60_lines(path: pathlib.Path) -> None:
-    if _name(path) in BEING_SPLIT:
-        pytest.skip("being split by another branch")
     long = [
         f"{name} ({lines} lines)"
         for name, lines in _functions(ast.parse(path.read_text()))
         if lines > MAX_FUNCTION_LINES
     ]
     assert not long, f"{_name(path)}: {', '.join(long)}"
-
-
-def test_the_allow_list_names_only_modules_that_break_a_rule() -> None:
-    """Once a split lands, its entry must go: a stale entry hides a regression."""
-    for name in BEING_SPLIT:
-        path = ROOT / name
-        assert path.exists(), f"{name} is gone: remove it from BEING_SPLIT"
-        too_long = len(path.read_text().splitlines()) > MAX_MODULE_LINES
-        long_function = any(
-            n > MAX_FUNCTION_LINES for _, n in _functions(ast.parse(path.read_text()))
-        )
-        assert too_long or long_function, f"{name} keeps the rules now: remove it from BEING_SPLIT"
