@@ -16,7 +16,7 @@ from conveyor.archive import changes, record, watch
 from conveyor.cli import archive_options, completion, context, errors, fetch, output
 from conveyor.core import insights
 from conveyor.k8s import api
-from conveyor.presentation import humanize
+from conveyor.presentation import insights as shared
 
 DEFAULT_WINDOW = "30d"
 HEADERS = (
@@ -126,22 +126,18 @@ def show(report: insights.Report, *, args: argparse.Namespace) -> int:
 
 
 def cells(service: str, environment: str, f: insights.Figures) -> list[str]:
-    bands = f.bands()
+    shown = shared.values(f)
     return [
         service,
         environment or "-",
         str(f.deploys),
-        f"{f.deployment_frequency:.2f}",
-        _span(f.lead_time),
-        "-" if f.change_failure_rate is None else f"{f.change_failure_rate:.0%}",
-        _span(f.time_to_restore),
+        shown["deployment_frequency"],
+        shown["lead_time"],
+        shown["change_failure_rate"],
+        shown["time_to_restore"],
         str(f.open_incidents),
-        "/".join(str(b) if b else "-" for b in bands.values()),
+        "/".join(shared.band(b) for b in f.bands().values()),
     ]
-
-
-def _span(value: datetime.timedelta | None) -> str:
-    return "-" if value is None else humanize.duration(value)
 
 
 def document(report: insights.Report, *, groups: Sequence[insights.Group]) -> dict[str, Any]:

@@ -126,52 +126,44 @@ class Report:
     overall: Figures
 
 
+# Each band's bound, elite first (low is everything past medium's). One
+# source: the CLI, the gauges and the dashboard's legend all read these.
+FREQUENCY_BOUNDS = (1.0, 1 / 7, 1 / 30)  # successful deploys per day, at least
+LEAD_TIME_BOUNDS = (DAY, WEEK, MONTH)  # below
+RESTORE_BOUNDS = (HOUR, DAY, WEEK)  # below
+FAILURE_RATE_BOUNDS = (0.05, 0.10, 0.15)  # at most
+RANKED = (Band.ELITE, Band.HIGH, Band.MEDIUM)
+
+
 def frequency_band(per_day: float) -> Band:
-    if per_day >= 1:  # on demand: daily or more
-        return Band.ELITE
-    if per_day >= 1 / 7:  # between once a day and once a week
-        return Band.HIGH
-    if per_day >= 1 / 30:  # between once a week and once a month
-        return Band.MEDIUM
-    return Band.LOW
+    # on demand (daily or more), weekly or more, monthly or more, less
+    return next(
+        (b for b, at in zip(RANKED, FREQUENCY_BOUNDS, strict=True) if per_day >= at), Band.LOW
+    )
 
 
 def lead_time_band(lead: datetime.timedelta | None) -> Band | None:
-    return _below(lead, elite=DAY, high=WEEK, medium=MONTH)
+    return _below(lead, bounds=LEAD_TIME_BOUNDS)
 
 
 def restore_band(ttr: datetime.timedelta | None) -> Band | None:
-    return _below(ttr, elite=HOUR, high=DAY, medium=WEEK)
+    return _below(ttr, bounds=RESTORE_BOUNDS)
 
 
 def failure_rate_band(rate: float | None) -> Band | None:
     if rate is None:
         return None
-    if rate <= 0.05:
-        return Band.ELITE
-    if rate <= 0.10:
-        return Band.HIGH
-    if rate <= 0.15:
-        return Band.MEDIUM
-    return Band.LOW
+    return next(
+        (b for b, at in zip(RANKED, FAILURE_RATE_BOUNDS, strict=True) if rate <= at), Band.LOW
+    )
 
 
 def _below(
-    value: datetime.timedelta | None,
-    *,
-    elite: datetime.timedelta,
-    high: datetime.timedelta,
-    medium: datetime.timedelta,
+    value: datetime.timedelta | None, *, bounds: tuple[datetime.timedelta, ...]
 ) -> Band | None:
     if value is None:
         return None
-    if value < elite:
-        return Band.ELITE
-    if value < high:
-        return Band.HIGH
-    if value < medium:
-        return Band.MEDIUM
-    return Band.LOW
+    return next((b for b, at in zip(RANKED, bounds, strict=True) if value < at), Band.LOW)
 
 
 def _median(values: Iterable[datetime.timedelta]) -> datetime.timedelta | None:

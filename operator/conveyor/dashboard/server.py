@@ -15,7 +15,7 @@ from aiohttp import web
 
 from conveyor.dashboard import logs, pagecache, snapshot, sse
 from conveyor.dashboard import store as store_
-from conveyor.dashboard.views import history, job, jobs, runs, workers
+from conveyor.dashboard.views import history, insights, job, jobs, runs, workers
 from conveyor.k8s import api
 
 Clock = Callable[[], datetime.datetime]
@@ -251,6 +251,37 @@ def _archived(
     return view, archived.run_bodies(archive.page(where=run_where, limit=size).records)
 
 
+async def insights_page(request: web.Request) -> web.Response:
+    """The DORA metrics from the archive; without one, how to configure it."""
+    filters = insights.Filters.from_query(request.query)
+    snap = request.app[SNAPSHOTS].get()
+    view = None
+    if request.app.get(ARCHIVE) is not None:
+        now = request.app[CLOCK]()
+        found = await asyncio.to_thread(
+            _changes, request.app[ARCHIVE], namespace=filters.namespace, now=now
+        )
+        view = insights.view(changes=found, filters=filters, now=now)
+    return render(
+        request,
+        "insights.html.j2",
+        kinds="pipelinejobs",
+        insights=view,
+        filters=filters,
+        windows=insights.WINDOWS,
+        namespaces=sorted({j.meta.namespace for j in snap.jobs}),
+    )
+
+
+def _changes(archive: Any, *, namespace: str, now: datetime.datetime) -> list[Any]:
+    """Every change the archive holds before `now`, as `conveyor insights
+    --archive` reads them (archive.deliveries); in a thread."""
+    from conveyor.archive import changes, deliveries
+
+    found = deliveries.records(archive=archive, until=now, namespace=namespace or None)
+    return changes.changes(found)
+
+
 async def events_stream(request: web.Request) -> web.StreamResponse:
     return await sse.stream(request, hub=request.app[HUB])
 
@@ -292,6 +323,7 @@ def make_app(
     app.router.add_get("/runs/{namespace}/{name}", cached(run_page))
     app.router.add_get("/workers", cached(workers_page))
     app.router.add_get("/history", cached(history_page))
+    app.router.add_get("/insights", cached(insights_page))
     app.router.add_get("/events", events_stream)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static", str(static), append_version=False)
