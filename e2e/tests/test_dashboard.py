@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import contextlib
+import datetime
 import json
 import os
 import pathlib
@@ -142,9 +143,12 @@ def _proxied_kubeconfig(
 
 
 class Dashboard:
-    def __init__(self, *, kubeconfig: pathlib.Path, log: pathlib.Path) -> None:
+    def __init__(
+        self, *, kubeconfig: pathlib.Path, log: pathlib.Path, args: tuple[str, ...] = ("-A",)
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.log = log
+        self.args = args
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port: int = s.getsockname()[1]
@@ -155,7 +159,7 @@ class Dashboard:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        args = [sys.executable, "-m", "conveyor.cli.main", "dashboard", "-A"]
+        args = [sys.executable, "-m", "conveyor.cli.main", "dashboard", *self.args]
         args += ["--port", str(self.port), "--kubeconfig", str(self.kubeconfig)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with self.log.open("ab") as out:
@@ -490,3 +494,86 @@ async def test_the_stream_recovers_after_the_watch_breaks(
         await k.create(builders.pipelinejob("after-restart").obj())
         await b.wait_row('tr[data-name="after-restart"][data-state="SUCCESS"]', timeout=60)
         assert not [e for e in b.errors if "/events" not in e and "ERR_CONNECTION_REFUSED" not in e]
+
+
+# -- the insights page, on an archive -----------------------------------------------------
+
+
+def cli_insights(archive: str, *args: str) -> list[list[str]]:
+    """`conveyor insights --archive ...` as users run it: its table, split into cells."""
+    command = [sys.executable, "-m", "conveyor.cli.main", "insights", "--archive", archive]
+    done = subprocess.run([*command, *args], capture_output=True, text=True, check=True)
+    return [line.split() for line in done.stdout.splitlines()[1:]]
+
+
+async def page_insights(b: Browser) -> list[list[str]]:
+    """The insights table as shown, in the CLI's columns (one band column)."""
+    rows = []
+    for tr in await b.page.locator("#insights tbody tr").all():
+        service = await tr.get_attribute("data-service") or ""
+        environment = await tr.get_attribute("data-environment") or ""
+        deploys = await tr.locator("td.deploys").inner_text()
+        cells = tr.locator("td[data-metric]")
+        values = [await c.locator(".value").inner_text() for c in await cells.all()]
+        bands = [await c.locator(".band").inner_text() for c in await cells.all()]
+        opened = await tr.locator("td.open").inner_text()
+        rows.append([service, environment, deploys, *values, opened, "/".join(bands).lower()])
+    return rows
+
+
+@pytest.fixture
+def archived(
+    proxy: tuple[Proxy, pathlib.Path], crds: None, namespace: str, tmp_path: pathlib.Path
+) -> collections.abc.Iterator[tuple[Dashboard, str]]:
+    """A dashboard of `namespace` with an SQLite archive that holds three
+    services' synthetic delivery history (tests/dashboard/deliveries.py)."""
+    _require_browser()
+    from tests.dashboard import deliveries
+
+    from conveyor.archive import store, url
+
+    where = f"sqlite:///{tmp_path}/history.db"
+    archive = store.Archive(url=url.parse(where))
+    archive.migrate()
+    now = datetime.datetime.now(datetime.UTC)
+    archive.write(deliveries.records(now=now, namespace=namespace), now=now)
+    archive.close()
+    args = ("-n", namespace, "--archive", where)
+    d = Dashboard(kubeconfig=proxy[1], log=tmp_path / "dashboard.log", args=args)
+    d.start()
+    try:
+        yield d, where
+    finally:
+        d.stop()
+
+
+async def test_the_insights_page_shows_what_conveyor_insights_says(
+    archived: tuple[Dashboard, str], tmp_path: pathlib.Path
+) -> None:
+    dashboard, where = archived
+    async with browser() as b:
+        await b.open(f"{dashboard.url}/insights")
+        shown = await page_insights(b)
+        assert shown == cli_insights(where, "--since", "30d")
+        # Hand-worked (tests/dashboard/deliveries.py): what the bands say of api.
+        api = ["api", "prod", "31", "1.00", "3h", "6%", "120m", "0", "elite/elite/high/high"]
+        assert shown[0] == api
+        for chart in ("#chart-deploys", "#chart-failure-rate", "#chart-lead-time"):
+            assert await b.page.locator(f"{chart} rect.bar").count() > 0, chart
+        await b.page.screenshot(
+            path=str(screenshot_dir(tmp_path) / "dashboard-insights.png"), full_page=True
+        )
+        # The window and a service, as a person picks them: the page follows
+        # without a load, and so do its figures.
+        await b.page.select_option('select[name="window"]', "7")
+        await b.wait_row('#summary:has-text("in the last 7 days")', timeout=10)
+        assert await page_insights(b) == cli_insights(where, "--since", "7d")
+        await b.page.select_option('select[name="service"]', "web")
+        await b.page.wait_for_selector('tr[data-service="api"]', state="detached", timeout=10_000)
+        *groups, overall = await page_insights(b)
+        assert groups == cli_insights(where, "--since", "7d", "--service", "web")
+        assert overall[0] == "(all)"  # of the chosen ones: here web's figures
+        assert overall[2:] == groups[0][2:]
+        assert "window=7" in b.page.url
+        assert "service=web" in b.page.url
+        assert not b.errors, b.errors  # the strict CSP refused nothing

@@ -42,9 +42,13 @@ def cells(html: str, service: str, environment: str) -> dict[str, str]:
     return {"deploys": deploys.group(1)} | {k: f"{v} {band}" for k, v, band in metrics}
 
 
-async def _serve(archive: store.Archive | None) -> collections.abc.AsyncIterator[Http]:
+async def _serve(
+    archive: store.Archive | None, *, scope: str = ""
+) -> collections.abc.AsyncIterator[Http]:
     client = api.Client(login=kube_builders.StaticLogin("https://127.0.0.1:1"))
-    app = server.make_app(store=b.filled(), client=client, clock=lambda: NOW, archive=archive)
+    app = server.make_app(
+        store=b.filled(), client=client, clock=lambda: NOW, archive=archive, scope=scope
+    )
     async with test_utils.TestClient(test_utils.TestServer(app)) as http:
         yield http
     await client.close()
@@ -114,6 +118,18 @@ async def test_the_page_is_served_under_the_strict_policy(http: Http) -> None:
     html = await answer.text()
     assert "<script>" not in html  # the one script is /static/dashboard.js
     assert " style=" not in html
+
+
+async def test_a_dashboard_of_one_namespace_shows_that_ones_deploys(
+    tmp_path: pathlib.Path,
+) -> None:
+    archive = _archive(tmp_path)
+    archive.write(deliveries.records(now=NOW, namespace="elsewhere"), now=NOW)
+    async for http in _serve(archive, scope=b.NAMESPACE):
+        # Not even when the address asks for the other namespace.
+        html = await (await http.get("/insights?namespace=elsewhere")).text()
+        assert "No deploys in the archive yet" in text_of(html)
+    archive.close()
 
 
 async def test_an_empty_archive_says_what_would_count(tmp_path: pathlib.Path) -> None:

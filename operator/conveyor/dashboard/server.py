@@ -258,8 +258,10 @@ async def insights_page(request: web.Request) -> web.Response:
     view = None
     if request.app.get(ARCHIVE) is not None:
         now = request.app[CLOCK]()
+        # A dashboard of one namespace shows that one's, whatever else the archive holds.
+        namespace = request.app[SCOPE] or filters.namespace
         found = await asyncio.to_thread(
-            _changes, request.app[ARCHIVE], namespace=filters.namespace, now=now
+            _changes, request.app[ARCHIVE], namespace=namespace, now=now
         )
         view = insights.view(changes=found, filters=filters, now=now)
     return render(
