@@ -96,6 +96,8 @@ async def test_the_figures_and_bands_per_service_and_environment(http: Http) -> 
     assert "DORA performance bands" in page
     assert "≥ 1 a day" in page  # the legend, from the core's bounds
     assert 'href="/insights" class="current"' in html
+    # Refreshed by the stream's tick, not by every job's change (an archive read each).
+    assert '<body data-kinds="">' in html
 
 
 async def test_the_window_and_the_filters_reach_the_figures(http: Http) -> None:

@@ -260,14 +260,15 @@ async def insights_page(request: web.Request) -> web.Response:
         now = request.app[CLOCK]()
         # A dashboard of one namespace shows that one's, whatever else the archive holds.
         namespace = request.app[SCOPE] or filters.namespace
-        found = await asyncio.to_thread(
-            _changes, request.app[ARCHIVE], namespace=namespace, now=now
+        view = await asyncio.to_thread(
+            _insights, request.app[ARCHIVE], filters=filters, namespace=namespace, now=now
         )
-        view = insights.view(changes=found, filters=filters, now=now)
     return render(
         request,
         "insights.html.j2",
-        kinds="pipelinejobs",
+        # Figures over days: the stream's tick (every 30 s) refreshes them, not
+        # every job's change (each refresh reads the window from the archive).
+        kinds="",
         insights=view,
         filters=filters,
         windows=insights.WINDOWS,
@@ -275,13 +276,16 @@ async def insights_page(request: web.Request) -> web.Response:
     )
 
 
-def _changes(archive: Any, *, namespace: str, now: datetime.datetime) -> list[Any]:
-    """Every change the archive holds before `now`, as `conveyor insights
-    --archive` reads them (archive.deliveries); in a thread."""
+def _insights(
+    archive: Any, *, filters: insights.Filters, namespace: str, now: datetime.datetime
+) -> insights.Insights:
+    """The changes the archive holds before `now`, read as `conveyor insights
+    --archive` reads them (archive.deliveries), and the page's figures; in a
+    thread, as the charts compute a report per day."""
     from conveyor.archive import changes, deliveries
 
     found = deliveries.records(archive=archive, until=now, namespace=namespace or None)
-    return changes.changes(found)
+    return insights.view(changes=changes.changes(found), filters=filters, now=now)
 
 
 async def events_stream(request: web.Request) -> web.StreamResponse:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import urllib.parse
 from collections.abc import Mapping, Sequence
 
 from conveyor.core import insights
@@ -39,9 +38,6 @@ class Filters:
             environment=str(query.get("environment") or ""),
             namespace=str(query.get("namespace") or ""),
         )
-
-    def query(self) -> str:
-        return urllib.parse.urlencode({k: v for k, v in dataclasses.asdict(self).items() if v})
 
     def keeps(self, change: insights.Change) -> bool:
         return self.service in ("", change.service) and self.environment in (
