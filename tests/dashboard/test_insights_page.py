@@ -107,6 +107,7 @@ async def test_the_window_and_the_filters_reach_the_figures(http: Http) -> None:
     assert 'data-service="web"' not in html
     assert '<option value="7" selected>' in html
     assert "<option selected>api</option>" in html
+    assert '<select name="namespace">' in html
     html = await (await http.get("/insights?environment=staging&window=90")).text()
     assert cells(html, "web", "staging")["deploys"] == "23"
     assert "Deploys per week" in text_of(html)
@@ -131,6 +132,7 @@ async def test_a_dashboard_of_one_namespace_shows_that_ones_deploys(
         # Not even when the address asks for the other namespace.
         html = await (await http.get("/insights?namespace=elsewhere")).text()
         assert "No deploys in the archive yet" in text_of(html)
+        assert 'name="namespace"' not in html  # nothing to choose
     archive.close()
 
 
