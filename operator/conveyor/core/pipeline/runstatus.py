@@ -14,7 +14,7 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.core import model, status
+from conveyor.core import conditions, model, status
 from conveyor.core.pipeline import dag
 
 
@@ -123,7 +123,7 @@ class RunStatus:
         now: datetime.datetime,
     ) -> dict[str, Any]:
         """The whole status to write (kstatus conditions included)."""
-        out: dict[str, Any] = {
+        fields = {
             "state": str(self.state) if self.state else None,
             "reason": self.reason,
             "message": self.message,
@@ -137,10 +137,12 @@ class RunStatus:
             "observedGeneration": generation,
         }
         as_job = model.JobStatus(state=self.state, reason=self.reason, message=self.message)
-        out["conditions"] = status.conditions(
-            status=as_job, generation=generation, previous=previous_conditions, now=now
+        return conditions.status_dict(
+            fields=fields,
+            conditions=status.conditions(
+                status=as_job, generation=generation, previous=previous_conditions, now=now
+            ),
         )
-        return {k: v for k, v in out.items() if v is not None}
 
 
 def progress(steps: Sequence[StepStatus]) -> str:
