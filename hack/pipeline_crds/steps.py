@@ -101,6 +101,12 @@ def status_steps() -> dict[str, Any]:
     entry = {
         "name": ("string", "The step's name."),
         "state": ("string", "Pending, IN-QUEUE, RUNNING, SUCCESS, FAILED, REVOKED or Skipped."),
+        "reason": (
+            "string",
+            "CamelCase, why the entry says what it says: Succeeded, Reused, DependencyFailed, "
+            "WhenFalse, RunStopped, InvalidSpec (the run is InvalidSpec too), RenderFailed, "
+            "JobFailed, Revoked.",
+        ),
         "message": ("string", "One human sentence: why it failed or was skipped."),
         "reusedFrom": ("string", "The earlier run (resumeFrom) whose result this step reuses."),
     }
