@@ -1,5 +1,6 @@
-"""The layout rules of operator/conveyor: small modules named by what they do
-(no module over 400 lines, templates aside) and no function over 60 lines."""
+"""The layout rules of operator/conveyor, hack/ and bench/: small modules named by
+what they do (no module over 400 lines, templates aside) and no function over 60
+lines."""
 
 from __future__ import annotations
 
@@ -8,17 +9,31 @@ import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent / "operator" / "conveyor"
+REPO = pathlib.Path(__file__).resolve().parent.parent
+ROOTS = ("operator/conveyor", "hack", "bench")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
+# Known breakers, each until its split lands; remove an entry with its split.
+LONG_MODULES = {
+    "bench/scenarios.py",  # being split in another branch (session 4)
+}
+LONG_FUNCTIONS = {
+    # bench/scenarios.py is being split in another branch (session 4).
+    ("bench/scenarios.py", "baseline"),
+    ("bench/scenarios.py", "latency"),
+    ("bench/scenarios.py", "memory_and_cold_start"),
+    # Found when the rule reached bench/ (141 and 64 lines): not split yet.
+    ("bench/report.py", "figures"),
+    ("bench/run.py", "main"),
+}
 
 
 def _modules() -> list[pathlib.Path]:
-    return sorted(ROOT.rglob("*.py"))
+    return sorted(p for root in ROOTS for p in (REPO / root).rglob("*.py"))
 
 
 def _name(path: pathlib.Path) -> str:
-    return path.relative_to(ROOT).as_posix()
+    return path.relative_to(REPO).as_posix()
 
 
 def _functions(tree: ast.AST) -> list[tuple[str, int]]:
@@ -31,13 +46,26 @@ def _functions(tree: ast.AST) -> list[tuple[str, int]]:
     return out
 
 
-def test_the_walk_finds_the_package() -> None:
+def test_the_walk_finds_the_package_hack_and_bench() -> None:
     names = {_name(p) for p in _modules()}
-    assert {"core/model.py", "k8s/api.py", "cli/main.py"} <= names
+    assert {
+        "operator/conveyor/core/model.py",
+        "operator/conveyor/k8s/api.py",
+        "operator/conveyor/cli/main.py",
+        "hack/gen_pipeline_crds.py",
+        "bench/run.py",
+    } <= names
+
+
+def test_the_allow_lists_name_files_that_exist() -> None:
+    names = {_name(p) for p in _modules()}
+    assert LONG_MODULES | {path for path, _ in LONG_FUNCTIONS} <= names
 
 
 @pytest.mark.parametrize("path", _modules(), ids=_name)
 def test_no_module_is_over_400_lines(path: pathlib.Path) -> None:
+    if _name(path) in LONG_MODULES:
+        pytest.skip("allow-listed until its split lands")
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_MODULE_LINES, f"{_name(path)} has {lines} lines: split it by concern"
 
@@ -47,6 +75,6 @@ def test_no_function_is_over_60_lines(path: pathlib.Path) -> None:
     long = [
         f"{name} ({lines} lines)"
         for name, lines in _functions(ast.parse(path.read_text()))
-        if lines > MAX_FUNCTION_LINES
+        if lines > MAX_FUNCTION_LINES and (_name(path), name) not in LONG_FUNCTIONS
     ]
     assert not long, f"{_name(path)}: {', '.join(long)}"

@@ -57,3 +57,39 @@ def test_last_transition_time_moves_only_on_a_change(
 ) -> None:
     (ready,) = build({"Ready": true}, previous)
     assert ready["lastTransitionTime"] == transition
+
+
+READY = {"type": "Ready", "status": "True"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "conds", "expected"),
+    [
+        # None is an absent field, not a null one; conditions come last.
+        (
+            {"state": "RUNNING", "message": None, "observedGeneration": 2},
+            [READY],
+            {"state": "RUNNING", "observedGeneration": 2, "conditions": [READY]},
+        ),
+        # Falsy values other than None are written: 0, "", [] and False mean something.
+        (
+            {"count": 0, "text": "", "items": [], "flag": False},
+            [],
+            {"count": 0, "text": "", "items": [], "flag": False, "conditions": []},
+        ),
+        ({}, [READY, READY], {"conditions": [READY, READY]}),
+    ],
+)
+def test_status_dict(
+    fields: dict[str, Any], conds: list[dict[str, Any]], expected: dict[str, Any]
+) -> None:
+    out = conditions.status_dict(fields=fields, conditions=conds)
+    assert out == expected
+    assert list(out) == list(expected)  # the order written
+
+
+def test_status_dict_does_not_share_the_callers_conditions() -> None:
+    conds = [dict(READY)]
+    out = conditions.status_dict(fields={}, conditions=conds)
+    out["conditions"][0]["status"] = "False"
+    assert conds == [READY]

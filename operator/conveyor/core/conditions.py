@@ -46,3 +46,13 @@ def build(
             }
         )
     return out
+
+
+def status_dict(
+    *, fields: Mapping[str, Any], conditions: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """A status to write: `fields` in their order without the None ones (a
+    field absent, not null), then `conditions` last."""
+    out = {k: v for k, v in fields.items() if v is not None}
+    out["conditions"] = [dict(c) for c in conditions]
+    return out

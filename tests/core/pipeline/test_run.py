@@ -425,6 +425,7 @@ def test_resume_reuses_succeeded_steps_and_succeeded_items() -> None:
     assert new.status["steps"][0] == {
         "name": "prep",
         "state": "SUCCESS",
+        "reason": "Reused",
         "outputs": {"v": 1},
         "reusedFrom": "old",
         "message": "reused from PipelineRun old",
@@ -556,3 +557,106 @@ def test_the_first_decision_records_what_the_run_runs_and_creates_nothing() -> N
     )
     assert w.status["startedAt"] == clock.ts(clock.at(0))
     assert builders.created(w.round()) == ["r-build-0", "r-build-1"]
+
+
+def _reasons(w: World) -> dict[str, str | None]:
+    return {s["name"]: s.get("reason") for s in w.status["steps"]}
+
+
+def _one_fails(w: World) -> None:
+    w.round()
+    w.end("r-a", "FAILED", exit_code=1)
+    w.round()
+
+
+def _fan_item_fails(w: World) -> None:
+    w.round()
+    w.end("r-a-0", "FAILED", exit_code=1)
+    w.round()
+
+
+def _revoked_by_hand(w: World) -> None:
+    w.round()
+    w.end("r-a", "REVOKED")
+    w.round()
+
+
+def _run_revoked(w: World) -> None:
+    w.round()
+    w.body.set(revoke=True)
+    w.round()
+    w.round()
+
+
+def _all_succeed(w: World) -> None:
+    w.round()
+    w.end_all("a")
+    w.round()
+    w.end_all("b")
+    w.round()
+
+
+@pytest.mark.parametrize(
+    ("body", "drive", "reasons"),
+    [
+        (B("r").step("a").step("b", depends_on=["a"]), _all_succeed, ["Succeeded", "Succeeded"]),
+        (
+            B("r").step("a").step("b", depends_on=["a"]),
+            _one_fails,
+            ["JobFailed", "DependencyFailed"],
+        ),
+        (B("r").step("a", when="1 == 2"), World.round, ["WhenFalse"]),
+        (B("r").step("a", for_each="{{ 3 }}"), World.round, ["InvalidSpec"]),
+        (B("r").step("a", for_each="{{ params.missing }}"), World.round, ["RenderFailed"]),
+        (
+            B("r").step("a", params={"image": "{{ steps.nope.outputs.x }}"}),
+            World.round,
+            ["RenderFailed"],
+        ),
+        (
+            B("r").step("a").step("b", depends_on=["a"]),
+            _revoked_by_hand,
+            ["Revoked", "DependencyFailed"],
+        ),
+        (B("r").step("a").final("n"), _run_revoked, ["Revoked", "RunStopped"]),
+        # An item failed, the others still run: the entry already says why it will fail.
+        (B("r").step("a", for_each=[0, 1]), _fan_item_fails, ["JobFailed"]),
+        (B("r").step("a").step("b", depends_on=["a"]), World.resolve, [None, None]),
+    ],
+)
+def test_each_step_entry_says_why_in_its_reason(
+    body: builders.PipelineRunBuilder, drive: Any, reasons: list[str | None]
+) -> None:
+    w = World(body)
+    drive(w)
+    assert list(_reasons(w).values()) == reasons
+
+
+@pytest.mark.parametrize(
+    ("reason", "message", "run_reason"),
+    [
+        # The step's reason decides, whatever its message says.
+        (
+            "InvalidSpec",
+            "spec.steps[a].forEach: renders to 300 items, more than 256",
+            "InvalidSpec",
+        ),
+        ("InvalidSpec", "the definition is wrong", "InvalidSpec"),
+        ("JobFailed", "spec.tests failed in the child", "StepFailed"),
+        ("RenderFailed", "step a failed: steps[a].job.params.x: undefined", "StepFailed"),
+        (None, "spec.steps[a].forEach: written before step reasons", "StepFailed"),
+    ],
+)
+def test_the_run_is_invalid_spec_when_its_failed_step_says_so(
+    reason: str | None, message: str, run_reason: str
+) -> None:
+    w = World(B("r").step("a"))
+    w.round()
+    entry = {"name": "a", "state": "FAILED", "message": message, "jobs": ["r-a"]}
+    w.status["steps"] = [{**entry, "reason": reason} if reason else entry]
+    d = w.round()
+    assert (d.status.state, d.status.reason, d.status.message) == (
+        model.State.FAILED,
+        run_reason,
+        message,
+    )

@@ -84,7 +84,7 @@ class CronStatus:
         previous_conditions: Sequence[Mapping[str, Any]],
         now: datetime.datetime,
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        fields = {
             "lastScheduleTime": self.last_schedule_time,
             "lastSuccessfulTime": self.last_successful_time,
             "nextScheduleTime": self.next_schedule_time,
@@ -99,10 +99,12 @@ class CronStatus:
             "message": self.message,
             "observedGeneration": generation,
         }
-        out["conditions"] = self.conditions(
-            generation=generation, previous=previous_conditions, now=now
+        return conditions.status_dict(
+            fields=fields,
+            conditions=self.conditions(
+                generation=generation, previous=previous_conditions, now=now
+            ),
         )
-        return {k: v for k, v in out.items() if v is not None}
 
     def conditions(
         self,

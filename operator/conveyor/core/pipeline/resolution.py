@@ -120,6 +120,7 @@ def _reused(
             outputs=old.outputs,
             items=old.items,
             reused_from=name,
+            reason=runstatus.StepReason.REUSED,
             message=f"reused from PipelineRun {name}",
         )
     if fan_out and isinstance(old.outputs, list) and any(o is not None for o in old.outputs):

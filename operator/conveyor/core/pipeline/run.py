@@ -335,7 +335,9 @@ def _outcome(
 
 
 def _failed(wrong: runstatus.StepStatus) -> str:
-    return "InvalidSpec" if steps.invalid_spec(wrong) else "StepFailed"
+    """The run's reason for a step that went wrong: its definition, or the step."""
+    invalid = wrong.reason is runstatus.StepReason.INVALID_SPEC
+    return str(model.Reason.INVALID_SPEC) if invalid else "StepFailed"
 
 
 def _ended(

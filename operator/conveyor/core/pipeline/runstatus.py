@@ -11,11 +11,33 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conveyor.core import model, status
+from conveyor.core import conditions, model, status
 from conveyor.core.pipeline import dag
+
+
+class StepReason(enum.StrEnum):
+    """status.steps[].reason: why the entry says what it says (with its message)."""
+
+    SUCCEEDED = "Succeeded"
+    REUSED = "Reused"  # succeeded in the earlier run (resumeFrom)
+    DEPENDENCY_FAILED = "DependencyFailed"  # Skipped: a dependency FAILED or was REVOKED
+    WHEN_FALSE = "WhenFalse"  # Skipped: its `when` is false
+    RUN_STOPPED = "RunStopped"  # Skipped: the run was revoked or timed out first
+    INVALID_SPEC = "InvalidSpec"  # FAILED on its definition (a bad forEach): so is the run
+    RENDER_FAILED = "RenderFailed"  # FAILED: a template did not render
+    JOB_FAILED = "JobFailed"  # a child PipelineJob FAILED
+    REVOKED = "Revoked"  # a child PipelineJob was revoked (or the run stopped it)
+
+
+def _reason(value: Any) -> StepReason | None:
+    try:
+        return StepReason(value) if value else None
+    except ValueError:  # written by a newer operator: unknown here
+        return None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -30,6 +52,7 @@ class StepStatus:
     outputs: Any = None
     items: int | None = None  # a fan-out step's number of items, once known
     failed_items: tuple[int, ...] = ()  # fan-out items that ended FAILED or REVOKED
+    reason: StepReason | None = None  # set with `message`, and on every finished entry
     message: str | None = None
     reused_from: str | None = None  # the earlier run whose result this is (resume)
     final: bool = False  # a `finally` step
@@ -42,6 +65,7 @@ class StepStatus:
         out = {
             "name": self.name,
             "state": str(self.state),
+            "reason": str(self.reason) if self.reason else None,
             "jobs": list(self.jobs) or None,
             "outputs": self.outputs,
             "items": self.items,
@@ -66,6 +90,7 @@ class StepStatus:
             outputs=data.get("outputs"),
             items=items if isinstance(items, int) else None,
             failed_items=tuple(i for i in data.get("failedItems") or () if isinstance(i, int)),
+            reason=_reason(data.get("reason")),
             message=data.get("message") or None,
             reused_from=data.get("reusedFrom") or None,
             final=data.get("finally") is True,
@@ -123,7 +148,7 @@ class RunStatus:
         now: datetime.datetime,
     ) -> dict[str, Any]:
         """The whole status to write (kstatus conditions included)."""
-        out: dict[str, Any] = {
+        fields = {
             "state": str(self.state) if self.state else None,
             "reason": self.reason,
             "message": self.message,
@@ -137,10 +162,12 @@ class RunStatus:
             "observedGeneration": generation,
         }
         as_job = model.JobStatus(state=self.state, reason=self.reason, message=self.message)
-        out["conditions"] = status.conditions(
-            status=as_job, generation=generation, previous=previous_conditions, now=now
+        return conditions.status_dict(
+            fields=fields,
+            conditions=status.conditions(
+                status=as_job, generation=generation, previous=previous_conditions, now=now
+            ),
         )
-        return {k: v for k, v in out.items() if v is not None}
 
 
 def progress(steps: Sequence[StepStatus]) -> str:

@@ -17,15 +17,7 @@ from conveyor.core import model
 from conveyor.core.pipeline import children, dag, expressions, fanout, runstatus, spec
 
 State = dag.StepState
-
-# A step's message that starts so names a field of its definition: the step
-# FAILED on invalid spec (a bad forEach), and the run ends InvalidSpec.
-_SPEC_FIELD = "spec."
-
-
-def invalid_spec(status: runstatus.StepStatus) -> bool:
-    """The step FAILED because its definition is wrong, not because it ran and failed."""
-    return status.state is State.FAILED and (status.message or "").startswith(_SPEC_FIELD)
+Reason = runstatus.StepReason
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -92,15 +84,9 @@ def evaluate(
         return Result(status=recorded)
     started = bool(observed) or bool(recorded.jobs)
     if not started:
-        readiness, culprit = dag.readiness(depends_on=step.depends_on, states=states)
-        if readiness is dag.Readiness.SKIP and culprit is not None:
-            return _end(
-                recorded, state=State.SKIPPED, message=f"skipped: step {culprit} {states[culprit]}"
-            )
-        if situation.stop:
-            return _end(recorded, state=State.SKIPPED, message=f"not started: {situation.stop}")
-        if readiness is dag.Readiness.BLOCKED:
-            return Result(status=recorded)
+        held = _unstarted(step=step, recorded=recorded, states=states, situation=situation)
+        if held is not None:
+            return held
     where = f"steps[{step.name}]"
     ctx = context(situation=situation, views=views)
     try:
@@ -111,13 +97,22 @@ def evaluate(
             and not expressions.evaluate_when(text=when, context=ctx, field=f"{where}.when")
         ):
             return _end(
-                recorded, state=State.SKIPPED, message=f"skipped: when is false ({when:.200})"
+                recorded,
+                state=State.SKIPPED,
+                reason=Reason.WHEN_FALSE,
+                message=f"skipped: when is false ({when:.200})",
             )
         items = fanout.items(step=step, context=ctx, field=f"{where}.forEach")
     except fanout.InvalidItems as exc:
-        return _end(recorded, state=State.FAILED, message=f"{_SPEC_FIELD}{exc}")
+        # The message names the field of the definition: spec.steps[x].forEach.
+        return _end(recorded, state=State.FAILED, reason=Reason.INVALID_SPEC, message=f"spec.{exc}")
     except expressions.ExpressionError as exc:
-        return _end(recorded, state=State.FAILED, message=f"step {step.name} failed: {exc}")
+        return _end(
+            recorded,
+            state=State.FAILED,
+            reason=Reason.RENDER_FAILED,
+            message=f"step {step.name} failed: {exc}",
+        )
     return _items(
         step=step,
         recorded=recorded,
@@ -129,8 +124,38 @@ def evaluate(
     )
 
 
-def _end(recorded: runstatus.StepStatus, *, state: dag.StepState, message: str) -> Result:
-    return Result(status=dataclasses.replace(recorded, state=state, message=message))
+def _unstarted(
+    *,
+    step: spec.Step,
+    recorded: runstatus.StepStatus,
+    states: Mapping[str, dag.StepState],
+    situation: Situation,
+) -> Result | None:
+    """A step not started yet: Skipped, or held by its dependencies; None: it may start."""
+    readiness, culprit = dag.readiness(depends_on=step.depends_on, states=states)
+    if readiness is dag.Readiness.SKIP and culprit is not None:
+        return _end(
+            recorded,
+            state=State.SKIPPED,
+            reason=Reason.DEPENDENCY_FAILED,
+            message=f"skipped: step {culprit} {states[culprit]}",
+        )
+    if situation.stop:
+        return _end(
+            recorded,
+            state=State.SKIPPED,
+            reason=Reason.RUN_STOPPED,
+            message=f"not started: {situation.stop}",
+        )
+    if readiness is dag.Readiness.BLOCKED:
+        return Result(status=recorded)
+    return None
+
+
+def _end(
+    recorded: runstatus.StepStatus, *, state: dag.StepState, reason: Reason, message: str
+) -> Result:
+    return Result(status=dataclasses.replace(recorded, state=state, reason=reason, message=message))
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -142,7 +167,13 @@ class _Tally:
     active: list[children.Child]
     missing: list[int]  # not started, or started but not seen yet (adopted on create)
     failure: str | None = None  # why an item FAILED (or could not be rendered)
+    failure_reason: Reason | None = None
     note: str | None = None  # an item was revoked
+
+    def fail(self, *, reason: Reason, message: str) -> None:
+        """The first failure is the one the entry tells."""
+        if self.failure is None:
+            self.failure, self.failure_reason = message, reason
 
 
 def _tally(
@@ -167,7 +198,7 @@ def _tally(
         if i in tally.failed and child is None:
             # Ended before and gone since: the entry's message says how it ended.
             if recorded.message and not recorded.message.endswith("was revoked"):
-                tally.failure = tally.failure or recorded.message
+                tally.fail(reason=recorded.reason or Reason.JOB_FAILED, message=recorded.message)
             else:
                 tally.note = tally.note or recorded.message
             continue
@@ -181,7 +212,9 @@ def _tally(
             tally.failed.add(i)
             label = f"{step.name} item {i}" if step.fan_out else step.name
             if child.state is model.State.FAILED:
-                tally.failure = tally.failure or f"step {label} failed: {child.failure()}"
+                tally.fail(
+                    reason=Reason.JOB_FAILED, message=f"step {label} failed: {child.failure()}"
+                )
             else:
                 tally.note = tally.note or f"step {label} was revoked"
     return tally
@@ -211,13 +244,14 @@ def _items(
             for i in tally.missing[:room]:
                 create.append(_new(step=step, items=items, i=i, situation=situation, views=views))
         except expressions.ExpressionError as exc:
-            tally.failure = f"step {step.name} failed: {exc}"
+            tally.fail(reason=Reason.RENDER_FAILED, message=f"step {step.name} failed: {exc}")
         if budget.slots is not None:
             budget.slots -= len(create)
     status = _status(
         step=step, recorded=recorded, tally=tally, items=items, observed=observed, create=create
     )
-    status = dataclasses.replace(status, state=_state(tally=tally, create=create, stop=situation))
+    state = _state(tally=tally, create=create, stop=situation)
+    status = dataclasses.replace(status, state=state, reason=_ended(state, reason=status.reason))
     return Result(status=status, create=tuple(create), revoke=revoke)
 
 
@@ -270,11 +304,31 @@ def _status(
     else:
         outputs = tally.outputs
     message = tally.failure or tally.note or (recorded.message if tally.failed else None)
+    reason = _entry_reason(tally=tally, recorded=recorded)
     return dataclasses.replace(
         recorded,
         jobs=jobs,
         outputs=outputs,
         items=None if items is None else len(items),
         failed_items=tuple(sorted(tally.failed)) if step.fan_out else (),
+        reason=reason,
         message=message,
     )
+
+
+def _entry_reason(*, tally: _Tally, recorded: runstatus.StepStatus) -> Reason | None:
+    """The reason that goes with the entry's message (see `_status`)."""
+    if tally.failure:
+        return tally.failure_reason
+    if tally.note:
+        return Reason.REVOKED
+    return recorded.reason if tally.failed else None
+
+
+def _ended(state: State, *, reason: Reason | None) -> Reason | None:
+    """Every finished entry has a reason: a success its own, a revoked step Revoked."""
+    if state is State.SUCCESS:
+        return Reason.SUCCEEDED
+    if state is State.REVOKED:
+        return reason or Reason.REVOKED
+    return reason
