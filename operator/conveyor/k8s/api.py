@@ -10,6 +10,8 @@ import contextlib
 import dataclasses
 import datetime
 import json
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -129,6 +131,7 @@ class Client:
         self._credentials = None
         self._may_write = may_write
         self._session: aiohttp.ClientSession | None = None
+        self._env_proxy: str | None = None
         self._retired: list[aiohttp.ClientSession] = []  # closed with the client
         self._lock: asyncio.Lock | None = None
 
@@ -192,15 +195,19 @@ class Client:
                 headers=headers,
                 connector=aiohttp.TCPConnector(ssl=creds.ssl_context(), limit=100),
                 timeout=aiohttp.ClientTimeout(total=60),
-                trust_env=True,  # HTTPS_PROXY and NO_PROXY, as client-go honours them
             )
+            # HTTPS_PROXY and NO_PROXY, as client-go honours them, decided once
+            # per session: aiohttp's trust_env would look them (and ~/.netrc)
+            # up again in two thread-pool hops per request.
+            self._env_proxy = _env_proxy(creds.server)
         return self._session
 
     def _options(self, creds: login.Credentials) -> dict[str, Any]:
         """Per-request connection options: the kubeconfig's proxy-url and tls-server-name."""
         options: dict[str, Any] = {}
-        if creds.proxy:
-            options["proxy"] = creds.proxy
+        proxy = creds.proxy or self._env_proxy
+        if proxy:
+            options["proxy"] = proxy
         if creds.tls_server_name:
             options["server_hostname"] = creds.tls_server_name
         return options
@@ -356,3 +363,11 @@ async def unless_gone(call: Awaitable[T], *, on_gone: Callable[[], None] | None 
         if on_gone is not None:
             on_gone()
         return None
+
+
+def _env_proxy(server: str) -> str | None:
+    """The proxy HTTPS_PROXY (or HTTP_PROXY) names for `server`, unless NO_PROXY exempts it."""
+    url = urllib.parse.urlsplit(server)
+    if not url.hostname or urllib.request.proxy_bypass(url.hostname):
+        return None
+    return urllib.request.getproxies().get(url.scheme) or None

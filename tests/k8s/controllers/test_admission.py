@@ -132,3 +132,39 @@ async def test_a_long_queue_rewrites_positions_only_when_they_halve() -> None:
     # to 1 (halved) but a message waits out queue_message_interval; the
     # others' positions did not halve.
     assert h.api.writes()[("PATCH", "pipelinejobs")] == first + 1
+
+
+GOOD_TEMPLATE = BAD_TEMPLATE.replace("{{ 1 / 0 }}\n", "")
+
+
+class CountingRenderer(rendering.InProcess):
+    """Renders in the test's thread and counts the trips a child would make."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def render(self, **bodies: Any) -> Any:
+        self.calls += 1
+        return await super().render(**bodies)
+
+
+async def test_built_in_templates_render_in_the_pass_and_a_job_template_off_the_loop() -> None:
+    renderer = CountingRenderer()
+    h = fakes.Harness(renderer=renderer)
+    h.worker("build", spec=worker_spec(concurrency=3))
+    h.worker("own", spec=worker_spec(jobTemplate=GOOD_TEMPLATE))
+    for name in ("a", "b", "c"):
+        h.pipelinejob(name)
+    h.pipelinejob("d", spec_worker="own")
+    h.api.events.clear()
+    await h.ctl.prime()
+    h.ctl.progress.round(now=h.ctl.clock.now())
+    # One pass creates every built-in Job at once; the jobTemplate's render starts.
+    h.ctl.admission.schedule(fakes.NS, now=h.ctl.clock.now())
+    await h.ctl.effects.settle()
+    assert {name for _, name in h.api.objects["jobs"]} == {"a-1", "b-1", "c-1"}
+    assert renderer.calls == 1
+    # The Worker's own template was rendered by the renderer, and its Job follows.
+    await h.settle()
+    assert (fakes.NS, "d-1") in h.api.objects["jobs"]
+    assert renderer.calls == 1
