@@ -1,4 +1,4 @@
-"""conveyor-agent <job-type> [--params FILE] [--output FILE]
+"""conveyor-agent <job-type> [--step STEP] [--params FILE] [--output FILE]
 
 Runs one job type's work with the params of the PipelineJob (camelCase JSON,
 from FILE or the env var PARAMS) and writes its outputs, one JSON object, to
@@ -32,6 +32,12 @@ RUNTIMES: Mapping[str, str] = {
     "clone-env": "conveyor_agent.clone_env:main",
     "android-deploy": "conveyor_agent.android_deploy:main",
     "build": "conveyor_agent.build_digest:main",
+    "android-build": "conveyor_agent.android_build:main",
+}
+
+# Earlier steps of a job type, run in its pod's init containers (--step).
+STEPS: Mapping[str, Mapping[str, str]] = {
+    "android-build": {"checkout": "conveyor_agent.android_build:checkout"},
 }
 
 
@@ -44,6 +50,10 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--output", metavar="FILE", default=outputs.DEFAULT_PATH, help="outputs JSON"
         )
+        if name in STEPS:
+            command.add_argument(
+                "--step", choices=sorted(STEPS[name]), help="an init container's step"
+            )
     return top
 
 
@@ -52,7 +62,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     env = os.environ if environ is None else environ
     try:
         job_params = params.load(path=args.params, environ=env)
-        module, _, function = RUNTIMES[args.job_type].partition(":")
+        step = getattr(args, "step", None)
+        target = STEPS[args.job_type][step] if step else RUNTIMES[args.job_type]
+        module, _, function = target.partition(":")
         runtime: Runtime = getattr(importlib.import_module(module), function)
         result = runtime(job_params, environ=env)
     except errors.CheckFailed as failed:

@@ -1,8 +1,9 @@
-"""Run a rendered Job's main container the way its pod would, as a local
-process: the container's command (conveyor-agent from this checkout's
-virtual environment), its env (PARAMS and the rest, secretKeyRefs given as
-literal test values), and the termination message read back from a file and
-parsed as the operator parses it into status.outputs."""
+"""Run a rendered Job's main container (or an init container running the
+agent) the way its pod would, as a local process: the container's command
+(conveyor-agent from this checkout's virtual environment), its env (PARAMS
+and the rest, secretKeyRefs given as literal test values), and the
+termination message read back from a file and parsed as the operator parses
+it into status.outputs."""
 
 from __future__ import annotations
 
@@ -48,9 +49,12 @@ def run_main_container(
     tmp_path: pathlib.Path,
     env: Mapping[str, str] | None = None,
     timeout: float = 180,
+    container: str = "main",
 ) -> Run:
+    """Run `container` (main, or an init container running the agent)."""
     pod = manifest["spec"]["template"]["spec"]
-    (main,) = [c for c in pod["containers"] if c["name"] == "main"]
+    containers = [*pod.get("initContainers", []), *pod["containers"]]
+    (main,) = [c for c in containers if c["name"] == container]
     command = [*main["command"], *main.get("args", [])]
     assert command[0] == "conveyor-agent", command
     output = tmp_path / "termination-log"

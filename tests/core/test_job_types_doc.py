@@ -54,3 +54,24 @@ def test_each_example_validates_and_renders(example: dict[str, Any]) -> None:
     pod = manifest["spec"]["template"]
     # The doc's table: restricted for all but build.
     assert bool(pss.restricted(pod["spec"])) is (job_type is model.JobType.BUILD)
+
+
+def test_the_android_build_worker_example_sizes_gradle_and_keeps_artifacts() -> None:
+    text = DOC.read_text()
+    section = text[text.index("\n## android-build\n") : text.index("\n## android-deploy\n")]
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)]
+    [body] = [d for d in blocks if d["kind"] == "Worker"]
+    job = model.parse_pipelinejob(
+        {
+            "metadata": {"name": "app-build-7", "namespace": "mobile", "uid": "u"},
+            "spec": {"type": "android-build", "params": {"repository": "https://g.example/a.git"}},
+        }
+    )
+    manifest = render.attempt_manifest(job=job, worker=model.parse_worker(body), attempt=1)
+
+    assert not isinstance(manifest, model.SpecError), manifest
+    pod = manifest["spec"]["template"]["spec"]
+    by_name = {c["name"]: c for c in [*pod["initContainers"], *pod["containers"]]}
+    assert by_name["gradle"]["resources"]["limits"] == {"memory": "8Gi"}
+    assert {"name": "artifacts", "mountPath": "/artifacts"} in by_name["main"]["volumeMounts"]
+    assert not pss.restricted(pod)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib.resources
-import shutil
-import subprocess
+import json
 from typing import Any
 
 import pytest
@@ -111,9 +110,10 @@ def worker(*, name: str | None = None, worker_type: str = "build", **spec: Any) 
 
 
 def render_job(
-    job: model.PipelineJob, on: model.Worker | None = None, attempt: int = 1
+    job: model.PipelineJob, on: model.Worker | None = None, attempt: int = 1, **settings: Any
 ) -> dict[str, Any]:
-    """Render as the operator does: the Worker of the job's worker type, the spec's params."""
+    """Render as the operator does: the Worker of the job's worker type, the spec's
+    params; `settings` are the operator's (agent_image)."""
     assert job.spec is not None, job.spec_error
     worker_type = model.WORKER_TYPE_OF[job.spec.type] or model.WorkerType.BUILD
     return render.render_job(
@@ -121,6 +121,7 @@ def render_job(
         worker=on or worker(worker_type=worker_type.value),
         attempt=attempt,
         params=job.spec.params,
+        **settings,
     )
 
 
@@ -255,7 +256,7 @@ def test_every_env_value_and_label_is_a_string(job_type: model.JobType) -> None:
     # The API server refuses numbers and booleans there.
     manifest = render_job(pipelinejob(job_type=job_type.value))
     pod = manifest["spec"]["template"]
-    for container in pod["spec"]["containers"]:
+    for container in [*pod["spec"].get("initContainers", []), *pod["spec"]["containers"]]:
         for var in container.get("env", []):
             assert isinstance(var.get("value", ""), str), var
     for labels in (manifest["metadata"]["labels"], pod["metadata"]["labels"]):
@@ -444,37 +445,145 @@ def test_a_worker_pins_the_agent_image_by_digest(job_type: str, params: dict[str
     assert main["command"] == ["conveyor-agent", job_type]
 
 
+AGENT_TYPES = [t for t in RUNNABLE if t is not model.JobType.CUSTOM]
+
+
+def agent_containers(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    pod = manifest["spec"]["template"]["spec"]
+    containers = [*pod.get("initContainers", []), *pod["containers"]]
+    return [c for c in containers if (c.get("command") or [""])[0] == "conveyor-agent"]
+
+
+@pytest.mark.parametrize("job_type", AGENT_TYPES, ids=str)
+def test_the_operators_agent_image_is_in_every_agent_container(job_type: model.JobType) -> None:
+    # The operator's --agent-image (the chart's agent.image values), digest-pinned.
+    pinned = f"registry.example/platform/conveyor-agent@{DIGEST}"
+    manifest = render_job(pipelinejob(job_type=job_type.value), agent_image=pinned)
+
+    agents = agent_containers(manifest)
+    assert agents
+    assert {c["image"] for c in agents} == {pinned}
+    assert AGENT_IMAGE not in json.dumps(manifest)
+
+
+def test_the_agent_image_reaches_the_validated_path_and_worker_templates() -> None:
+    pinned = "registry.example/conveyor-agent:0.2.0"
+    text = '{% import "_helpers.yaml.j2" as h with context %}\n' + job_template("")
+    text = text.replace("image: busybox:1.36", "image: {{ h.agent_image | toyaml }}")
+    job = pipelinejob(job_type="clone-env")
+
+    validated = render.attempt_manifest(
+        job=job, worker=worker(worker_type="clone-env"), attempt=1, agent_image=pinned
+    )
+    own = render_job(job, on=worker(worker_type="clone-env", jobTemplate=text), agent_image=pinned)
+
+    assert not isinstance(validated, model.SpecError), validated
+    assert main_container(validated)["image"] == pinned
+    assert main_container(own)["image"] == pinned
+
+
+def android_build(params: dict[str, Any], **kwargs: Any) -> dict[str, dict[str, Any]]:
+    """The android-build pod's containers by name, in their order."""
+    pod = render_job(pipelinejob(job_type="android-build", params=params), **kwargs)
+    spec = pod["spec"]["template"]["spec"]
+    return {c["name"]: c for c in [*spec["initContainers"], *spec["containers"]]}
+
+
 @pytest.mark.parametrize(
-    ("job_type", "params", "image", "env"),
+    ("params", "task", "checkout", "collect"),
     [
         (
-            "android-build",
             PARAMS["android-build"],
-            "cimg/android:",
-            {
-                "REPOSITORY": "https://github.com/acme/app.git",
-                "REVISION": "main",
-                "MODULE": "app",
-                "OUTPUT": "aab",
-                "GRADLE_TASK": "bundleRelease",
-            },
+            "bundleRelease",
+            {"repository": "https://github.com/acme/app.git", "revision": "main"},
+            {"module": "app", "output": "aab", "gradleTask": "bundleRelease"},
         ),
         (
-            "android-build",
-            {**PARAMS["android-build"], "output": "apk", "gradleTask": ":app:assembleFreeDebug"},
-            "cimg/android:",
-            {"OUTPUT": "apk", "GRADLE_TASK": ":app:assembleFreeDebug"},
+            {
+                "repository": "https://github.com/acme/app.git",
+                "revision": "v2.1.0",
+                "module": ":wear",
+                "output": "apk",
+                "gradleTask": ":wear:assembleFreeDebug",
+            },
+            ":wear:assembleFreeDebug",
+            {"repository": "https://github.com/acme/app.git", "revision": "v2.1.0"},
+            {"module": ":wear", "output": "apk", "gradleTask": ":wear:assembleFreeDebug"},
         ),
     ],
 )
-def test_job_types_pass_their_params_as_env(
-    job_type: str, params: dict[str, Any], image: str, env: dict[str, str]
+def test_android_build_is_checkout_then_gradle_then_the_agent(
+    params: dict[str, Any], task: str, checkout: dict[str, Any], collect: dict[str, Any]
 ) -> None:
-    # Scripts read params only from the environment: user text is never shell code.
-    params = {k: v for k, v in params.items() if v is not None}
-    main = main_container(render_job(pipelinejob(job_type=job_type, params=params)))
-    assert main["image"].startswith(image)
-    assert env.items() <= env_of(main).items()
+    containers = android_build(params)
+
+    assert list(containers) == ["checkout", "gradle", "main"]
+    assert containers["checkout"]["image"] == AGENT_IMAGE
+    assert containers["checkout"]["command"] == [
+        "conveyor-agent",
+        "android-build",
+        "--step",
+        "checkout",
+    ]
+    assert json.loads(env_of(containers["checkout"])["PARAMS"]) == checkout
+    # Gradle runs in the Android SDK image as a plain command: no shell, no script.
+    assert containers["gradle"]["image"].startswith("cimg/android:")
+    assert containers["gradle"]["command"] == ["./gradlew", "--no-daemon", task]
+    assert containers["gradle"]["workingDir"] == "/workspace/src"
+    assert containers["main"]["image"] == AGENT_IMAGE
+    assert containers["main"]["command"] == ["conveyor-agent", "android-build"]
+    assert json.loads(env_of(containers["main"])["PARAMS"]) == collect
+    assert env_of(containers["main"])["PIPELINEJOB"] == "api-42"
+    for name in ("checkout", "main"):  # the agent's containers, as every agent container
+        assert containers[name]["securityContext"]["readOnlyRootFilesystem"] is True
+        assert {"name": "tmp", "mountPath": "/tmp"} in containers[name]["volumeMounts"]
+    assert {c["volumeMounts"][-1]["name"] for c in containers.values()} >= {"workspace"}
+    assert {"name": "workspace", "mountPath": "/workspace", "readOnly": True} in containers["main"][
+        "volumeMounts"
+    ]
+
+
+def test_android_build_gives_each_container_only_its_secrets() -> None:
+    params = {
+        **PARAMS["android-build"],
+        "signingSecret": {"name": "signing"},
+        "gitSecret": {"name": "git"},
+    }
+    containers = android_build(params)
+
+    refs = {
+        name: {
+            (e["name"], e["valueFrom"]["secretKeyRef"]["name"])
+            for e in c.get("env", [])
+            if "valueFrom" in e
+        }
+        for name, c in containers.items()
+    }
+    assert refs == {
+        "checkout": {("GIT_USERNAME", "git"), ("GIT_PASSWORD", "git")},
+        "gradle": {
+            ("ORG_GRADLE_PROJECT_signingStorePassword", "signing"),
+            ("ORG_GRADLE_PROJECT_signingKeyAlias", "signing"),
+            ("ORG_GRADLE_PROJECT_signingKeyPassword", "signing"),
+        },
+        "main": set(),
+    }
+    mounts = {n: [m["name"] for m in c["volumeMounts"]] for n, c in containers.items()}
+    assert [n for n, names in mounts.items() if "signing" in names] == ["gradle"]
+
+
+def test_android_build_with_its_secrets_is_still_restricted() -> None:
+    params = {
+        **PARAMS["android-build"],
+        "signingSecret": {"name": "signing", "key": "upload.jks"},
+        "gitSecret": {"name": "git", "key": "token"},
+    }
+    pod = render_job(pipelinejob(job_type="android-build", params=params))["spec"]["template"]
+
+    assert pss.restricted(pod["spec"], pod.get("metadata")) == []
+    # The Android image's user, for every container: all of them write the workspace.
+    assert pod["spec"]["securityContext"]["runAsUser"] == 3434
+    assert all("runAsUser" not in c["securityContext"] for c in pod["spec"]["initContainers"])
 
 
 def test_deploy_values_from_are_mounted_by_reference() -> None:
@@ -573,21 +682,19 @@ def test_params_as_the_operator_validates_them_render(job_type: model.JobType) -
 
 
 @pytest.mark.parametrize("job_type", RUNNABLE, ids=str)
-def test_no_template_holds_a_script_but_the_android_build_one(job_type: model.JobType) -> None:
+def test_no_template_holds_a_script(job_type: model.JobType) -> None:
     # The work is code in agent/ (tested there); templates only assemble the pod.
-    main = main_container(render_job(pipelinejob(job_type=job_type.value)))
-    command = main.get("command") or []
-    if job_type is model.JobType.ANDROID_BUILD:
-        # Still shell: Gradle and the Android SDK are not in the agent image.
-        shell = "bash" if command[0].endswith("bash") else "sh"
-        if shutil.which(shell) is None:
-            pytest.skip(f"no {shell} here")
-        checked = subprocess.run([shell, "-n", "-c", command[2]], capture_output=True, text=True)
-        assert checked.returncode == 0, checked.stderr
-    elif job_type is model.JobType.CUSTOM:
-        assert command == ["sh", "-c", "echo hi"]  # the user's own command
-    else:
-        assert command == ["conveyor-agent", job_type.value]
+    manifest = render_job(pipelinejob(job_type=job_type.value))
+    pod = manifest["spec"]["template"]["spec"]
+    for container in [*pod.get("initContainers", []), *pod["containers"]]:
+        command = container.get("command") or []
+        if job_type is model.JobType.CUSTOM:
+            assert command == ["sh", "-c", "echo hi"]  # the user's own command
+        else:
+            assert command[0] in ("conveyor-agent", "buildctl-daemonless.sh", "./gradlew")
+            assert not {"sh", "bash", "-c"} & {*command, *container.get("args", [])}
+    if job_type is not model.JobType.CUSTOM:
+        assert main_container(manifest)["command"] == ["conveyor-agent", job_type.value]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from conveyor.cli import main, operator_cmd
+from conveyor.core import images
 from tests.deploy import tools
 
 NAMESPACED = ("--set", "watchNamespaces={team-a,team-b}")
@@ -308,6 +310,9 @@ def test_a_worker_outside_the_watched_namespaces_is_refused() -> None:
         ),
         (("--set-json", 'workers=[{"name":"b","type":"build"}]'), "missing property 'concurrency'"),
         (("--set", "image.digest=latest"), "does not match pattern"),
+        (("--set", "agent.image.digest=latest"), "does not match pattern"),
+        (("--set", "agent.image.repository="), "minLength"),
+        (("--set", "agent.registry=x"), "additional properties 'registry' not allowed"),
     ],
 )
 def test_the_schema_refuses_bad_values(args: tuple[str, ...], message: str) -> None:
@@ -329,6 +334,31 @@ def test_image_digest_wins_over_tag() -> None:
     assert tagged["spec"]["template"]["spec"]["containers"][0]["image"] == "conveyor:1.5"
     [default] = by_kind(objects(tools.template()), "Deployment")
     assert default["spec"]["template"]["spec"]["containers"][0]["image"] == "conveyor:0.1.0"
+
+
+@pytest.mark.parametrize(
+    ("args", "image"),
+    [
+        ((), images.DEFAULT_AGENT),  # the chart's appVersion is the operator's default
+        (
+            ("--set", "agent.image.repository=registry.example/platform/conveyor-agent"),
+            "registry.example/platform/conveyor-agent:0.1.0",
+        ),
+        (("--set", "agent.image.tag=0.2.0"), "conveyor-agent:0.2.0"),
+        (
+            ("--set", "agent.image.tag=0.2.0", "--set", f"agent.image.digest=sha256:{'b' * 64}"),
+            f"conveyor-agent@sha256:{'b' * 64}",
+        ),
+    ],
+)
+def test_the_agent_image_values_reach_the_operator(args: tuple[str, ...], image: str) -> None:
+    [deployment] = by_kind(objects(tools.template(*args)), "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+
+    assert f"--agent-image={image}" in container["args"]
+    # As the operator reads its args: the value it renders every agent Job with.
+    parsed = main.build_parser().parse_args(["operator", *container["args"]])
+    assert operator_cmd.agent_image(parsed) == image
 
 
 def test_every_value_is_described_by_the_schema() -> None:

@@ -6,60 +6,22 @@ ending in a working `conveyor` in a clean virtual environment."""
 
 from __future__ import annotations
 
-import os
 import pathlib
-import shutil
 import subprocess
-import sys
 
 import pytest
 
-from tests.deploy import tools
+from tests.deploy import dockerfiles, tools
 
 DOCKERFILE = tools.ROOT / "Dockerfile"
 
 
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
-    out: list[tuple[str, str]] = []
-    pending = ""
-    for raw in DOCKERFILE.read_text().splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        line, pending = pending + line, ""
-        word, _, rest = line.partition(" ")
-        out.append((word.upper(), rest.strip()))
-    return out
-
-
-def stages() -> list[list[tuple[str, str]]]:
-    result: list[list[tuple[str, str]]] = []
-    for instruction in instructions():
-        if instruction[0] == "FROM":
-            result.append([])
-        if result:
-            result[-1].append(instruction)
-    return result
-
-
 def test_hadolint_finds_nothing() -> None:
-    result = subprocess.run(
-        [tools.require(tools.HADOLINT), "--no-color", str(DOCKERFILE)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-    assert result.returncode == 0, result.stdout + result.stderr
+    dockerfiles.assert_hadolint_passes(DOCKERFILE)
 
 
 def test_the_runtime_stage_runs_nothing_as_a_numeric_non_root_user() -> None:
-    build, runtime = stages()
+    build, runtime = dockerfiles.stages(DOCKERFILE)
     words = [word for word, _ in runtime]
 
     assert "RUN" not in words  # nothing executes in the final image, not even at build time
@@ -80,50 +42,12 @@ def test_the_runtime_stage_runs_nothing_as_a_numeric_non_root_user() -> None:
     assert ("RUN", '["sh", "hack/image-install.sh", "/opt/conveyor", "/src"]') in build
 
 
-def build_context(into: pathlib.Path) -> pathlib.Path:
-    """Copy what .dockerignore lets into the image's build context."""
-    context = into / "context"
-    context.mkdir()
-    allowed = [
-        line[1:].rstrip("/")
-        for line in (tools.ROOT / ".dockerignore").read_text().splitlines()
-        if line.startswith("!")
-    ]
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in allowed:
-        source = tools.ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, context / name, ignore=ignore)
-        elif source.exists():
-            (context / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, context / name)
-    return context
-
-
 def test_the_image_install_steps_give_a_working_conveyor(tmp_path: pathlib.Path) -> None:
-    context = build_context(tmp_path)
+    context = dockerfiles.build_context(source=tools.ROOT, into=tmp_path)
     venv = tmp_path / "venv"
-    # The image build's environment, less PIP_NO_CACHE_DIR: the pip cache
-    # keeps this test fast; the commands are the image's.
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PIP_NO_CACHE", "VIRTUAL_ENV", "PYTHONPATH"))
-    }
-    env["PATH"] = os.pathsep.join(
-        p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(sys.prefix)
+    dockerfiles.run_install(
+        script=context / "hack" / "image-install.sh", venv=venv, context=context
     )
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    result = subprocess.run(
-        ["sh", str(context / "hack" / "image-install.sh"), str(venv), str(context)],
-        cwd=context,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     conveyor = venv / "bin" / "conveyor"
     help_text = subprocess.run(

@@ -182,3 +182,35 @@ async def test_a_pool_renders_beside_a_template_spinning_to_its_deadline() -> No
         assert pool.restarts == 1
     finally:
         await pool.close()
+
+
+async def test_every_child_of_a_pool_renders_with_the_operators_agent_image() -> None:
+    # --agent-image reaches the child processes, and a restarted child too.
+    pinned = "registry.example/conveyor-agent@sha256:" + "0" * 64
+    job = {**JOB, "spec": {"type": "clone-env", "params": {"source": "a", "target": "b"}}}
+    on = {"metadata": {"name": "clone-env", "namespace": "team-a"}, "spec": {"type": "clone-env"}}
+    pool = rendering.Pool(size=2, deadline=1.0, agent_image=pinned)
+    try:
+        await pool.start()
+        both = await asyncio.gather(
+            *(pool.render(job_body=job, worker_body=on, attempt=1) for _ in range(2))
+        )
+        for member in pool.members:
+            await member._kill()
+        again = await pool.render(job_body=job, worker_body=on, attempt=1)
+    finally:
+        await pool.close()
+    for manifest in [*both, again]:
+        assert isinstance(manifest, dict), manifest
+        [main] = manifest["spec"]["template"]["spec"]["containers"]
+        assert main["image"] == pinned
+
+
+async def test_in_process_rendering_takes_the_setting_too() -> None:
+    job = {**JOB, "spec": {"type": "clone-env", "params": {"source": "a", "target": "b"}}}
+    on = {"metadata": {"name": "clone-env", "namespace": "team-a"}, "spec": {"type": "clone-env"}}
+    got = await rendering.InProcess(agent_image="registry.example/agent:2").render(
+        job_body=job, worker_body=on, attempt=1
+    )
+    assert isinstance(got, dict)
+    assert got["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example/agent:2"

@@ -51,6 +51,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
+{{- define "conveyor.agentImage" -}}
+{{- if .Values.agent.image.digest -}}
+{{- printf "%s@%s" .Values.agent.image.repository .Values.agent.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.agent.image.repository (toString (default .Chart.AppVersion .Values.agent.image.tag)) -}}
+{{- end -}}
+{{- end -}}
+
 {{/*
 Cluster-scoped objects (ClusterRoles, ClusterRoleBindings) are named after the
 release and its namespace, so two releases never fight over one name.

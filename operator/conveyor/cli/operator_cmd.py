@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import pathlib
 from typing import Any
 
-from conveyor.core import durations
+from conveyor.core import durations, images
 from conveyor.k8s import login
 
 EXTRA = "conveyor operator needs the operator extra: pip install 'conveyor[operator]'"
@@ -39,6 +40,14 @@ def register(commands: Any) -> None:
         default="2m",
         metavar="DURATION",
         help="how long a pod may stay unschedulable before its Worker is unhealthy (default 2m)",
+    )
+    parser.add_argument(
+        "--agent-image",
+        default=None,
+        metavar="IMAGE",
+        help="image of the built-in job types' agent containers, e.g. "
+        "registry.example/conveyor-agent@sha256:<digest> "
+        f"(default: env CONVEYOR_AGENT_IMAGE, else {images.DEFAULT_AGENT})",
     )
     parser.add_argument(
         "--leader-elect",
@@ -98,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         clock_anchor=args.clock_anchor,
         unschedulable_grace=grace,
+        agent_image=agent_image(args),
     )
     # One source of credentials for kopf's login and the operator's client.
     source = login.Source(kubeconfig=args.kubeconfig, context=args.context)
@@ -121,6 +131,15 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def agent_image(args: argparse.Namespace) -> str:
+    """--agent-image, else env CONVEYOR_AGENT_IMAGE, else the default; checked."""
+    image = args.agent_image or os.environ.get("CONVEYOR_AGENT_IMAGE") or images.DEFAULT_AGENT
+    try:
+        return images.reference(image)
+    except ValueError as exc:
+        raise SystemExit(f"--agent-image: {exc}") from None
 
 
 def _own_namespace() -> str:

@@ -10,9 +10,10 @@ API calls, no clock. The steps:
 3. set the fields the operator owns again, so no template can break them.
 
 Templates see `job` (name, namespace, type, params, priority), `attempt`,
-`job_name`, `worker` (name, type) and `timeout_seconds`, and print values with
-the `toyaml` filter (a quoted YAML flow value; user text can never become YAML
-structure) or `tojson` (JSON text, e.g. for an env var holding JSON).
+`job_name`, `worker` (name, type), `timeout_seconds` and `agent_image` (the
+operator's setting, core/images.py), and print values with the `toyaml`
+filter (a quoted YAML flow value; user text can never become YAML structure)
+or `tojson` (JSON text, e.g. for an env var holding JSON).
 `refuse(field, message)` ends rendering with a RenderError for that field, for
 params a template cannot serve. `{% import "_helpers.yaml.j2" as h with
 context %}` gives the shared labels, metadata and security contexts.
@@ -33,7 +34,7 @@ import jinja2.runtime
 import jinja2.sandbox
 import yaml
 
-from conveyor.core import merge, model, names, params, podpolicy, sandbox
+from conveyor.core import images, merge, model, names, params, podpolicy, sandbox
 
 WORKER_TEMPLATE_FIELD = "Worker.spec.jobTemplate"
 WORKER_POD_FIELD = "Worker.spec.template"
@@ -71,6 +72,7 @@ def render_job(
     worker: model.Worker,
     attempt: int,
     params: Mapping[str, Any],
+    agent_image: str = images.DEFAULT_AGENT,
 ) -> dict[str, Any]:
     """The Job manifest for `attempt` (1-based) of `job` on `worker`.
 
@@ -85,9 +87,8 @@ def render_job(
     timeout_seconds = (
         None if spec.timeout is None else max(1, math.ceil(spec.timeout.total_seconds()))
     )
-    context = _context(
-        job=job, worker=worker, attempt=attempt, params=params, timeout_seconds=timeout_seconds
-    )
+    context = _context(job=job, worker=worker, attempt=attempt, params=params)
+    context.update(timeout_seconds=timeout_seconds, agent_image=agent_image)
 
     manifest = _template_output(worker_spec=worker_spec, context=context)
     pod = manifest["spec"]["template"]
@@ -112,14 +113,9 @@ def render_job(
 
 
 def _context(
-    *,
-    job: model.PipelineJob,
-    worker: model.Worker,
-    attempt: int,
-    params: Mapping[str, Any],
-    timeout_seconds: int | None,
+    *, job: model.PipelineJob, worker: model.Worker, attempt: int, params: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """What a Job template sees."""
+    """What a Job template sees (but timeout_seconds and agent_image)."""
     spec, worker_spec = _job_spec(job), _worker_spec(worker)
     return {
         "job": {
@@ -132,7 +128,6 @@ def _context(
         "attempt": attempt,
         "job_name": names.job_name(pipelinejob=job.meta.name, attempt=attempt),
         "worker": {"name": worker.meta.name, "type": worker_spec.type.value},
-        "timeout_seconds": timeout_seconds,
         # For _helpers.yaml.j2, so the templates label pods as _own does.
         "owner_labels": {
             **names.owner_labels(
@@ -205,10 +200,13 @@ def _merged(
 
 
 def attempt_manifest(
-    *, job: model.PipelineJob, worker: model.Worker, attempt: int
+    *,
+    job: model.PipelineJob,
+    worker: model.Worker,
+    attempt: int,
+    agent_image: str = images.DEFAULT_AGENT,
 ) -> dict[str, Any] | model.SpecError:
-    """The Job manifest for `attempt` of `job` on `worker`, params validated
-    first, or why there is none. Never raises on a user's object."""
+    """The Job for `attempt`, params validated first, or why there is none; never raises."""
     if job.spec is None:
         return job.spec_error or model.SpecError(field="spec", message="is missing")
     parsed = params.validate(job_type=job.spec.type, params=job.spec.params)
@@ -218,7 +216,9 @@ def attempt_manifest(
     if isinstance(parsed, params.DeployParams):  # promote too
         dumped.setdefault("targetNamespace", job.meta.namespace)
     try:
-        return render_job(job=job, worker=worker, attempt=attempt, params=dumped)
+        return render_job(
+            job=job, worker=worker, attempt=attempt, params=dumped, agent_image=agent_image
+        )
     except RenderError as exc:
         return model.SpecError(field=exc.field, message=exc.message)
 

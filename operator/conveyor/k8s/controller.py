@@ -54,7 +54,7 @@ class Controller:
         self.client = client
         self.clock = clock or _clock(settings)
         # Job templates render in child processes with a deadline (k8s/rendering.py).
-        self.renderer = renderer or rendering.Pool()
+        self.renderer = renderer or rendering.Pool(agent_image=settings.agent_image)
         self.ctx = context.build(
             client=client, settings=settings, clock=self.clock, renderer=self.renderer
         )

@@ -27,7 +27,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from conveyor.core import model, render, safejson
+from conveyor.core import images, model, render, safejson
 
 logger = logging.getLogger("conveyor.rendering")
 
@@ -58,10 +58,18 @@ class InProcess:
     """Renders in the calling thread, with only the sandbox's budgets: for
     unit tests of the shell, where templates are small and known."""
 
+    def __init__(self, *, agent_image: str = images.DEFAULT_AGENT) -> None:
+        self.agent_image = agent_image
+
     async def render(
         self, *, job_body: Mapping[str, Any], worker_body: Mapping[str, Any], attempt: int
     ) -> dict[str, Any] | model.SpecError:
-        return handle_bodies(job_body=job_body, worker_body=worker_body, attempt=attempt)
+        return handle_bodies(
+            job_body=job_body,
+            worker_body=worker_body,
+            attempt=attempt,
+            agent_image=self.agent_image,
+        )
 
     async def start(self) -> None:
         pass
@@ -74,9 +82,17 @@ class Renderer:
     """`await render(...)` gives the Job manifest or the SpecError; never raises
     for a user's object. Renders one at a time (the child is single-threaded)."""
 
-    def __init__(self, *, deadline: float = DEADLINE, memory_limit: int = MEMORY_LIMIT) -> None:
+    def __init__(
+        self,
+        *,
+        deadline: float = DEADLINE,
+        memory_limit: int = MEMORY_LIMIT,
+        agent_image: str = images.DEFAULT_AGENT,
+    ) -> None:
         self.deadline = deadline
         self.memory_limit = memory_limit
+        # The operator's setting, sent with each request to whichever child renders it.
+        self.agent_image = agent_image
         self.restarts = 0  # children killed or lost, for tests and metrics
         self._child: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
@@ -96,7 +112,14 @@ class Renderer:
         the object's fault, so the caller retries it later.
         """
         try:
-            request = json.dumps({"job": job_body, "worker": worker_body, "attempt": attempt})
+            request = json.dumps(
+                {
+                    "job": job_body,
+                    "worker": worker_body,
+                    "attempt": attempt,
+                    "agentImage": self.agent_image,
+                }
+            )
         except (RecursionError, ValueError, TypeError) as exc:  # bodies are checked before
             return model.SpecError(field="spec", message=f"cannot be rendered: {exc}")
         request += "\n"
@@ -208,8 +231,14 @@ class Pool:
     holds up no render of another Worker: each render takes an idle child,
     one that is up (not restarting after a kill) if there is one."""
 
-    def __init__(self, *, size: int = POOL_SIZE, deadline: float = DEADLINE) -> None:
-        self.members = [Renderer(deadline=deadline) for _ in range(size)]
+    def __init__(
+        self,
+        *,
+        size: int = POOL_SIZE,
+        deadline: float = DEADLINE,
+        agent_image: str = images.DEFAULT_AGENT,
+    ) -> None:
+        self.members = [Renderer(deadline=deadline, agent_image=agent_image) for _ in range(size)]
         self._idle = list(self.members)
         self._freed = asyncio.Condition()
 
@@ -242,13 +271,19 @@ class Pool:
 
 
 def handle_bodies(
-    *, job_body: Mapping[str, Any], worker_body: Mapping[str, Any], attempt: int
+    *,
+    job_body: Mapping[str, Any],
+    worker_body: Mapping[str, Any],
+    attempt: int,
+    agent_image: str = images.DEFAULT_AGENT,
 ) -> dict[str, Any] | model.SpecError:
     """Render from the bodies as the store holds them."""
     job = model.parse_pipelinejob(job_body)
     worker = model.parse_worker(worker_body)
     try:
-        return render.attempt_manifest(job=job, worker=worker, attempt=attempt)
+        return render.attempt_manifest(
+            job=job, worker=worker, attempt=attempt, agent_image=agent_image
+        )
     except MemoryError:
         return model.SpecError(
             field=render.WORKER_TEMPLATE_FIELD, message="rendering the Job used too much memory"
@@ -258,7 +293,10 @@ def handle_bodies(
 def handle(request: Mapping[str, Any]) -> dict[str, Any]:
     """One request in the child: bodies in, {"manifest"} or {"error"} out."""
     result = handle_bodies(
-        job_body=request["job"], worker_body=request["worker"], attempt=int(request["attempt"])
+        job_body=request["job"],
+        worker_body=request["worker"],
+        attempt=int(request["attempt"]),
+        agent_image=str(request.get("agentImage") or images.DEFAULT_AGENT),
     )
     if isinstance(result, model.SpecError):
         return {"error": {"field": result.field, "message": result.message}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
-from conveyor.core import health
+from conveyor.core import health, images
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -21,3 +21,5 @@ class Settings:
     clock_anchor: float = 0.0
     # How long a pod may stay unschedulable before its Worker counts as unhealthy.
     unschedulable_grace: datetime.timedelta = health.DEFAULT_GRACE
+    # The image of the built-in job types' agent containers (--agent-image).
+    agent_image: str = images.DEFAULT_AGENT

@@ -1,0 +1,52 @@
+"""`conveyor operator --agent-image`: the flag, else env CONVEYOR_AGENT_IMAGE
+(what the chart could set), else the default; checked before the operator
+starts, and carried by the settings into the renderers' requests."""
+
+from __future__ import annotations
+
+import pytest
+
+from conveyor.cli import main, operator_cmd
+from conveyor.core import images
+from conveyor.k8s import controller, rendering
+from tests.k8s import fakes
+
+PINNED = "registry.example/conveyor-agent@sha256:" + "0" * 64
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "image"),
+    [
+        ([], None, images.DEFAULT_AGENT),
+        ([], "registry.example/conveyor-agent:0.2.0", "registry.example/conveyor-agent:0.2.0"),
+        ([f"--agent-image={PINNED}"], None, PINNED),
+        ([f"--agent-image={PINNED}"], "registry.example/other:1", PINNED),  # the flag wins
+    ],
+)
+def test_the_agent_image_comes_from_flag_env_or_default(
+    monkeypatch: pytest.MonkeyPatch, flag: list[str], env: str | None, image: str
+) -> None:
+    if env is None:
+        monkeypatch.delenv("CONVEYOR_AGENT_IMAGE", raising=False)
+    else:
+        monkeypatch.setenv("CONVEYOR_AGENT_IMAGE", env)
+    args = main.build_parser().parse_args(["operator", *flag])
+
+    assert operator_cmd.agent_image(args) == image
+
+
+def test_a_bad_agent_image_stops_the_operator_before_it_starts() -> None:
+    args = main.build_parser().parse_args(["operator", "--agent-image", "Agent:latest"])
+
+    with pytest.raises(SystemExit, match="--agent-image: 'Agent:latest' is not an image"):
+        operator_cmd.agent_image(args)
+
+
+async def test_the_setting_reaches_the_controllers_renderer_pool() -> None:
+    ctl = controller.Controller(
+        client=fakes.FakeApi(),  # type: ignore[arg-type]
+        settings=controller.Settings(agent_image=PINNED),
+    )
+
+    assert isinstance(ctl.renderer, rendering.Pool)
+    assert {m.agent_image for m in ctl.renderer.members} == {PINNED}
