@@ -141,6 +141,7 @@ class CountingRenderer(rendering.InProcess):
     """Renders in the test's thread and counts the trips a child would make."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls = 0
 
     async def render(self, **bodies: Any) -> Any:
@@ -168,3 +169,14 @@ async def test_built_in_templates_render_in_the_pass_and_a_job_template_off_the_
     await h.settle()
     assert (fakes.NS, "d-1") in h.api.objects["jobs"]
     assert renderer.calls == 1
+
+
+async def test_a_built_in_template_rendered_in_the_pass_uses_the_operators_agent_image() -> None:
+    pinned = "registry.example/conveyor-agent@sha256:" + "a" * 64
+    h = fakes.Harness(agent_image=pinned)
+    h.worker("build")
+    h.pipelinejob("j")
+    await h.start()
+    job = h.api.objects["jobs"][(fakes.NS, "j-1")]
+    images = [c["image"] for c in job["spec"]["template"]["spec"]["containers"]]
+    assert pinned in images

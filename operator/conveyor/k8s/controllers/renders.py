@@ -62,7 +62,9 @@ class Renders:
         """The Job for `attempt`, owned by `job`, or why there is none; None
         while it renders (the job is looked at again when it is done)."""
         if trusted(worker):
-            inline = render.attempt_manifest(job=job, worker=worker, attempt=attempt)
+            inline = render.attempt_manifest(
+                job=job, worker=worker, attempt=attempt, agent_image=self.ctx.settings.agent_image
+            )
             return jobs.with_owner(job=job, body=inline)
         book = self.ctx.books.job(job.key)
         wanted = fingerprint(job=job, worker=worker, attempt=attempt)
