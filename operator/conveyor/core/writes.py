@@ -19,9 +19,13 @@ from conveyor.core import lifecycle, model, scheduling
 COUNT_FIELDS = frozenset({"running", "queued", "message", "conditions"})
 WORKER_STATUS_INTERVAL = 1.0  # seconds between count-only Worker status writes
 # Seconds an admission's status write waits for its pod to run: a pod that
-# starts quickly then costs one write (RUNNING) instead of two (Starting,
-# RUNNING), as the Job controller batches its own status updates.
-STATUS_BATCH = 1.0
+# starts within them costs one write (RUNNING) instead of two (Starting,
+# RUNNING), as the Job controller batches its own status updates. A pod that
+# reports trouble before then (ErrImagePull, Unschedulable, ...) is written at
+# once: "why is my job stuck" does not wait for the batch.
+STATUS_BATCH = 5.0
+# Pod waiting reasons of a pod on its normal way to running: no news.
+STARTING_NORMALLY = frozenset({"", "ContainerCreating", "PodInitializing"})
 
 
 def unchanged(*, job: model.PipelineJob, step: lifecycle.Step) -> bool:
@@ -43,13 +47,20 @@ def only_starting(step: lifecycle.Step) -> bool:
 
 
 def write_now(
-    *, job: model.PipelineJob, step: lifecycle.Step, write_due: float | None, monotonic: float
+    *,
+    job: model.PipelineJob,
+    step: lifecycle.Step,
+    write_due: float | None,
+    monotonic: float,
+    waiting_reason: str | None = None,
 ) -> bool:
     """Whether to apply `step` now. An admitted job's status (assumed, not
     written; due at `write_due`) waits for its pod while nothing else
-    happens; any other step is applied unless it changes nothing."""
+    happens and its pod (`waiting_reason`) reports no trouble; any other
+    step is applied unless it changes nothing."""
     if write_due is not None:
-        return not (monotonic < write_due and only_starting(step))
+        quiet = only_starting(step) and (waiting_reason or "") in STARTING_NORMALLY
+        return not (monotonic < write_due and quiet)
     return not unchanged(job=job, step=step)
 
 
