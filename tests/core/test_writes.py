@@ -207,9 +207,10 @@ def test_start_requeues_or_fails_before_anything_is_written(
 @pytest.mark.parametrize(
     ("fields", "since", "expected"),
     [
-        ({"running", "queued"}, 0.25, 0.75),
-        ({"running", "queued", "message", "conditions"}, 1.0, 0.0),
-        ({"running"}, 5.0, 0.0),
+        ({"running", "queued"}, 0.25, 4.75),
+        ({"running", "queued"}, 1.0, 4.0),  # not once a second: once in 5
+        ({"running", "queued", "message", "conditions"}, 5.0, 0.0),
+        ({"running"}, 7.0, 0.0),
         ({"state", "running"}, 0.0, 0.0),  # a state change: at once
     ],
 )

@@ -17,7 +17,10 @@ from conveyor.core import lifecycle, model, scheduling
 # these is batched (at most one a WORKER_STATUS_INTERVAL), anything else goes
 # out at once.
 COUNT_FIELDS = frozenset({"running", "queued", "message", "conditions"})
-WORKER_STATUS_INTERVAL = 1.0  # seconds between count-only Worker status writes
+# Seconds between count-only Worker status writes: at 1 s a busy Worker cost
+# about one write per job in a short drain; `kubectl get wk` lags 5 s at most
+# (the operator's metrics are live), and a state change is not held back.
+WORKER_STATUS_INTERVAL = 5.0
 # Seconds an admission's status write waits for its pod to run: a pod that
 # starts within them costs one write (RUNNING) instead of two (Starting,
 # RUNNING), as the Job controller batches its own status updates. A pod that
@@ -128,8 +131,9 @@ def start(
 
 def worker_write_in(*, patch_fields: collections.abc.Set[str], since_written: float) -> float:
     """Seconds until a Worker status patch of `patch_fields` may go out (0:
-    now). Counts change with every admission; one write a second is enough
-    for people watching, a state change goes out at once."""
+    now). Counts change with every admission; one write per
+    WORKER_STATUS_INTERVAL is enough for people watching, a state change
+    goes out at once."""
     if not patch_fields <= COUNT_FIELDS:
         return 0.0
     return max(WORKER_STATUS_INTERVAL - since_written, 0.0)
