@@ -1,5 +1,6 @@
-"""How many API writes the operator makes per job: a performance budget,
-counted from the operator's own request metrics and printed."""
+"""How many API writes and Events the operator makes per job: a performance
+budget (docs/architecture.md, "One PipelineJob's path"), counted from the
+operator's own request metrics and printed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import urllib.request
 
 import pytest
 
+from conveyor.core import model, writes
+from conveyor.k8s import api
 from e2e.tests import conftest, kube
 from tests import builders
 
@@ -33,7 +36,7 @@ def _requests(url: str) -> collections.Counter[tuple[str, str]]:
 
 async def _run_and_count(
     k: kube.Kube, operator: conftest.OperatorProcess, *, concurrency: int
-) -> dict[tuple[str, str], int]:
+) -> tuple[dict[tuple[str, str], int], int]:
     """Run JOBS single-attempt jobs on a Worker of `concurrency`; the operator's
     writes, by (verb, resource), printed per job."""
     await k.create(builders.worker("build").concurrency(concurrency).obj())
@@ -48,32 +51,53 @@ async def _run_and_count(
     after = _requests(operator.metrics_url)
 
     delta = {key: after[key] - before[key] for key in after if after[key] != before[key]}
-    writes = {key: n for key, n in delta.items() if key[0] in WRITE_VERBS}
-    per_job = {f"{verb} {resource}": n / JOBS for (verb, resource), n in sorted(writes.items())}
+    counted = {key: n for key, n in delta.items() if key[0] in WRITE_VERBS}
+    per_job = {f"{verb} {resource}": n / JOBS for (verb, resource), n in sorted(counted.items())}
     print(f"\nAPI writes per single-attempt job ({JOBS} jobs, concurrency {concurrency}):")
-    print(f"{per_job}; total: {sum(writes.values()) / JOBS:.2f} per job")
-    assert writes.get(("POST", "jobs")) == JOBS  # exactly one Job per attempt
-    assert not any(resource in ("pipelinejobs",) for (_, resource) in writes)  # never the spec
-    return writes
+    print(f"{per_job}; total: {sum(counted.values()) / JOBS:.2f} per job")
+    assert counted.get(("POST", "jobs")) == JOBS  # exactly one Job per attempt
+    assert not any(resource in ("pipelinejobs",) for (_, resource) in counted)  # never the spec
+    slow = await _slow_pods(k)
+    print(f"pods slower to run than the {writes.STATUS_BATCH:g} s batch: {slow}")
+    return counted, slow
+
+
+async def _slow_pods(k: kube.Kube) -> int:
+    """Jobs whose pod ran more than writes.STATUS_BATCH after their Job was
+    created (less a second: creationTimestamp has one-second resolution):
+    each is allowed its Starting write. On a quiet machine: none."""
+    slow = 0
+    for i in range(JOBS):
+        status = (await k.pj(f"w-{i:02d}")).get("status") or {}
+        job = await k.get(api.JOBS, str(status.get("job")))
+        created = model.parse_time(job["metadata"].get("creationTimestamp"))
+        started = model.parse_time(status.get("startedAt"))
+        assert created is not None
+        assert started is not None
+        if (started - created).total_seconds() > writes.STATUS_BATCH - 1:
+            slow += 1
+    return slow
 
 
 async def test_writes_per_job_that_finds_a_free_slot(
     k: kube.Kube, operator: conftest.OperatorProcess
 ) -> None:
-    writes = await _run_and_count(k, operator, concurrency=JOBS)
-    # Status: RUNNING and SUCCESS, and Starting only when a pod takes more
-    # than a second to run; a job admitted at once is never written as queued.
-    assert writes.get(("PATCH", "pipelinejobs/status"), 0) <= 3 * JOBS
-    # Started and Succeeded; no Queued Event for a job that did not wait.
-    assert writes.get(("POST", "events"), 0) == 2 * JOBS
+    counted, slow = await _run_and_count(k, operator, concurrency=JOBS)
+    # 3 per job: its Job, RUNNING and SUCCESS. Never written as queued; a
+    # Starting write only for a pod slower than the batch delay.
+    assert counted.get(("PATCH", "pipelinejobs/status"), 0) <= 2 * JOBS + slow
+    # One Event per job that succeeds at once: Succeeded (no Queued, no Started).
+    assert counted.get(("POST", "events"), 0) == JOBS
 
 
 async def test_writes_per_job_that_waits(k: kube.Kube, operator: conftest.OperatorProcess) -> None:
-    writes = await _run_and_count(k, operator, concurrency=2)
-    # One more than above: IN-QUEUE with its reason and position. Positions
-    # change with every admission but are not rewritten each time.
-    assert writes.get(("PATCH", "pipelinejobs/status"), 0) <= 4 * JOBS
-    assert writes.get(("POST", "events"), 0) <= 3 * JOBS
+    counted, slow = await _run_and_count(k, operator, concurrency=2)
+    # 4 per job: one more than above, IN-QUEUE with its reason and position.
+    # Positions change with every admission; none is rewritten in a wait this
+    # short (at most once a minute, scheduling.rewrite_in).
+    assert counted.get(("PATCH", "pipelinejobs/status"), 0) <= 3 * JOBS + slow
+    # Still one Event per job: waiting is not news, the status says why.
+    assert counted.get(("POST", "events"), 0) == JOBS
 
 
 async def _worker_online(k: kube.Kube) -> bool:

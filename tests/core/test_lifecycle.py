@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conveyor.core import lifecycle, model, observe
+from conveyor.core import attempts, lifecycle, model, observe
 from tests import builders as b
 
 State = model.State
@@ -138,7 +138,7 @@ CASES = [
         reason=Reason.QUEUED,
         message=["waiting to be scheduled"],
         wants_admission=True,
-        events=[("Normal", "Queued")],
+        events=[],  # no Queued Event: the status says why it waits
         status={"queued_at": b.ts(b.at(1)), "attempt": 0, "job": None, "attempts": ()},
     ),
     Case(
@@ -160,7 +160,7 @@ CASES = [
         reason=Reason.DELAYED,
         message=["delayed start", "2026-01-01T12:10:00Z", "in 10m"],
         wake_at=b.at(minutes=10),
-        events=[("Normal", "Queued")],
+        events=[],  # no Queued Event: the status says why it waits
     ),
     Case(
         id="startAt reached: wants a slot",
@@ -228,7 +228,7 @@ CASES = [
         state=State.RUNNING,
         reason=Reason.RUNNING,
         message=["attempt 1 of 3 running in pod j-1-abcde"],
-        events=[("Normal", "Started")],
+        events=[],  # no Started Event: RUNNING is in the status
         status={"started_at": b.ts(b.at(3)), "finished_at": None},
         last_attempt={"start": b.ts(b.at(3)), "result": None},
     ),
@@ -253,7 +253,7 @@ CASES = [
         state=State.RUNNING,
         reason=Reason.RUNNING,
         message=["attempt 2 of 2"],
-        events=[("Normal", "Started")],
+        events=[],  # no Started Event: RUNNING is in the status
         status={"started_at": b.ts(T0)},
         last_attempt={"attempt": 2, "job": "j-2", "start": b.ts(b.at(40))},
     ),
@@ -540,7 +540,7 @@ CASES = [
         state=State.FAILED,
         reason=Reason.INVALID_SPEC,
         message=["spec.params.image"],
-        events=[("Normal", "Queued"), ("Warning", "Failed")],
+        events=[("Warning", "Failed")],
         status={"finished_at": b.ts(T0)},
     ),
     Case(
@@ -639,7 +639,7 @@ CASES = [
         reason=Reason.DELAYED,
         message=["2026-01-01T12:00:06Z", "in 5s"],
         wake_at=b.at(6),
-        events=[("Normal", "Queued"), ("Normal", "Started")],
+        events=[],
         status={"started_at": b.ts(b.at(1)), "attempt": 1, "worker": None},
     ),
     Case(
@@ -666,7 +666,7 @@ CASES = [
         state=State.IN_QUEUE,
         reason=Reason.DELAYED,
         wake_at=b.at(minutes=1),
-        events=[("Normal", "Queued")],
+        events=[],  # no Queued Event: the status says why it waits
     ),
     Case(
         id="delay job with a malformed duration: FAILED/InvalidSpec naming it",
@@ -674,7 +674,7 @@ CASES = [
         state=State.FAILED,
         reason=Reason.INVALID_SPEC,
         message=["spec.params.duration"],
-        events=[("Normal", "Queued"), ("Warning", "Failed")],
+        events=[("Warning", "Failed")],
     ),
     Case(
         id="delay job revoked while waiting: REVOKED, no Job to stop",
@@ -916,15 +916,35 @@ def test_a_job_retried_twice_succeeds_on_its_third_attempt_with_three_entries() 
         (b.ts(b.at(20)), b.ts(b.at(30))),
         (b.ts(b.at(50)), b.ts(b.at(60))),
     ]
-    assert life.events == [
-        "Queued",
-        "Started",
-        "Retrying",
-        "Started",
-        "Retrying",
-        "Started",
-        "Succeeded",
-    ]
+    assert life.events == ["Retrying", "Retrying", "Succeeded"]
+
+
+def test_a_job_that_succeeds_at_once_gets_one_event_saying_how_long_it_waited_and_ran() -> None:
+    """Events are the history `kubectl describe` shows: for a job that
+    succeeds on its first attempt, one line; the status has the rest."""
+    life = Life(b.pipelinejob().model())
+    life.step(T0)
+    life.step(b.at(5))  # still waiting
+    life.admit(b.at(12))
+    life.step(b.at(13), b.batch_job("j-1"), [b.pod_running("j-1", started=b.at(12))])
+    pod = b.pod_terminated("j-1", exit_code=0, started=b.at(12), finished=b.at(15))
+    last = life.step(b.at(15), b.batch_job("j-1", conditions=b.complete()), [pod])
+    life.step(b.at(20), b.batch_job("j-1", conditions=b.complete()), [pod])  # nothing new
+
+    assert life.job.status.state is State.SUCCESS
+    assert life.events == ["Succeeded"]
+    assert last.events == (
+        lifecycle.Event(
+            type="Normal", reason="Succeeded", message="attempt 1 succeeded (queued 12s, ran 3s)"
+        ),
+    )
+
+
+def test_the_succeeded_event_leaves_out_times_it_does_not_have() -> None:
+    status = b.pipelinejob().state("SUCCESS").reason("Succeeded").message("done").model().status
+    assert attempts.succeeded_event(status) == lifecycle.Event(
+        type="Normal", reason="Succeeded", message="done"
+    )
 
 
 def test_a_job_failing_every_attempt_ends_retries_exhausted() -> None:
@@ -959,7 +979,7 @@ def test_a_delay_job_runs_for_its_duration_then_succeeds() -> None:
     step = life.step(b.at(100))
     assert (step.status.state, step.status.reason) == (State.SUCCESS, Reason.SUCCEEDED)
     assert step.status.message == "waited 1m30s"
-    assert life.events == ["Queued", "Started", "Succeeded"]
+    assert life.events == ["Succeeded"]
     # One attempt, without a Job: the operator's wait.
     (attempt,) = step.status.attempts
     assert attempt.to_dict() == {
@@ -997,7 +1017,7 @@ def test_a_job_revoked_while_running_stops_its_job_once() -> None:
     later = life.step(b.at(6), b.batch_job("j-1", conditions=b.failed()), [b.pod_failed("j-1")])
     assert later.status.state is State.REVOKED
     assert later.delete_job is None
-    assert life.events == ["Queued", "Started", "Revoked"]
+    assert life.events == ["Revoked"]
 
 
 @pytest.mark.parametrize(

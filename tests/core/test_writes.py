@@ -42,7 +42,7 @@ def changed(job: model.PipelineJob, **status: Any) -> lifecycle.Step:
     return lifecycle.Step(status=dataclasses.replace(job.status, **status))
 
 
-EVENT = lifecycle.Event(type="Normal", reason="Started", message="m")
+EVENT = lifecycle.Event(type="Normal", reason="Requeued", message="m")
 
 
 @pytest.mark.parametrize(
@@ -85,6 +85,32 @@ def test_write_now(
         writes.write_now(job=job, step=decided, write_due=write_due, monotonic=monotonic)
         is expected
     )
+
+
+@pytest.mark.parametrize(
+    ("waiting_reason", "expected"),
+    [
+        # On its normal way to running: no news, the batch waits for RUNNING.
+        (None, False),
+        ("", False),
+        ("ContainerCreating", False),
+        ("PodInitializing", False),
+        # Trouble is news: written at once, not after the batch delay.
+        ("ErrImagePull", True),
+        ("ImagePullBackOff", True),
+        ("CreateContainerConfigError", True),
+        ("Unschedulable", True),
+        ("FailedCreate", True),
+    ],
+)
+def test_a_starting_pod_in_trouble_is_written_before_the_batch_delay(
+    waiting_reason: str | None, expected: bool
+) -> None:
+    pulling = changed(STARTING, message=f"pod of Job j-1 is not running: {waiting_reason}")
+    got = writes.write_now(
+        job=STARTING, step=pulling, write_due=5.0, monotonic=1.0, waiting_reason=waiting_reason
+    )
+    assert got is expected
 
 
 @pytest.mark.parametrize(
@@ -181,9 +207,10 @@ def test_start_requeues_or_fails_before_anything_is_written(
 @pytest.mark.parametrize(
     ("fields", "since", "expected"),
     [
-        ({"running", "queued"}, 0.25, 0.75),
-        ({"running", "queued", "message", "conditions"}, 1.0, 0.0),
-        ({"running"}, 5.0, 0.0),
+        ({"running", "queued"}, 0.25, 4.75),
+        ({"running", "queued"}, 1.0, 4.0),  # not once a second: once in 5
+        ({"running", "queued", "message", "conditions"}, 5.0, 0.0),
+        ({"running"}, 7.0, 0.0),
         ({"state", "running"}, 0.0, 0.0),  # a state change: at once
     ],
 )

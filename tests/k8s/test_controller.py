@@ -5,6 +5,7 @@ a real API server; these run in milliseconds."""
 
 from __future__ import annotations
 
+from conveyor.core import writes
 from conveyor.k8s import api
 from tests import builders as b
 from tests.k8s import fakes
@@ -37,11 +38,33 @@ async def test_a_job_that_finds_a_free_slot_costs_one_job_and_two_status_writes(
     assert h.status_of()["state"] == "SUCCESS"
     assert h.api.writes("pipelinejobs") == {STATUS_WRITES: 2}  # RUNNING, SUCCESS; never the spec
     assert h.api.writes("jobs") == {JOBS_CREATED: 1}
+    assert events_of(h, "j") == [("Normal", "Succeeded")]  # one Event for its whole life
+
+
+async def test_a_job_that_waits_costs_one_write_more_and_still_one_event() -> None:
+    h = await started("a", "b", concurrency=1)
+    assert h.status_of("b")["reason"] == "ConcurrencyLimit"
+    for name in ("a", "b"):
+        h.pod(b.pod_running(f"{name}-1"), pipelinejob=name)
+        await h.settle()
+        h.pod(b.pod_succeeded(f"{name}-1"), pipelinejob=name)
+        h.job_status(f"{name}-1", conditions=b.complete())
+        await h.settle()
+        assert h.status_of(name)["state"] == "SUCCESS"
+    # a: RUNNING, SUCCESS; b: IN-QUEUE, RUNNING, SUCCESS (its pod ran at once).
+    assert h.api.writes("pipelinejobs") == {STATUS_WRITES: 5}
+    assert h.api.writes("jobs") == {JOBS_CREATED: 2}
+    assert events_of(h, "a") == events_of(h, "b") == [("Normal", "Succeeded")]
+
+
+def events_of(h: fakes.Harness, name: str) -> list[tuple[str, str]]:
+    posted = h.api.objects.get("events", {}).values()
+    return [(e["type"], e["reason"]) for e in posted if e["involvedObject"]["name"] == name]
 
 
 async def test_a_pod_slow_to_start_costs_a_starting_write_after_the_batch_delay() -> None:
     h = await started("j")
-    await h.tick(0.5)
+    await h.tick(writes.STATUS_BATCH - 0.5)
     assert h.api.writes()[STATUS_WRITES] == 0
     await h.tick(1.0)
     assert h.status_of()["reason"] == "Starting"
@@ -93,7 +116,7 @@ async def test_a_job_whose_creation_answer_was_lost_is_adopted_on_alreadyexists(
     assert h.api.writes("jobs") == {JOBS_CREATED: 2}  # the second: AlreadyExists
     assert ("GET", "jobs", "j-1") in h.api.requests  # adopted, not made twice
     assert list(h.api.objects["jobs"]) == [("team-a", "j-1")]
-    await h.tick(2.0)
+    await h.tick(writes.STATUS_BATCH + 1)
     assert h.status_of()["job"] == "j-1"
     assert h.status_of()["reason"] == "Starting"
 
@@ -139,7 +162,7 @@ async def test_a_worker_deleted_mid_run_does_not_stop_its_job() -> None:
 
 async def test_a_starting_job_whose_job_and_worker_are_gone_is_requeued() -> None:
     h = await started("j")
-    await h.tick(2.0)  # Starting written
+    await h.tick(writes.STATUS_BATCH + 1)  # Starting written
     h.api.remove("workers", "build")
     h.api.remove("jobs", "j-1")
     await h.settle()

@@ -100,7 +100,7 @@ def _running(
         started_at=status.started_at or started,
         attempts=update_attempt(status.attempts, start=started),
     )
-    events.append(Event(type="Normal", reason="Started", message=status.message or ""))
+    # No Started Event: RUNNING is in the status, and the pod has its own.
     return Step(status=status, events=tuple(events))
 
 
@@ -132,8 +132,28 @@ def _succeeded(
             message=message,
         ),
     )
-    events.append(Event(type="Normal", reason="Succeeded", message=message))
+    events.append(succeeded_event(status))
     return Step(status=status, events=tuple(events))
+
+
+def succeeded_event(status: model.JobStatus) -> Event:
+    """The one Event of a job that succeeds: what happened, and how long it
+    waited and ran (the history `kubectl describe` shows; the status has the
+    times, the Events the story)."""
+    took = []
+    for label, start_text, end_text in (
+        ("queued", status.queued_at, status.started_at),
+        ("ran", status.started_at, status.finished_at),
+    ):
+        start, end = model.parse_time(start_text), model.parse_time(end_text)
+        if start is not None and end is not None and end >= start:
+            took.append(f"{label} {durations.format(end - start)}")
+    message = status.message or ""
+    return Event(
+        type="Normal",
+        reason="Succeeded",
+        message=f"{message} ({', '.join(took)})" if took else message,
+    )
 
 
 def _requeue(

@@ -57,7 +57,8 @@ def advance(
             message=reasons.queued(),
             queued_at=model.format_time(now),
         )
-        events.append(Event(type="Normal", reason="Queued", message="queued"))
+        # No Queued Event: why it waits is the status's (IN-QUEUE, reason,
+        # message), and how long it waited is in its one final Event.
 
     assert status.state is not None
     if status.state.finished:
@@ -244,7 +245,6 @@ def _delay(
             # No Job: the attempt is the operator's wait.
             attempts=(model.Attempt(attempt=1, job="", start=model.format_time(now)),),
         )
-        events.append(Event(type="Normal", reason="Started", message=status.message or ""))
     until = started + duration
     if now < until:
         return Step(status=status, wake_at=until, events=tuple(events))
@@ -259,5 +259,5 @@ def _delay(
             status.attempts, now=now, result=State.SUCCESS, reason=Reason.SUCCEEDED, message=message
         ),
     )
-    events.append(Event(type="Normal", reason="Succeeded", message=status.message or ""))
+    events.append(attempts.succeeded_event(status))
     return Step(status=status, events=tuple(events))

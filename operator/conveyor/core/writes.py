@@ -17,11 +17,18 @@ from conveyor.core import lifecycle, model, scheduling
 # these is batched (at most one a WORKER_STATUS_INTERVAL), anything else goes
 # out at once.
 COUNT_FIELDS = frozenset({"running", "queued", "message", "conditions"})
-WORKER_STATUS_INTERVAL = 1.0  # seconds between count-only Worker status writes
+# Seconds between count-only Worker status writes: at 1 s a busy Worker cost
+# about one write per job in a short drain; `kubectl get wk` lags 5 s at most
+# (the operator's metrics are live), and a state change is not held back.
+WORKER_STATUS_INTERVAL = 5.0
 # Seconds an admission's status write waits for its pod to run: a pod that
-# starts quickly then costs one write (RUNNING) instead of two (Starting,
-# RUNNING), as the Job controller batches its own status updates.
-STATUS_BATCH = 1.0
+# starts within them costs one write (RUNNING) instead of two (Starting,
+# RUNNING), as the Job controller batches its own status updates. A pod that
+# reports trouble before then (ErrImagePull, Unschedulable, ...) is written at
+# once: "why is my job stuck" does not wait for the batch.
+STATUS_BATCH = 5.0
+# Pod waiting reasons of a pod on its normal way to running: no news.
+STARTING_NORMALLY = frozenset({"", "ContainerCreating", "PodInitializing"})
 
 
 def unchanged(*, job: model.PipelineJob, step: lifecycle.Step) -> bool:
@@ -43,13 +50,20 @@ def only_starting(step: lifecycle.Step) -> bool:
 
 
 def write_now(
-    *, job: model.PipelineJob, step: lifecycle.Step, write_due: float | None, monotonic: float
+    *,
+    job: model.PipelineJob,
+    step: lifecycle.Step,
+    write_due: float | None,
+    monotonic: float,
+    waiting_reason: str | None = None,
 ) -> bool:
     """Whether to apply `step` now. An admitted job's status (assumed, not
     written; due at `write_due`) waits for its pod while nothing else
-    happens; any other step is applied unless it changes nothing."""
+    happens and its pod (`waiting_reason`) reports no trouble; any other
+    step is applied unless it changes nothing."""
     if write_due is not None:
-        return not (monotonic < write_due and only_starting(step))
+        quiet = only_starting(step) and (waiting_reason or "") in STARTING_NORMALLY
+        return not (monotonic < write_due and quiet)
     return not unchanged(job=job, step=step)
 
 
@@ -117,8 +131,9 @@ def start(
 
 def worker_write_in(*, patch_fields: collections.abc.Set[str], since_written: float) -> float:
     """Seconds until a Worker status patch of `patch_fields` may go out (0:
-    now). Counts change with every admission; one write a second is enough
-    for people watching, a state change goes out at once."""
+    now). Counts change with every admission; one write per
+    WORKER_STATUS_INTERVAL is enough for people watching, a state change
+    goes out at once."""
     if not patch_fields <= COUNT_FIELDS:
         return 0.0
     return max(WORKER_STATUS_INTERVAL - since_written, 0.0)

@@ -4,6 +4,7 @@ finishes, and adopts the Job of an unrecorded admission."""
 
 from __future__ import annotations
 
+from conveyor.core import writes
 from tests import builders as b
 from tests.k8s import fakes
 
@@ -60,8 +61,25 @@ async def test_a_starting_job_waits_for_its_pod_then_writes_once() -> None:
     h.ctl.progress.advance(KEY, now=h.ctl.clock.now())
     await h.settle()
     assert h.api.writes()[("PATCH", "pipelinejobs")] == 0
-    h.time.advance(1.0)
+    h.time.advance(writes.STATUS_BATCH)
     h.ctl.progress.advance(KEY, now=h.ctl.clock.now())
     await h.settle()
     assert h.api.writes()[("PATCH", "pipelinejobs")] == 1
     assert h.ctl.books.job(KEY).write_due is None
+
+
+async def test_a_starting_pod_in_trouble_is_written_at_once_and_only_once() -> None:
+    h = fakes.Harness()
+    h.worker("build")
+    h.pipelinejob("j")
+    await h.start()
+    h.pod(b.pod_pending("j-1", waiting_reason="ContainerCreating"))
+    await h.settle()
+    assert h.api.writes()[("PATCH", "pipelinejobs")] == 0  # on its way: no news
+    h.pod(b.pod_pending("j-1", waiting_reason="ErrImagePull", waiting_message="not found"))
+    await h.settle()
+    assert h.api.writes()[("PATCH", "pipelinejobs")] == 1  # before the batch delay
+    assert "ErrImagePull: not found" in h.status_of()["message"]
+    h.ctl.progress.advance(KEY, now=h.ctl.clock.now())
+    await h.settle()
+    assert h.api.writes()[("PATCH", "pipelinejobs")] == 1

@@ -7,7 +7,7 @@ An admitted job's Job is rendered before its slot is assumed, off the loop
 the pass after it returns assumes the slot), so nothing is decided after
 the slot is taken: a spec that cannot be rendered fails and takes no slot.
 The status write waits up to writes.STATUS_BATCH seconds so a pod that
-starts quickly costs one write.
+starts quickly costs one write (one that reports trouble is written at once).
 """
 
 from __future__ import annotations
@@ -191,8 +191,8 @@ class Admission:
             ctx.effects.spawn(job.key, ctx.effects.apply(job=job, step=failed))
             ctx.queue.namespace(job.meta.namespace)
             return
-        # A job admitted in the pass that first saw it was never written as
-        # queued: its Queued event would be noise.
+        # Its status waits for the pod (writes.write_now): a pod that runs
+        # within STATUS_BATCH costs one write, RUNNING.
         ctx.books.admitted(job.key, write_due=ctx.clock.monotonic() + writes.STATUS_BATCH)
         ctx.effects.assume(job=job, new=step.status, now=now, recount=False)
         transitions.record(job=job, new=step.status)

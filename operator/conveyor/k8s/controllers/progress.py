@@ -43,10 +43,11 @@ class Progress:
         job = self._adopt(job, now=now)
         self._why_no_pod(job, now=now)
         worker = ctx.store.workers.get((key[0], job.status.worker or ""))
+        observation = ctx.observe(job)
         try:
             step = lifecycle.advance(
                 job=job,
-                observation=ctx.observe(job),
+                observation=observation,
                 now=now,
                 worker_generation=worker.meta.generation if worker else None,
             )
@@ -63,7 +64,13 @@ class Progress:
         ctx.books.drop_want(key)
         book = ctx.books.peek(key)
         due = book.write_due if book else None
-        if not writes.write_now(job=job, step=step, write_due=due, monotonic=ctx.clock.monotonic()):
+        if not writes.write_now(
+            job=job,
+            step=step,
+            write_due=due,
+            monotonic=ctx.clock.monotonic(),
+            waiting_reason=observation.waiting_reason if observation else None,
+        ):
             return
         rendering, rendered = self._rendered(job, step=step)
         if rendering:

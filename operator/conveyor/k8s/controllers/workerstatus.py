@@ -1,5 +1,5 @@
 """Worker status: the counts, state and conditions of each Worker after an
-admission pass (core/workers.py decides), written at most once a second
+admission pass (core/workers.py decides), written at most once in 5 s
 when only the counts change (writes.worker_write_in)."""
 
 from __future__ import annotations
