@@ -187,3 +187,23 @@ async def test_exact_namespaces_are_watched_one_by_one(server: Server) -> None:
     await stream_until(server, fed, 2, namespaces=("one", "two"))
     assert sorted(fed) == [(None, "one", "a"), (None, "two", "b")]
     assert {"/api/v1/namespaces/one/pods", "/api/v1/namespaces/two/pods"} <= set(server.paths)
+
+
+async def test_a_feed_that_raises_is_logged_and_the_stream_goes_on(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.lists = [_list("10", "bad", "p2")]
+    fed: Fed = []
+
+    def feed(kind: str | None, body: dict[str, Any]) -> None:
+        if body["metadata"]["name"] == "bad":
+            raise KeyError("a bug in the store")
+        fed.append((kind, body["metadata"]["namespace"], body["metadata"]["name"]))
+
+    watched = listing.Watched(resource=api.PODS, kind="Pod", feed=feed)
+    async with api.Client(login=b.StaticLogin(server.url)) as client:
+        stream = watches.Stream(client=client, watched=watched, namespace=None)
+        await stream.relist()
+    assert fed == [(None, b.NAMESPACE, "p2")]
+    assert "feeding Pod" in caplog.text
+    assert "bad" in caplog.text

@@ -215,6 +215,8 @@ def controller_ready(memo: kopf.Memo, **_: Any) -> dict[str, Any]:
     task: asyncio.Task[None] = memo["task"]
     if task.done():
         raise kopf.PermanentError("the control loop stopped")
+    if any(stream.done() for stream in memo.get("streams") or ()):
+        raise kopf.PermanentError("a watch stream stopped")
     return {"ready": ctl.ready.is_set(), "rounds": ctl.rounds}
 
 

@@ -148,7 +148,10 @@ class Stream:
             self.known.add(key)
         body.setdefault("apiVersion", listing.api_version_of(self.watched.resource))
         body.setdefault("kind", self.watched.kind)
-        self.watched.feed(kind, body)
+        try:
+            self.watched.feed(kind, body)
+        except Exception:  # as kopf does for a failed handler: log it, watch on
+            logger.exception("feeding %s %s/%s failed", self.watched.kind, *key)
 
 
 async def lines(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
