@@ -15,7 +15,7 @@ def test_install_points_both_call_sites_at_safejson() -> None:
     decoding.install()
     decoding.install()  # idempotent
     assert decoding.installed()
-    assert (aiohttp.ClientResponse.json.__kwdefaults__ or {})["loads"] is safejson.loads
+    assert (aiohttp.ClientResponse.json.__kwdefaults__ or {})["loads"] is safejson.loads_api
     # The watch stream's `json.loads(line)` now survives any depth...
     deep = '{"k":' * 5_000 + "1" + "}" * 5_000
     assert isinstance(kopf_api.json.loads(deep), dict)

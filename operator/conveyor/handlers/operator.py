@@ -2,6 +2,9 @@
 
 Only level-based `on.event` handlers are used: kopf then keeps no progress
 annotations or finalizers on user objects, so GitOps tools see no drift.
+Jobs and pods, most of the events, are watched by k8s/watches.py instead
+(kopf's per-event path costs ten times the store's update; see
+docs/performance.md): `own_streams` lists them, one row each.
 They are `async def` because kopf runs plain functions in a thread pool, and
 the store and the control loop's dirty sets are not thread-safe.
 """
@@ -19,14 +22,23 @@ from typing import Any
 import kopf
 
 from conveyor import API_GROUP, API_VERSION
-from conveyor.k8s import api, controller, decoding, leader, login, store, transient
+from conveyor.k8s import (
+    api,
+    controller,
+    decoding,
+    leader,
+    listing,
+    login,
+    store,
+    transient,
+    watches,
+)
 
 # Before any watch starts: one deeply nested object must not stop the operator.
 decoding.install()
 
 logger = logging.getLogger("conveyor.operator")
 
-OWNED = {store.LABEL_PIPELINEJOB: kopf.PRESENT}
 WATCH_BACKOFFS = (0.5, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0)
 
 
@@ -50,9 +62,7 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     for handler in logging.getLogger().handlers:
         handler.addFilter(transient.KopfRetries(tally=transient.Tally(logger=logger)))
     settings.persistence.diffbase_storage = _NoDiffBase()
-    # Only Conveyor's own Jobs and pods are watched, filtered by the API server.
-    for group_plural in (("batch", "jobs"), ("", "pods")):
-        settings.watching.label_selectors[group_plural] = store.LABEL_PIPELINEJOB
+    settings.persistence.progress_storage = _NoProgress()
     ctl_settings: controller.Settings = memo.get("settings") or controller.Settings()
     names = ctl_settings.namespaces
     if names and not any(ch in n for n in names for ch in "*?[!"):
@@ -78,6 +88,32 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     task = asyncio.create_task(ctl.run(gate=gate), name="conveyor-controller")
     task.add_done_callback(_report_stop)
     memo["task"] = task
+    _start_streams(memo, ctl=ctl, source=source)
+
+
+def own_streams(ctl: controller.Controller) -> tuple[listing.Watched, ...]:
+    """The kinds watched by k8s/watches.py rather than kopf: one row each.
+    Only Conveyor's own Jobs and pods, filtered by the API server."""
+    owned = store.LABEL_PIPELINEJOB
+    return (
+        listing.Watched(resource=api.JOBS, kind="Job", feed=ctl.on_job, label_selector=owned),
+        listing.Watched(resource=api.PODS, kind="Pod", feed=ctl.on_pod, label_selector=owned),
+    )
+
+
+def _start_streams(memo: kopf.Memo, *, ctl: controller.Controller, source: login.Source) -> None:
+    # Their own session: long-lived watches hold no connection the writes need.
+    client = api.Client(login=source)
+    memo["stream_client"] = client
+    memo["streams"] = [
+        asyncio.create_task(
+            watches.run(client=client, watched=w, namespaces=ctl.settings.namespaces),
+            name=f"conveyor-watch-{w.resource.plural}",
+        )
+        for w in own_streams(ctl)
+    ]
+    for stream in memo["streams"]:
+        stream.add_done_callback(_report_stop)
 
 
 class _NoDiffBase(kopf.DiffBaseStorage):
@@ -94,6 +130,29 @@ class _NoDiffBase(kopf.DiffBaseStorage):
 
     def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
         pass
+
+
+class _NoProgress(kopf.ProgressStorage):
+    """kopf records handlers' progress for change handlers only; `on.event`
+    handlers are never retried, and clearing the (empty) essence per event
+    cost about a tenth of kopf's per-event work."""
+
+    def fetch(self, *, key: kopf.HandlerId, body: kopf.Body) -> None:
+        return None
+
+    def store(
+        self, *, key: kopf.HandlerId, record: Any, body: kopf.Body, patch: kopf.Patch
+    ) -> None:
+        pass
+
+    def purge(self, *, key: kopf.HandlerId, body: kopf.Body, patch: kopf.Patch) -> None:
+        pass
+
+    def touch(self, *, body: kopf.Body, patch: kopf.Patch, value: str | None) -> None:
+        pass
+
+    def clear(self, *, essence: kopf.BodyEssence) -> kopf.BodyEssence:
+        return essence
 
 
 EXIT_GRACE = 5.0  # seconds a deposed leader gets to shut down before it is ended
@@ -121,13 +180,15 @@ def _exit_now() -> None:
 
 def _report_stop(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        logger.error("the control loop stopped", exc_info=task.exception())
+        logger.error("%s stopped", task.get_name(), exc_info=task.exception())
 
 
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     # Stop acting first, then give the Lease up, so a standby starts at once.
     await _cancel(memo.get("task"))
+    for stream in memo.get("streams") or ():
+        await _cancel(stream)
     elector: leader.Elector | None = memo.get("elector")
     if elector is not None:
         await elector.release()
@@ -136,9 +197,10 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     ctl: controller.Controller | None = memo.get("controller")
     if ctl is not None:
         await ctl.close()  # the renderer process
-    client: api.Client | None = memo.get("client")
-    if client is not None:
-        await client.close()
+    for name in ("client", "stream_client"):
+        client: api.Client | None = memo.get(name)
+        if client is not None:
+            await client.close()
 
 
 async def _cancel(task: asyncio.Task[None] | None) -> None:
@@ -153,6 +215,8 @@ def controller_ready(memo: kopf.Memo, **_: Any) -> dict[str, Any]:
     task: asyncio.Task[None] = memo["task"]
     if task.done():
         raise kopf.PermanentError("the control loop stopped")
+    if any(stream.done() for stream in memo.get("streams") or ()):
+        raise kopf.PermanentError("a watch stream stopped")
     return {"ready": ctl.ready.is_set(), "rounds": ctl.rounds}
 
 
@@ -179,13 +243,3 @@ async def pipeline_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> Non
 @kopf.on.event(API_GROUP, API_VERSION, "workers")
 async def worker_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _controller(memo).on_worker(event.get("type"), dict(event["object"]))
-
-
-@kopf.on.event("batch", "v1", "jobs", labels=OWNED)
-async def job_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    _controller(memo).on_job(event.get("type"), dict(event["object"]))
-
-
-@kopf.on.event("", "v1", "pods", labels=OWNED)
-async def pod_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    _controller(memo).on_pod(event.get("type"), dict(event["object"]))

@@ -247,10 +247,10 @@ class Client:
                     **self._options(creds),
                 ) as response:
                     metrics.API_REQUESTS.labels(method, resource, str(response.status)).inc()
-                    text = await response.text()
+                    raw = await response.read()  # bytes: orjson reads them without a copy
                     if response.status < 400:
-                        return safejson.loads(text) if text else {}
-                    error = _error(response.status, text)
+                        return safejson.loads_api(raw) if raw else {}
+                    error = _error(response.status, raw.decode("utf-8", "replace"))
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
                 metrics.API_REQUESTS.labels(method, resource, "error").inc()
                 if attempt == RETRIES:
@@ -338,7 +338,7 @@ def _resource_of(path: str) -> str:
 
 def _error(status: int, text: str) -> ApiError:
     try:
-        payload = safejson.loads(text)
+        payload = safejson.loads_api(text)
     except ValueError:
         payload = {}
     if not isinstance(payload, dict):

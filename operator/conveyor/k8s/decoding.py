@@ -1,4 +1,4 @@
-"""Make every JSON body the operator reads decode with `core.safejson`.
+"""Make every JSON body the operator reads decode with `core.safejson.loads_api`.
 
 kopf decodes list responses with aiohttp's `ClientResponse.json()` and watch
 events with `json.loads`; both raise RecursionError on an object nested about
@@ -29,19 +29,19 @@ class _Json(types.ModuleType):
 
 def _shim() -> _Json:
     shim = _Json("json")
-    shim.loads = safejson.loads  # type: ignore[attr-defined]
+    shim.loads = safejson.loads_api  # type: ignore[attr-defined]
     shim.JSONDecodeError = json.JSONDecodeError  # type: ignore[attr-defined]
     return shim
 
 
 def install() -> None:
-    """Idempotent: point kopf's and aiohttp's JSON decoding at safejson.loads."""
+    """Idempotent: point kopf's and aiohttp's JSON decoding at safejson.loads_api."""
     defaults = aiohttp.ClientResponse.json.__kwdefaults__
     if defaults is None or "loads" not in defaults:
         raise RuntimeError("aiohttp's ClientResponse.json() has no loads= any more")
     if not isinstance(getattr(kopf_api, "json", None), types.ModuleType):
         raise RuntimeError("kopf's watch stream no longer decodes with json.loads")
-    defaults["loads"] = safejson.loads
+    defaults["loads"] = safejson.loads_api
     if not isinstance(getattr(kopf_api, "json"), _Json):  # noqa: B009 (not exported)
         setattr(kopf_api, "json", _shim())  # noqa: B010
 
@@ -49,4 +49,4 @@ def install() -> None:
 def installed() -> bool:
     defaults = aiohttp.ClientResponse.json.__kwdefaults__ or {}
     shim = getattr(kopf_api, "json", None)
-    return defaults.get("loads") is safejson.loads and isinstance(shim, _Json)
+    return defaults.get("loads") is safejson.loads_api and isinstance(shim, _Json)

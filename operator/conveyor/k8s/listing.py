@@ -40,10 +40,10 @@ async def list_all(
                 item_ns = (item.get("metadata") or {}).get("namespace") or ""
                 if namespaces and not any(fnmatch.fnmatchcase(item_ns, p) for p in namespaces):
                     continue
-                item.setdefault("apiVersion", _api_version_of(w.resource))
+                item.setdefault("apiVersion", api_version_of(w.resource))
                 item.setdefault("kind", w.kind)
                 w.feed(None, item)
 
 
-def _api_version_of(resource: api.Resource) -> str:
+def api_version_of(resource: api.Resource) -> str:
     return f"{resource.group}/{resource.version}" if resource.group else resource.version

@@ -5,8 +5,13 @@ OFFLINE and keeps its queue; jobs with a write in flight wait for it."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
+from conveyor.core import lifecycle, model
 from conveyor.k8s import rendering
 from tests import builders as b
 from tests.k8s import fakes
@@ -180,3 +185,48 @@ async def test_a_built_in_template_rendered_in_the_pass_uses_the_operators_agent
     job = h.api.objects["jobs"][(fakes.NS, "j-1")]
     images = [c["image"] for c in job["spec"]["template"]["spec"]["containers"]]
     assert pinned in images
+
+
+class GatedRenderer(rendering.InProcess):
+    """Renders only when the test opens the gate, counting the renders."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.renders = 0
+
+    async def render(
+        self, *, job_body: Mapping[str, Any], worker_body: Mapping[str, Any], attempt: int
+    ) -> dict[str, Any] | model.SpecError:
+        self.renders += 1
+        await self.gate.wait()
+        return await super().render(job_body=job_body, worker_body=worker_body, attempt=attempt)
+
+
+async def test_while_a_worker_renders_the_next_jobs_wait_without_an_admission_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    renderer = GatedRenderer()
+    h = fakes.Harness(renderer=renderer)
+    h.worker("build", spec=worker_spec(concurrency=3, jobTemplate=GOOD_TEMPLATE))
+    for i, name in enumerate(("a", "b", "c")):
+        h.pipelinejob(name, created=b.at(i - 10))
+    admissions: list[str] = []
+    admit = lifecycle.admit
+
+    def counted(*, job: model.PipelineJob, **kw: Any) -> lifecycle.Step:
+        admissions.append(job.meta.name)
+        return admit(job=job, **kw)
+
+    monkeypatch.setattr(lifecycle, "admit", counted)
+    h.api.events.clear()
+    await h.ctl.prime()
+    for _ in range(5):  # passes while "a" renders
+        h.ctl.queue.namespace(fakes.NS)
+        h.ctl.round()
+        await asyncio.sleep(0)
+    assert renderer.renders == 1
+    assert admissions == ["a"]  # b and c were not built an admission in every pass
+    renderer.gate.set()
+    await h.settle()
+    assert {name for _, name in h.api.objects["jobs"]} == {"a-1", "b-1", "c-1"}

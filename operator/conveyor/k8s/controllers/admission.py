@@ -171,6 +171,8 @@ class Admission:
         between, the next one finds the Job by its deterministic name and
         adopts it (progress.Progress._adopt)."""
         ctx = self.ctx
+        if self.renders.behind_another(key=job.key, worker=worker):
+            return  # it keeps its place and is admitted when the render is done
         step = lifecycle.admit(
             job=job, worker=worker.meta.name, now=now, worker_generation=worker.meta.generation
         )
