@@ -19,7 +19,7 @@ from typing import Any
 import kopf
 
 from conveyor import API_GROUP, API_VERSION
-from conveyor.k8s import api, controller, decoding, leader, login, store, transient
+from conveyor.k8s import api, controller, decoding, leader, listing, login, store, transient
 
 # Before any watch starts: one deeply nested object must not stop the operator.
 decoding.install()
@@ -46,6 +46,8 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     # watch starts again from a fresh list, so no attempt waits over 2 s.
     settings.networking.error_backoffs = WATCH_BACKOFFS
     settings.watching.connect_timeout = 5  # a stopped API server accepts, then never answers
+    # kopf's first lists in pages, as the controller's own (k8s/listing.py).
+    settings.watching.chunk_size = listing.PAGE
     # kopf logs each retried attempt at ERROR: one line per interval instead.
     for handler in logging.getLogger().handlers:
         handler.addFilter(transient.KopfRetries(tally=transient.Tally(logger=logger)))
