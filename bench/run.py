@@ -1,7 +1,7 @@
 """Conveyor's benchmark: one command, a table, a JSON file.
 
     .venv/bin/python -m bench.run            # full: 3 runs, 2,000-job drain (make bench)
-    .venv/bin/python -m bench.run --quick    # 1 run, smaller sizes, < 3 min (make bench-quick)
+    .venv/bin/python -m bench.run --quick    # 1 run, smaller sizes, about 5 min (make bench-quick)
 
 Starts its own local control plane (`conveyor-cluster up --load-test`) in a
 temporary directory, installs the CRDs, runs `conveyor operator` as its own
@@ -56,7 +56,7 @@ Scenario = Callable[..., Awaitable[dict[str, Any]]]
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1 run, smaller sizes (< 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="1 run, smaller sizes (~5 minutes)")
     parser.add_argument("--runs", type=int, default=None, help="runs (default: 3, quick: 1)")
     parser.add_argument(
         "--results", type=pathlib.Path, default=ROOT / "bench" / "results", help="JSON goes here"
