@@ -173,7 +173,7 @@ bench: venv $(CLUSTER_BIN) ## benchmark: 3 runs of drain, baseline, latency, wri
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 .PHONY: bench-quick
-bench-quick: venv $(CLUSTER_BIN) ## quick benchmark: 1 run, smaller sizes (under 3 minutes)
+bench-quick: venv $(CLUSTER_BIN) ## quick benchmark: 1 run, smaller sizes (about 5 minutes with figure 8, scale)
 	$(PY) -m bench.run --quick $(BENCH_ARGS)
 .PHONY: bench-dashboard
 bench-dashboard: venv $(CLUSTER_BIN) ## dashboard figure: 5,000 PipelineJobs, 50 streams: RSS, CPU, first render

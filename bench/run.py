@@ -1,7 +1,7 @@
 """Conveyor's benchmark: one command, a table, a JSON file.
 
     .venv/bin/python -m bench.run            # full: 3 runs, 2,000-job drain (make bench)
-    .venv/bin/python -m bench.run --quick    # 1 run, smaller sizes, < 3 min (make bench-quick)
+    .venv/bin/python -m bench.run --quick    # 1 run, smaller sizes, about 5 min (make bench-quick)
 
 Starts its own local control plane (`conveyor-cluster up --load-test`) in a
 temporary directory, installs the CRDs, runs `conveyor operator` as its own
@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime
+import functools
 import json
 import pathlib
 import shutil
@@ -25,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import kube, pipelines, report, scenarios
+from bench import kube, pipelines, report, scale, scenarios
 from bench.infra import ROOT, BenchError, Cluster, Operator, log, run_cleanups
 
 FULL = scenarios.Sizes(
@@ -55,7 +56,7 @@ Scenario = Callable[..., Awaitable[dict[str, Any]]]
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1 run, smaller sizes (< 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="1 run, smaller sizes (~5 minutes)")
     parser.add_argument("--runs", type=int, default=None, help="runs (default: 3, quick: 1)")
     parser.add_argument(
         "--results", type=pathlib.Path, default=ROOT / "bench" / "results", help="JSON goes here"
@@ -64,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, help="override the drain's concurrency")
     parser.add_argument(
         "--only",
-        default="baseline,drain,latency,pipelines,memory",
+        default="baseline,drain,latency,pipelines,memory,scale",
         help="comma-separated scenarios to run (default: all)",
     )
     parser.add_argument(
@@ -161,9 +162,15 @@ async def run_all(b: scenarios.Bench, *, runs: int, only: set[str]) -> list[dict
         # 5 (memory) and 6: restarts the operator itself.
         await step(b, run, "memory", scenarios.memory_and_cold_start, only=only, runs=runs)
         b.operator.stop()
-        if "memory" in only and index < runs:
+        if "memory" in only and (index < runs or "scale" in only):
             await delete_namespaces(b, [f"bench-{index}-memory"])
             await quiesce(b)
+        # 8 (scale, bench/scale.py): once, in the last run, alone on the cluster.
+        if index == runs:
+            quick = b.sizes.memory_stages == QUICK.memory_stages
+            sized = functools.partial(scale.scenario, sizes=scale.QUICK if quick else scale.FULL)
+            await step(b, run, "scale", sized, only=only, runs=runs)
+            b.operator.stop()
     return results
 
 

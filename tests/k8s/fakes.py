@@ -136,13 +136,19 @@ class FakeApi:
     async def list(
         self, resource: api.Resource, *, namespace: str | None = None, **params: str
     ) -> dict[str, Any]:
+        """With `limit`, a page and a continue token (the next index), as the API server pages."""
         self._enter("LIST", resource, "")
         items = [
-            copy.deepcopy(o)
+            o
             for (ns, _), o in self.objects[resource.plural].items()
             if namespace is None or ns == namespace
         ]
-        return {"items": items}
+        start, rest = 0, ""
+        if "limit" in params:
+            start, limit = int(params.get("continue") or 0), int(params["limit"])
+            rest = str(start + limit) if start + limit < len(items) else ""
+            items = items[start : start + limit]
+        return {"metadata": {"continue": rest}, "items": [copy.deepcopy(o) for o in items]}
 
     async def get(self, resource: api.Resource, *, namespace: str, name: str) -> dict[str, Any]:
         self._enter("GET", resource, name)

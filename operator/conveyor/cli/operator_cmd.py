@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         metrics.serve(port=args.metrics_port)
     # Importing registers the handlers with kopf's default registry.
     from conveyor.handlers import login as _login  # noqa: F401
+    from conveyor.handlers import memories
     from conveyor.handlers import operator as _handlers  # noqa: F401
 
     namespaces = tuple(args.namespace)
@@ -128,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             standalone=True,
             liveness_endpoint=args.liveness,
             memo=memo,
+            memories=memories.Ephemeral(),  # kopf keeps nothing per object
         )
     )
     return 0

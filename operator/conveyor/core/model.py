@@ -187,7 +187,7 @@ def too_deep(spec: Mapping[str, Any], *, prefix: str, deep: tuple[str, ...]) -> 
     return None if found is None else SpecError(field=found[0], message=found[1])
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Attempt:
     """One entry of status.attempts."""
 
@@ -222,7 +222,7 @@ class Attempt:
 _CAMEL = {"exit_code": "exitCode"}
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class JobStatus:
     """status of a PipelineJob, as the core reads and writes it."""
 
@@ -276,7 +276,7 @@ class JobStatus:
         )
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Meta:
     namespace: str
     name: str
@@ -306,7 +306,7 @@ class Meta:
         )
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class PipelineJob:
     meta: Meta
     spec: PipelineJobSpec | None
@@ -319,7 +319,7 @@ class PipelineJob:
         return self.meta.key
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Worker:
     meta: Meta
     spec: WorkerSpec | None

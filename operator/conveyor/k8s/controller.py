@@ -239,6 +239,7 @@ class Controller:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
         self.ready.set()
+        listing.release()
         logger.info(
             "primed: %d PipelineJobs, %d Workers",
             len(self.store.pipelinejobs),

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import collections
 import collections.abc
+import dataclasses
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from conveyor import metrics
 from conveyor.core import cron, model, names
 from conveyor.core.pipeline import naming
+from conveyor.k8s import slim
 
 Key = tuple[str, str]
 
@@ -32,38 +35,17 @@ def key_of(body: Mapping[str, Any]) -> Key:
     md = md if isinstance(md, Mapping) else {}
     namespace, name = md.get("namespace"), md.get("name")
     return (
-        namespace if isinstance(namespace, str) else "",
+        sys.intern(namespace) if isinstance(namespace, str) else "",
         name if isinstance(name, str) else "",
     )
 
 
-def lean(body: dict[str, Any]) -> dict[str, Any]:
-    """The body without metadata.managedFields (about half of a small object's
-    bytes, and never read here), in the shapes the shell relies on: metadata,
-    its labels and annotations, and status are objects, names strings; a
-    field of another type (the API server refuses most; a hand-made body or
-    a future version may not) reads as unset rather than raising later."""
-    md = body.get("metadata")
-    md = {k: v for k, v in md.items() if k != "managedFields"} if isinstance(md, Mapping) else {}
-    for field in ("labels", "annotations"):
-        value = md.get(field)
-        if value is not None and not (
-            isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values())
-        ):
-            del md[field]
-    for field in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp"):
-        if field in md and not isinstance(md[field], str):
-            del md[field]
-    lean = {**body, "metadata": md}
-    if "status" in lean and not isinstance(lean["status"], Mapping):
-        del lean["status"]
-    return lean
+# The body in the shapes the shell relies on, managedFields dropped (slim.py).
+lean = slim.lean
 
 
-def _label(body: Mapping[str, Any] | None, label: str) -> str | None:
-    labels = ((body or {}).get("metadata") or {}).get("labels") or {}
-    value = labels.get(label)
-    return str(value) if value else None
+def labels_of(body: Mapping[str, Any] | None) -> Mapping[str, str] | None:
+    return None if body is None else ((body.get("metadata") or {}).get("labels") or {})
 
 
 class _ByLabel:
@@ -75,9 +57,10 @@ class _ByLabel:
         self.names: dict[Key, set[str]] = collections.defaultdict(set)
 
     def update(
-        self, key: Key, *, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+        self, key: Key, *, old: Mapping[str, str] | None, new: Mapping[str, str] | None
     ) -> None:
-        before, after = _label(old, self.label), _label(new, self.label)
+        """`old`, `new`: the object's labels before and after (None: absent)."""
+        before, after = (old or {}).get(self.label) or None, (new or {}).get(self.label) or None
         if before == after:
             return
         if before:
@@ -93,16 +76,24 @@ class _ByLabel:
 
 
 def _newer(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
-    """Whether `new` is a later version of the object than `old`.
+    """Whether `new` is a later version of the object than `old`."""
+    return _newer_than(new, None if old is None else _rv(old))
+
+
+def _rv(body: Mapping[str, Any]) -> str:
+    return str((body.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def _newer_than(new: Mapping[str, Any], old_rv: str | None) -> bool:
+    """Whether `new` is later than the version `old_rv` (None: none held).
 
     resourceVersions are opaque by contract but integers in etcd-backed
     servers; compare them as such when possible so a late watch event never
     overwrites a fresher response to our own write.
     """
-    if old is None:
+    if old_rv is None:
         return True
-    new_rv = (new.get("metadata") or {}).get("resourceVersion") or ""
-    old_rv = (old.get("metadata") or {}).get("resourceVersion") or ""
+    new_rv = _rv(new)
     if new_rv.isdigit() and old_rv.isdigit():
         return int(new_rv) > int(old_rv)
     return bool(new_rv != old_rv)
@@ -110,8 +101,11 @@ def _newer(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
 
 class Store:
     def __init__(self) -> None:
-        self.pipelinejob_bodies: dict[Key, dict[str, Any]] = {}
+        # Each PipelineJob as the core reads it, and its slim body for the
+        # shell's few raw reads (decoded on each read: slim.py says why).
         self.pipelinejobs: dict[Key, model.PipelineJob] = {}
+        self._kept: dict[Key, slim.Kept] = {}
+        self.pipelinejob_bodies = slim.Encoded(self._kept, read=slim.Kept.body)
         self.worker_bodies: dict[Key, dict[str, Any]] = {}
         self.workers: dict[Key, model.Worker] = {}
         self.jobs: dict[Key, dict[str, Any]] = {}
@@ -139,9 +133,10 @@ class Store:
         """Record a version of a PipelineJob; `force` for the API's answer to
         our own write or read, which also ends an assumption."""
         key = key_of(body)
-        if not force and not _newer(body, self.pipelinejob_bodies.get(key)):
+        old = self.pipelinejobs.get(key)
+        if not force and not _newer_than(body, None if old is None else old.meta.resource_version):
             return False
-        body = lean(body)
+        body = slim.pipelinejob(lean(body))
         if force:
             self._assumed.pop(key, None)
             self._written.pop(key, None)
@@ -153,13 +148,27 @@ class Store:
         return True
 
     def _put(self, key: Key, body: dict[str, Any]) -> None:
-        old = self.pipelinejob_bodies.get(key)
-        self._by_cron.update(key, old=old, new=body)
-        self._by_run.update(key, old=old, new=body)
-        job = model.parse_pipelinejob(body)
-        self._count(self.pipelinejobs.get(key), -1)
+        old = self.pipelinejobs.get(key)
+        kept = slim.Kept(
+            spec=slim.encode(body.get("spec")),
+            rest=slim.encode({k: v for k, v in body.items() if k != "spec"}),
+        )
+        previous = self._kept.get(key)
+        if old is not None and previous is not None and previous.spec == kept.spec:
+            # The same spec: only metadata or status changed (the spec's
+            # validation is most of a parse).
+            job = dataclasses.replace(
+                old,
+                meta=model.Meta.from_body(body),
+                status=model.JobStatus.from_dict(body.get("status")),
+            )
+        else:
+            job = model.parse_pipelinejob(body)
+        self._by_cron.update(key, old=None if old is None else old.meta.labels, new=job.meta.labels)
+        self._by_run.update(key, old=None if old is None else old.meta.labels, new=job.meta.labels)
+        self._count(old, -1)
         self._count(job, +1)
-        self.pipelinejob_bodies[key] = body
+        self._kept[key] = kept
         self.pipelinejobs[key] = job
         if job.status.state is not None and job.status.state.finished:
             self._inactive(key)
@@ -177,9 +186,10 @@ class Store:
         """Record a status we decided before the API has it ("assume, then
         write"), so the next decisions count its slot taken or freed. It holds
         until the answer to our write (a forced put) or `forget_assumed`."""
-        body = self.pipelinejob_bodies.get(key)
-        if body is None:
+        kept = self._kept.get(key)
+        if kept is None:
             return
+        body = kept.body()
         if key not in self._assumed:
             self._written[key] = body.get("status") or {}
         self._assumed[key] = status
@@ -190,26 +200,30 @@ class Store:
         if self._assumed.pop(key, None) is None:
             return
         written = self._written.pop(key, {})
-        body = self.pipelinejob_bodies.get(key)
-        if body is not None:
-            self._put(key, {**body, "status": written})
+        kept = self._kept.get(key)
+        if kept is not None:
+            self._put(key, {**kept.body(), "status": written})
 
     def written_status(self, key: Key) -> dict[str, Any]:
         """The status the API has (as far as we know): what a patch is made against."""
         if key in self._written:
             return self._written[key]
-        return (self.pipelinejob_bodies.get(key) or {}).get("status") or {}
+        kept = self._kept.get(key)
+        status: dict[str, Any] = slim.decode(kept.rest).get("status") or {} if kept else {}
+        return status
 
     def assumed(self, key: Key) -> bool:
         return key in self._assumed
 
     def drop_pipelinejob(self, key: Key) -> None:
-        old = self.pipelinejob_bodies.pop(key, None)
-        self._by_cron.update(key, old=old, new=None)
-        self._by_run.update(key, old=old, new=None)
+        old = self.pipelinejobs.pop(key, None)
+        self._kept.pop(key, None)
+        labels = None if old is None else old.meta.labels
+        self._by_cron.update(key, old=labels, new=None)
+        self._by_run.update(key, old=labels, new=None)
         self._assumed.pop(key, None)
         self._written.pop(key, None)
-        self._count(self.pipelinejobs.pop(key, None), -1)
+        self._count(old, -1)
         self._inactive(key)
 
     def _inactive(self, key: Key) -> None:
@@ -237,7 +251,7 @@ class Store:
     def size(self) -> int:
         """Objects and index entries held (for tests: zero once all are gone)."""
         held: tuple[collections.abc.Sized, ...] = (
-            self.pipelinejob_bodies,
+            self._kept,
             self.pipelinejobs,
             self.worker_bodies,
             self.workers,
@@ -298,7 +312,7 @@ class Store:
         if not force and not _newer(body, old):
             return False
         body = lean(body)
-        self._runs_by_cron.update(key, old=old, new=body)
+        self._runs_by_cron.update(key, old=labels_of(old), new=labels_of(body))
         _count_run(old, -1)
         _count_run(body, +1)
         self.pipelineruns[key] = body
@@ -306,7 +320,7 @@ class Store:
 
     def drop_pipelinerun(self, key: Key) -> None:
         old = self.pipelineruns.pop(key, None)
-        self._runs_by_cron.update(key, old=old, new=None)
+        self._runs_by_cron.update(key, old=labels_of(old), new=None)
         _count_run(old, -1)
 
     def put_pipeline(self, body: dict[str, Any]) -> bool:
@@ -328,7 +342,7 @@ class Store:
         key = key_of(body)
         if not _newer(body, self.jobs.get(key)):
             return False
-        self.jobs[key] = lean(body)
+        self.jobs[key] = slim.owned(lean(body))
         return True
 
     def drop_job(self, key: Key) -> None:
@@ -339,7 +353,7 @@ class Store:
         key = key_of(body)
         if not _newer(body, self.pods.get(key)):
             return False
-        self.pods[key] = lean(body)
+        self.pods[key] = slim.owned(lean(body))
         job_name = ((body.get("metadata") or {}).get("labels") or {}).get(LABEL_JOB_NAME)
         if job_name:
             self._pods_by_job[(key[0], job_name)].add(key[1])
