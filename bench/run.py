@@ -25,10 +25,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import kube, pipelines, report, scenarios
+from bench import baseline, common, drain, kube, latency, memory, pipelines, report
 from bench.infra import ROOT, BenchError, Cluster, Operator, log, run_cleanups
 
-FULL = scenarios.Sizes(
+FULL = common.Sizes(
     drain_jobs=2000,
     drain_concurrency=100,
     run_time="1s",
@@ -38,7 +38,7 @@ FULL = scenarios.Sizes(
     cold_queued=1000,
     cold_concurrency=100,
 )
-QUICK = scenarios.Sizes(
+QUICK = common.Sizes(
     drain_jobs=300,
     drain_concurrency=50,
     run_time="1s",
@@ -78,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def quiesce(b: scenarios.Bench, *, limit: float = 0.35, timeout: float = 60) -> None:
+async def quiesce(b: common.Bench, *, limit: float = 0.35, timeout: float = 60) -> None:
     """Wait until the operator and the control plane are near idle (below
     `limit` CPU-seconds per second together), so a scenario does not pay for
     the previous one's clean-up."""
@@ -97,7 +97,7 @@ async def quiesce(b: scenarios.Bench, *, limit: float = 0.35, timeout: float = 6
 
 
 async def step(
-    b: scenarios.Bench,
+    b: common.Bench,
     run: dict[str, Any],
     name: str,
     scenario: Scenario,
@@ -123,7 +123,7 @@ async def step(
         log(f"run {index}/{runs}: {name} FAILED: {exc}")
 
 
-async def delete_namespaces(b: scenarios.Bench, names: list[str]) -> None:
+async def delete_namespaces(b: common.Bench, names: list[str]) -> None:
     """Delete them in parallel and wait until all are gone (failures are logged)."""
     started = time.monotonic()
     done = await asyncio.gather(
@@ -135,7 +135,7 @@ async def delete_namespaces(b: scenarios.Bench, names: list[str]) -> None:
     log(f"  namespaces deleted in {time.monotonic() - started:.0f}s: {', '.join(names)}")
 
 
-async def run_all(b: scenarios.Bench, *, runs: int, only: set[str]) -> list[dict[str, Any]]:
+async def run_all(b: common.Bench, *, runs: int, only: set[str]) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     for index in range(1, runs + 1):
         run: dict[str, Any] = {"run": index, "errors": {}}
@@ -144,13 +144,13 @@ async def run_all(b: scenarios.Bench, *, runs: int, only: set[str]) -> list[dict
         # 2. The baseline first, with no operator running at all. Its Jobs carry
         # no Conveyor label: the operator never sees them, so they can stay.
         b.operator.stop()
-        await step(b, run, "baseline", scenarios.baseline, only=only, runs=runs)
+        await step(b, run, "baseline", baseline.scenario, only=only, runs=runs)
         await b.restart_operator()
         await quiesce(b)
         # 1, 4, 5 (CPU), then 3 with the drain's finished objects still present.
-        await step(b, run, "drain", scenarios.drain, only=only, runs=runs)
+        await step(b, run, "drain", drain.scenario, only=only, runs=runs)
         await quiesce(b)
-        await step(b, run, "latency", scenarios.latency, only=only, runs=runs)
+        await step(b, run, "latency", latency.scenario, only=only, runs=runs)
         await quiesce(b)
         await step(b, run, "pipelines", pipelines.scenario, only=only, runs=runs)
         # The memory figures need a cluster without the other scenarios' objects.
@@ -159,7 +159,7 @@ async def run_all(b: scenarios.Bench, *, runs: int, only: set[str]) -> list[dict
         await delete_namespaces(b, [f"bench-{index}-{n}" for n in earlier if n in only])
         await quiesce(b)
         # 5 (memory) and 6: restarts the operator itself.
-        await step(b, run, "memory", scenarios.memory_and_cold_start, only=only, runs=runs)
+        await step(b, run, "memory", memory.scenario, only=only, runs=runs)
         b.operator.stop()
         if "memory" in only and index < runs:
             await delete_namespaces(b, [f"bench-{index}-memory"])
@@ -168,11 +168,11 @@ async def run_all(b: scenarios.Bench, *, runs: int, only: set[str]) -> list[dict
 
 
 async def main_async(
-    cluster: Cluster, operator: Operator, sizes: scenarios.Sizes, *, runs: int, only: set[str]
+    cluster: Cluster, operator: Operator, sizes: common.Sizes, *, runs: int, only: set[str]
 ) -> list[dict[str, Any]]:
     info = kube.connection(cluster.kubeconfig)
     async with kube.client(cluster.kubeconfig) as client:
-        b = scenarios.Bench(
+        b = common.Bench(
             cluster=cluster,
             operator=operator,
             info=info,
