@@ -14,6 +14,7 @@ import collections
 import dataclasses
 import pathlib
 import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import kopf
@@ -23,6 +24,8 @@ from bench.infra import BenchError, Cluster, CpuMeter, Operator
 from conveyor.k8s import api
 
 WRITE_VERBS = ("POST", "PUT", "PATCH", "DELETE")
+# Each scenario: `async def (b, *, namespace) -> dict` of raw numbers for one run.
+Scenario = Callable[..., Awaitable[dict[str, Any]]]
 SETTLE_SECONDS = 3.0  # Events and Worker status writes trail the last transition
 
 
@@ -47,6 +50,9 @@ class Bench:
     client: api.Client
     sizes: Sizes
     log_dir: pathlib.Path
+    kueue_version: str = "v0.17.0"
+    # What a scenario prepares once per control plane (e.g. Kueue's CRDs).
+    prepared: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def cpu_meter(self) -> CpuMeter:
         return CpuMeter(operator=self.operator, cluster=self.cluster)
@@ -184,3 +190,33 @@ async def wait_worker_status(b: Bench, namespace: str, name: str, *, timeout: fl
         if time.monotonic() > deadline:
             raise BenchError(f"Worker {namespace}/{name} got no status in {timeout}s")
         await asyncio.sleep(0.2)
+
+
+# --- Events ---------------------------------------------------------------------
+
+
+def tally_events(items: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Occurrences of Events by the component that reported them
+    (`reportingComponent`, else `source.component`): an Event object seen
+    n times (`count`, or `series.count`) counts n, as n writes made it."""
+    counts: dict[str, int] = collections.defaultdict(int)
+    for event in items:
+        component = str(
+            event.get("reportingComponent") or (event.get("source") or {}).get("component") or "?"
+        )
+        series = int((event.get("series") or {}).get("count") or 0)
+        counts[component] += max(int(event.get("count") or 0), series, 1)
+    return dict(sorted(counts.items()))
+
+
+async def events_by_component(client: api.Client, namespace: str) -> dict[str, int]:
+    """`tally_events` of every Event in `namespace`, listed in pages."""
+    items: list[dict[str, Any]] = []
+    params = {"limit": "500"}
+    while True:
+        page = await client.list(api.EVENTS, namespace=namespace, **params)
+        items += page.get("items") or ()
+        token = (page.get("metadata") or {}).get("continue")
+        if not token:
+            return tally_events(items)
+        params = {"limit": "500", "continue": token}

@@ -8,6 +8,7 @@ from typing import Any
 
 from bench import common, infra, kube
 from conveyor.k8s import api
+from conveyor.k8s import events as events_module
 
 
 async def scenario(b: common.Bench, *, namespace: str) -> dict[str, Any]:
@@ -47,14 +48,21 @@ async def scenario(b: common.Bench, *, namespace: str) -> dict[str, Any]:
         await asyncio.sleep(common.SETTLE_SECONDS)
         cpu = meter.stop()
         after = common.api_requests(await asyncio.to_thread(b.operator.metrics))
+    events = await common.events_by_component(b.client, namespace)
     seconds = ended - started
+    writes = common.per_job_writes(before, after, n)
     return {
         "jobs": n,
         "concurrency": concurrency,
         "create_seconds": round(created - started, 3),
         "seconds": round(seconds, 3),
         "jobs_per_second": round(n / seconds, 2),
-        "api": common.per_job_writes(before, after, n),
+        "api": writes,
+        # As the Kueue scenario counts them (bench/peer.py): every write of the
+        # controller's own client, Events included; Event objects it reported.
+        "writes_all_per_job": round(writes["writes_total"] + sum(writes["events"].values()), 3),
+        "events": events,
+        "events_per_job": round(events.get(events_module.COMPONENT, 0) / n, 3),
         "cpu": cpu,
         "operator_cpu_per_1000_jobs": round(cpu.get("operator", 0.0) / n * 1000, 2),
         "timeline": timeline,

@@ -25,7 +25,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import baseline, common, drain, kube, latency, memory, pipelines, report
+from bench import (
+    baseline,
+    common,
+    compare,
+    drain,
+    kube,
+    kueue,
+    latency,
+    memory,
+    peer,
+    pipelines,
+    report,
+)
 from bench.infra import ROOT, BenchError, Cluster, Operator, log, run_cleanups
 
 FULL = common.Sizes(
@@ -64,8 +76,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, help="override the drain's concurrency")
     parser.add_argument(
         "--only",
-        default="baseline,drain,latency,pipelines,memory",
-        help="comma-separated scenarios to run (default: all)",
+        default="baseline,kueue,drain,latency,pipelines,memory",
+        help="comma-separated scenarios to run (default: all; `kueue` is kueue-shipped and "
+        "kueue-tuned)",
+    )
+    parser.add_argument(
+        "--no-kueue", action="store_true", help="skip the peer scenario (Kueue, both settings)"
+    )
+    parser.add_argument(
+        "--kueue-version",
+        default=kueue.DEFAULT_VERSION,
+        help="the version `make kueue-bin` built (its CRDs are read from the Go module cache)",
     )
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep the work directory (logs) afterwards"
@@ -96,31 +117,63 @@ async def quiesce(b: common.Bench, *, limit: float = 0.35, timeout: float = 60) 
     log(f"  the cluster did not go quiet within {timeout:.0f}s; going on")
 
 
-async def step(
-    b: common.Bench,
-    run: dict[str, Any],
-    name: str,
-    scenario: Scenario,
-    *,
-    only: set[str],
-    runs: int,
-) -> None:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Step:
+    """One scenario in the order of a run. `operator`: whether Conveyor's
+    operator is stopped during it, running (started if it is not), or left
+    to the scenario (`own`). A step that runs `alone` first has the earlier
+    steps' namespaces deleted. `group` selects several steps at once."""
+
+    name: str
+    run: common.Scenario
+    operator: str
+    group: str = ""
+    alone: bool = False
+
+
+# The order of one run. A scenario is a module with `async def scenario(b, *,
+# namespace) -> dict`; add it here (and its figures in report.py).
+STEPS = (
+    # 2. The baseline first, with no operator running at all. Its Jobs carry no
+    # Conveyor label: the operator never sees them, so they can stay.
+    Step(name="baseline", run=baseline.scenario, operator="stopped"),
+    # 8. The peer: Kueue admits the same Jobs (the operator stopped, as above).
+    Step(
+        name="kueue-shipped", run=peer.configured(kueue.SHIPPED), operator="stopped", group="kueue"
+    ),
+    Step(name="kueue-tuned", run=peer.configured(kueue.TUNED), operator="stopped", group="kueue"),
+    # 1, 4, 5 (CPU) on a fresh operator, then 3 with the drain's finished
+    # objects still present, then 7.
+    Step(name="drain", run=drain.scenario, operator="running"),
+    Step(name="latency", run=latency.scenario, operator="running"),
+    Step(name="pipelines", run=pipelines.scenario, operator="running"),
+    # 5 (memory) and 6 need a cluster without the other scenarios' objects;
+    # the scenario restarts the operator itself.
+    Step(name="memory", run=memory.scenario, operator="own", alone=True),
+)
+
+
+def selected(only: set[str]) -> list[Step]:
+    return [s for s in STEPS if s.name in only or (s.group and s.group in only)]
+
+
+async def step(b: common.Bench, run: dict[str, Any], s: Step, *, runs: int) -> None:
     """One scenario of one run in its own namespace; a failure is recorded, not raised."""
-    if name not in only:
-        return
     index = run["run"]
-    namespace = f"bench-{index}-{name}"
-    log(f"run {index}/{runs}: {name}")
-    if name in ("drain", "latency", "pipelines") and not b.operator.alive():
-        log("  the operator is not running; starting it again")
+    namespace = f"bench-{index}-{s.name}"
+    log(f"run {index}/{runs}: {s.name}")
+    if s.operator == "stopped":
+        b.operator.stop()
+    elif s.operator == "running" and not b.operator.alive():
         await b.restart_operator()
+    await quiesce(b)
     started = time.monotonic()
     try:
-        run[name] = await scenario(b, namespace=namespace)
-        log(f"run {index}/{runs}: {name} done in {time.monotonic() - started:.0f}s")
+        run[s.name] = await s.run(b, namespace=namespace)
+        log(f"run {index}/{runs}: {s.name} done in {time.monotonic() - started:.0f}s")
     except Exception as exc:
-        run["errors"][name] = f"{type(exc).__name__}: {exc}"
-        log(f"run {index}/{runs}: {name} FAILED: {exc}")
+        run["errors"][s.name] = f"{type(exc).__name__}: {exc}"
+        log(f"run {index}/{runs}: {s.name} FAILED: {exc}")
 
 
 async def delete_namespaces(b: common.Bench, names: list[str]) -> None:
@@ -135,40 +188,33 @@ async def delete_namespaces(b: common.Bench, names: list[str]) -> None:
     log(f"  namespaces deleted in {time.monotonic() - started:.0f}s: {', '.join(names)}")
 
 
-async def run_all(b: common.Bench, *, runs: int, only: set[str]) -> list[dict[str, Any]]:
+async def run_all(b: common.Bench, *, runs: int, steps: list[Step]) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     for index in range(1, runs + 1):
         run: dict[str, Any] = {"run": index, "errors": {}}
         results.append(run)
-
-        # 2. The baseline first, with no operator running at all. Its Jobs carry
-        # no Conveyor label: the operator never sees them, so they can stay.
+        present: list[str] = []
+        for s in steps:
+            if s.alone and present:
+                b.operator.stop()
+                await delete_namespaces(b, [f"bench-{index}-{n}" for n in present])
+                present = []
+            await step(b, run, s, runs=runs)
+            present.append(s.name)
         b.operator.stop()
-        await step(b, run, "baseline", baseline.scenario, only=only, runs=runs)
-        await b.restart_operator()
-        await quiesce(b)
-        # 1, 4, 5 (CPU), then 3 with the drain's finished objects still present.
-        await step(b, run, "drain", drain.scenario, only=only, runs=runs)
-        await quiesce(b)
-        await step(b, run, "latency", latency.scenario, only=only, runs=runs)
-        await quiesce(b)
-        await step(b, run, "pipelines", pipelines.scenario, only=only, runs=runs)
-        # The memory figures need a cluster without the other scenarios' objects.
-        b.operator.stop()
-        earlier = ("baseline", "drain", "latency", "pipelines")
-        await delete_namespaces(b, [f"bench-{index}-{n}" for n in earlier if n in only])
-        await quiesce(b)
-        # 5 (memory) and 6: restarts the operator itself.
-        await step(b, run, "memory", memory.scenario, only=only, runs=runs)
-        b.operator.stop()
-        if "memory" in only and index < runs:
-            await delete_namespaces(b, [f"bench-{index}-memory"])
-            await quiesce(b)
+        if index < runs and present:
+            await delete_namespaces(b, [f"bench-{index}-{n}" for n in present])
     return results
 
 
 async def main_async(
-    cluster: Cluster, operator: Operator, sizes: common.Sizes, *, runs: int, only: set[str]
+    cluster: Cluster,
+    operator: Operator,
+    sizes: common.Sizes,
+    *,
+    runs: int,
+    steps: list[Step],
+    kueue_version: str,
 ) -> list[dict[str, Any]]:
     info = kube.connection(cluster.kubeconfig)
     async with kube.client(cluster.kubeconfig) as client:
@@ -179,8 +225,9 @@ async def main_async(
             client=client,
             sizes=sizes,
             log_dir=operator.log_path.parent,
+            kueue_version=kueue_version,
         )
-        return await run_all(b, runs=runs, only=only)
+        return await run_all(b, runs=runs, steps=steps)
 
 
 def _shown(path: pathlib.Path) -> str:
@@ -200,9 +247,12 @@ def main(argv: list[str] | None = None) -> int:
         sizes = dataclasses.replace(sizes, drain_concurrency=args.concurrency)
     runs = args.runs or (1 if args.quick else 3)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
+    steps = [s for s in selected(only) if not (args.no_kueue and s.group == "kueue")]
     mode = "quick" if args.quick else "full"
     started = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     environment = report.environment()
+    if any(s.group == "kueue" for s in steps):
+        environment["kueue"] = args.kueue_version
     signal.signal(signal.SIGTERM, _on_sigterm)
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
@@ -217,7 +267,16 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{mode} benchmark, {runs} run(s); work directory {work}")
         log(f"control plane up in {cluster.up():.1f}s (--load-test)")
         cluster.install_crds()
-        per_run = asyncio.run(main_async(cluster, operator, sizes, runs=runs, only=only))
+        per_run = asyncio.run(
+            main_async(
+                cluster,
+                operator,
+                sizes,
+                runs=runs,
+                steps=steps,
+                kueue_version=args.kueue_version,
+            )
+        )
     except KeyboardInterrupt as exc:
         failure = f"interrupted ({exc or 'Ctrl-C'})"
     except BenchError as exc:
@@ -239,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         "failure": failure,
     }
     result["summary"] = report.summarize(per_run, result["sizes"])
-    result["cpu"] = {s: report.cpu_split(per_run, s) for s in ("baseline", "drain", "latency")}
+    result["cpu"] = {s: report.cpu_split(per_run, s) for s in report.CPU_SCENARIOS}
+    result["peer"] = compare.summarize(per_run, sizes.drain_concurrency)
     args.results.mkdir(parents=True, exist_ok=True)
     path = args.results / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{mode}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
