@@ -284,17 +284,7 @@ class Operator:
         return cpu_seconds(self.pid)
 
     def settle(self, *, quiet: float = 0.05, window: float = 1.0, timeout: float = 30) -> float:
-        """Wait until the operator uses less than `quiet` CPU-seconds per
-        `window` (idle), at most `timeout` seconds; returns the time waited."""
-        started = time.monotonic()
-        last = self.cpu()
-        while time.monotonic() - started < timeout:
-            time.sleep(window)
-            now = self.cpu()
-            if now - last < quiet:
-                break
-            last = now
-        return time.monotonic() - started
+        return settle(self, quiet=quiet, window=window, timeout=timeout)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -316,6 +306,22 @@ class Operator:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.process.wait(timeout=10)
         self.process = None
+
+
+def settle(
+    process: Measured, *, quiet: float = 0.05, window: float = 1.0, timeout: float = 30
+) -> float:
+    """Wait until `process` uses less than `quiet` CPU-seconds per `window`
+    (idle), at most `timeout` seconds; returns the time waited."""
+    started = time.monotonic()
+    last = process.cpu()
+    while time.monotonic() - started < timeout:
+        time.sleep(window)
+        now = process.cpu()
+        if now - last < quiet:
+            break
+        last = now
+    return time.monotonic() - started
 
 
 def run_cleanups() -> None:

@@ -146,6 +146,8 @@ async def scenario(
     try:
         await asyncio.to_thread(process.wait_ready)
         await _wait_active(b, name=namespace, namespace=namespace)
+        # Its start-up (lists, the earlier scenarios' Jobs) is not the drain's.
+        await asyncio.to_thread(infra.settle, process)
         return await _drain(b, process, namespace=namespace)
     finally:
         process.stop()
