@@ -65,7 +65,10 @@ def scrape(
 ) -> dict[str, list[tuple[dict[str, str], float]]]:
     """A Prometheus text endpoint, as {sample name: [(labels, value)]}."""
     with urllib.request.urlopen(request, timeout=10, context=context) as response:
-        text = response.read().decode()
+        return parse_metrics(response.read().decode())
+
+
+def parse_metrics(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     samples: dict[str, list[tuple[dict[str, str], float]]] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

@@ -34,7 +34,6 @@ KUEUE_BIN = infra.ROOT / "e2e" / "bin" / "kueue"
 DEFAULT_VERSION = "v0.17.0"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 GROUP_VERSION = "kueue.x-k8s.io/v1beta2"
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 WORKLOADS = api.Resource(group="kueue.x-k8s.io", version="v1beta2", plural="workloads")
 FINALIZER = "kueue.x-k8s.io/resource-in-use"
 # The recorders' names Kueue's Events carry (source.component).
@@ -147,18 +146,38 @@ def active(conditions: Iterable[Mapping[str, Any]], type_: str) -> bool:
     return any(c.get("type") == type_ and c.get("status") == "True" for c in conditions)
 
 
-def client_requests(samples: Mapping[str, list[tuple[dict[str, str], float]]]) -> dict[str, float]:
-    """client-go's rest_client_requests_total (every request of the process),
-    as {method: count}."""
+# What the API server counts as writes (apiserver_request_total's verbs).
+WRITE_VERBS = ("CREATE", "UPDATE", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION")
+
+
+def server_writes(samples: Mapping[str, list[tuple[dict[str, str], float]]]) -> dict[str, float]:
+    """The API server's apiserver_request_total writes, as
+    {"VERB group/resource[/subresource]": count}."""
     counts: dict[str, float] = {}
-    for labels, value in samples.get("rest_client_requests_total", ()):
-        method = labels.get("method", "?")
-        counts[method] = counts.get(method, 0.0) + value
+    for labels, value in samples.get("apiserver_request_total", ()):
+        verb = labels.get("verb", "")
+        if verb not in WRITE_VERBS:
+            continue
+        key = f"{verb} {labels.get('group', '')}/{labels.get('resource', '')}"
+        if labels.get("subresource"):
+            key += f"/{labels['subresource']}"
+        counts[key] = counts.get(key, 0.0) + value
     return counts
 
 
-def writes_between(before: Mapping[str, float], after: Mapping[str, float]) -> float:
-    return sum(after.get(m, 0.0) - before.get(m, 0.0) for m in WRITE_METHODS)
+def own(key: str) -> bool:
+    """A write only Kueue makes here: to its own resources, or to a Job other
+    than its creation (the benchmark's) and its status (the Job controller's)."""
+    verb, _, target = key.partition(" ")
+    if target.startswith("kueue.x-k8s.io/"):
+        return True
+    return target == "batch/jobs" and verb != "CREATE"
+
+
+def kueue_writes(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
+    """Kueue's writes between two scrapes of the API server, by kind (Events apart)."""
+    deltas = {k: v - before.get(k, 0.0) for k, v in after.items() if own(k)}
+    return {k: v for k, v in sorted(deltas.items()) if v}
 
 
 def crd_dir(version: str) -> pathlib.Path:

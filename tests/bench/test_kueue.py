@@ -82,30 +82,34 @@ def test_a_queued_job_is_the_baselines_suspended_and_labelled() -> None:
     assert job == plain
 
 
-def test_writes_are_the_mutating_requests_between_two_scrapes() -> None:
-    before = kueue.client_requests(
-        {
-            "rest_client_requests_total": [
-                ({"code": "200", "method": "GET", "host": "h"}, 10.0),
-                ({"code": "201", "method": "POST", "host": "h"}, 4.0),
-            ]
-        }
+def sample(verb: str, group: str, resource: str, sub: str, value: float) -> object:
+    labels = {"verb": verb, "group": group, "resource": resource, "subresource": sub}
+    return (labels, value)
+
+
+def test_kueues_writes_are_those_to_its_resources_and_to_jobs_but_creates_and_status() -> None:
+    def scrape(*samples: object) -> dict[str, float]:
+        return kueue.server_writes({"apiserver_request_total": list(samples)})  # type: ignore[dict-item]
+
+    before = scrape(
+        sample("CREATE", "kueue.x-k8s.io", "workloads", "", 4.0),
+        sample("LIST", "kueue.x-k8s.io", "workloads", "", 100.0),
     )
-    after = kueue.client_requests(
-        {
-            "rest_client_requests_total": [
-                ({"code": "200", "method": "GET", "host": "h"}, 90.0),
-                ({"code": "201", "method": "POST", "host": "h"}, 10.0),
-                ({"code": "409", "method": "POST", "host": "h"}, 1.0),
-                ({"code": "200", "method": "PATCH", "host": "h"}, 7.0),
-                ({"code": "200", "method": "PUT", "host": "h"}, 2.0),
-            ]
-        }
+    after = scrape(
+        sample("CREATE", "kueue.x-k8s.io", "workloads", "", 10.0),
+        sample("LIST", "kueue.x-k8s.io", "workloads", "", 900.0),  # a read
+        sample("PATCH", "kueue.x-k8s.io", "workloads", "status", 12.0),
+        sample("UPDATE", "batch", "jobs", "", 6.0),  # Kueue unsuspends
+        sample("CREATE", "batch", "jobs", "", 6.0),  # the benchmark creates
+        sample("UPDATE", "batch", "jobs", "status", 20.0),  # the Job controller
+        sample("CREATE", "", "pods", "", 6.0),
     )
 
-    assert after == {"GET": 90.0, "POST": 11.0, "PATCH": 7.0, "PUT": 2.0}
-    # 7 POSTs (a failed one too, as Conveyor's counter counts it), 7 PATCHes, 2 PUTs.
-    assert kueue.writes_between(before, after) == 16.0
+    assert kueue.kueue_writes(before, after) == {
+        "CREATE kueue.x-k8s.io/workloads": 6.0,
+        "PATCH kueue.x-k8s.io/workloads/status": 12.0,
+        "UPDATE batch/jobs": 6.0,
+    }
 
 
 @pytest.mark.parametrize(
