@@ -36,8 +36,9 @@ QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 GROUP_VERSION = "kueue.x-k8s.io/v1beta2"
 WORKLOADS = api.Resource(group="kueue.x-k8s.io", version="v1beta2", plural="workloads")
 FINALIZER = "kueue.x-k8s.io/resource-in-use"
-# The recorders' names Kueue's Events carry (source.component).
-COMPONENT_PREFIX = "kueue"
+# Kueue's recorders' names (source.component) all have this in them:
+# "kueue-admission", "batch/job-kueue-controller", ...
+COMPONENT_MARK = "kueue"
 
 # Kueue's shipped controller_manager_config.yaml (config/components/manager).
 SHIPPED_CONCURRENCY = {
@@ -146,8 +147,9 @@ def active(conditions: Iterable[Mapping[str, Any]], type_: str) -> bool:
     return any(c.get("type") == type_ and c.get("status") == "True" for c in conditions)
 
 
-# What the API server counts as writes (apiserver_request_total's verbs).
-WRITE_VERBS = ("CREATE", "UPDATE", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION")
+# What the API server counts as writes (apiserver_request_total's verbs:
+# create is POST, update PUT, a server-side apply APPLY).
+WRITE_VERBS = ("POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION")
 
 
 def server_writes(samples: Mapping[str, list[tuple[dict[str, str], float]]]) -> dict[str, float]:
@@ -171,7 +173,7 @@ def own(key: str) -> bool:
     verb, _, target = key.partition(" ")
     if target.startswith("kueue.x-k8s.io/"):
         return True
-    return target == "batch/jobs" and verb != "CREATE"
+    return target == "batch/jobs" and verb != "POST"
 
 
 def kueue_writes(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:

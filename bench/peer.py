@@ -193,7 +193,7 @@ async def _drain(b: common.Bench, process: kueue.Kueue, *, namespace: str) -> di
         after = kueue.server_writes(await asyncio.to_thread(_apiserver_metrics, b))
         rss = process.rss()
     events = await common.events_by_component(b.client, namespace)
-    own_events = sum(v for k, v in events.items() if k.startswith(kueue.COMPONENT_PREFIX))
+    own_events = sum(v for k, v in events.items() if kueue.COMPONENT_MARK in k)
     by_kind = kueue.kueue_writes(before, after)
     writes = sum(by_kind.values())
     seconds = ended - started

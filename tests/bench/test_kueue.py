@@ -92,23 +92,25 @@ def test_kueues_writes_are_those_to_its_resources_and_to_jobs_but_creates_and_st
         return kueue.server_writes({"apiserver_request_total": list(samples)})  # type: ignore[dict-item]
 
     before = scrape(
-        sample("CREATE", "kueue.x-k8s.io", "workloads", "", 4.0),
+        sample("POST", "kueue.x-k8s.io", "workloads", "", 4.0),
         sample("LIST", "kueue.x-k8s.io", "workloads", "", 100.0),
     )
     after = scrape(
-        sample("CREATE", "kueue.x-k8s.io", "workloads", "", 10.0),
+        sample("POST", "kueue.x-k8s.io", "workloads", "", 10.0),
         sample("LIST", "kueue.x-k8s.io", "workloads", "", 900.0),  # a read
-        sample("PATCH", "kueue.x-k8s.io", "workloads", "status", 12.0),
-        sample("UPDATE", "batch", "jobs", "", 6.0),  # Kueue unsuspends
-        sample("CREATE", "batch", "jobs", "", 6.0),  # the benchmark creates
-        sample("UPDATE", "batch", "jobs", "status", 20.0),  # the Job controller
-        sample("CREATE", "", "pods", "", 6.0),
+        sample("APPLY", "kueue.x-k8s.io", "workloads", "status", 12.0),
+        sample("PATCH", "batch", "jobs", "", 6.0),  # Kueue unsuspends
+        sample("PUT", "kueue.x-k8s.io", "workloads", "", 6.0),  # its finalizer off
+        sample("POST", "batch", "jobs", "", 6.0),  # the benchmark creates
+        sample("PUT", "batch", "jobs", "status", 20.0),  # the Job controller
+        sample("POST", "", "pods", "", 6.0),
     )
 
     assert kueue.kueue_writes(before, after) == {
-        "CREATE kueue.x-k8s.io/workloads": 6.0,
-        "PATCH kueue.x-k8s.io/workloads/status": 12.0,
-        "UPDATE batch/jobs": 6.0,
+        "APPLY kueue.x-k8s.io/workloads/status": 12.0,
+        "PATCH batch/jobs": 6.0,
+        "POST kueue.x-k8s.io/workloads": 6.0,
+        "PUT kueue.x-k8s.io/workloads": 6.0,
     }
 
 
