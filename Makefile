@@ -169,13 +169,13 @@ deploy-test: venv $(CLUSTER_BIN) deploy-tools ## the install checks only: tests/
 # it afterwards; results also go to bench/results/<time>-<mode>.json (git-ignored).
 # Method and latest tables: docs/performance.md. Extra flags: BENCH_ARGS="--runs 5".
 # The peer scenario runs Kueue, built from the Go module proxy like Helm (the
-# first build takes several minutes on 2 cores; cached afterwards). Its CRDs
+# first build took 45 minutes on 2 busy shared cores; cached afterwards). Its CRDs
 # are read from the Go module cache at run time (bench/kueue.py).
 KUEUE_VERSION := v0.17.0
 KUEUE_BIN := e2e/bin/kueue
 
 $(KUEUE_BIN):
-	@echo "go install sigs.k8s.io/kueue/cmd/kueue@$(KUEUE_VERSION) (first build: several minutes on 2 cores)"
+	@echo "go install sigs.k8s.io/kueue/cmd/kueue@$(KUEUE_VERSION) (first build: long; 45 min on 2 cores shared with other builds)"
 	GOBIN=$(CURDIR)/e2e/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" sigs.k8s.io/kueue/cmd/kueue@$(KUEUE_VERSION)
 
 .PHONY: kueue-bin
