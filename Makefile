@@ -168,13 +168,27 @@ deploy-test: venv $(CLUSTER_BIN) deploy-tools ## the install checks only: tests/
 # Starts its own control plane (--load-test) in a temporary directory and stops
 # it afterwards; results also go to bench/results/<time>-<mode>.json (git-ignored).
 # Method and latest tables: docs/performance.md. Extra flags: BENCH_ARGS="--runs 5".
+# The peer scenario runs Kueue, built from the Go module proxy like Helm (the
+# first build took 45 minutes on 2 busy shared cores; cached afterwards). Its CRDs
+# are read from the Go module cache at run time (bench/kueue.py).
+KUEUE_VERSION := v0.17.0
+KUEUE_BIN := e2e/bin/kueue
+
+$(KUEUE_BIN):
+	@echo "go install sigs.k8s.io/kueue/cmd/kueue@$(KUEUE_VERSION) (first build: long; 45 min on 2 cores shared with other builds)"
+	GOBIN=$(CURDIR)/e2e/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" sigs.k8s.io/kueue/cmd/kueue@$(KUEUE_VERSION)
+
+.PHONY: kueue-bin
+kueue-bin: $(KUEUE_BIN) ## build Kueue $(KUEUE_VERSION) (go install) into e2e/bin for the benchmark's peer scenario; cached
+	@go mod download sigs.k8s.io/kueue@$(KUEUE_VERSION)
+
 .PHONY: bench
-bench: venv $(CLUSTER_BIN) ## benchmark: 3 runs of drain, baseline, latency, writes, memory, cold start (~50 min on 2 cores)
-	$(PY) -m bench.run $(BENCH_ARGS)
+bench: venv $(CLUSTER_BIN) kueue-bin ## benchmark: 3 runs of drain, baseline, Kueue, latency, writes, memory, cold start (~60 min on 2 cores)
+	$(PY) -m bench.run --kueue-version $(KUEUE_VERSION) $(BENCH_ARGS)
 
 .PHONY: bench-quick
-bench-quick: venv $(CLUSTER_BIN) ## quick benchmark: 1 run, smaller sizes (about 5 minutes with figure 8, scale)
-	$(PY) -m bench.run --quick $(BENCH_ARGS)
+bench-quick: venv $(CLUSTER_BIN) kueue-bin ## quick benchmark: 1 run, smaller sizes (about 7 minutes: the Kueue peer and figure 9, scale)
+	$(PY) -m bench.run --quick --kueue-version $(KUEUE_VERSION) $(BENCH_ARGS)
 .PHONY: bench-dashboard
 bench-dashboard: venv $(CLUSTER_BIN) ## dashboard figure: 5,000 PipelineJobs, 50 streams: RSS, CPU, first render
 	$(PY) -m bench.dashboard $(BENCH_ARGS)

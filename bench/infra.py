@@ -14,11 +14,13 @@ import os
 import pathlib
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from typing import Protocol
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -45,6 +47,33 @@ def _run_cleanups() -> None:
 
 
 atexit.register(_run_cleanups)
+
+
+def on_exit(stop: Callable[[], None]) -> None:
+    """Run `stop` at the end (`run_cleanups`, or at exit) unless forgotten first."""
+    if stop not in _cleanups:
+        _cleanups.append(stop)
+
+
+def forget(stop: Callable[[], None]) -> None:
+    if stop in _cleanups:
+        _cleanups.remove(stop)
+
+
+def scrape(
+    request: str | urllib.request.Request, *, context: ssl.SSLContext | None = None
+) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """A Prometheus text endpoint, as {sample name: [(labels, value)]}."""
+    with urllib.request.urlopen(request, timeout=10, context=context) as response:
+        return parse_metrics(response.read().decode())
+
+
+def parse_metrics(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    samples: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append((dict(sample.labels), sample.value))
+    return samples
 
 
 def free_port() -> int:
@@ -249,13 +278,7 @@ class Operator:
 
     def metrics(self) -> dict[str, list[tuple[dict[str, str], float]]]:
         """Its /metrics, as {sample name: [(labels, value)]}."""
-        with urllib.request.urlopen(self.metrics_url, timeout=10) as response:
-            text = response.read().decode()
-        samples: dict[str, list[tuple[dict[str, str], float]]] = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                samples.setdefault(sample.name, []).append((dict(sample.labels), sample.value))
-        return samples
+        return scrape(self.metrics_url)
 
     def rss(self) -> int:
         return rss_bytes(self.pid)
@@ -264,17 +287,7 @@ class Operator:
         return cpu_seconds(self.pid)
 
     def settle(self, *, quiet: float = 0.05, window: float = 1.0, timeout: float = 30) -> float:
-        """Wait until the operator uses less than `quiet` CPU-seconds per
-        `window` (idle), at most `timeout` seconds; returns the time waited."""
-        started = time.monotonic()
-        last = self.cpu()
-        while time.monotonic() - started < timeout:
-            time.sleep(window)
-            now = self.cpu()
-            if now - last < quiet:
-                break
-            last = now
-        return time.monotonic() - started
+        return settle(self, quiet=quiet, window=window, timeout=timeout)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -298,6 +311,22 @@ class Operator:
         self.process = None
 
 
+def settle(
+    process: Measured, *, quiet: float = 0.05, window: float = 1.0, timeout: float = 30
+) -> float:
+    """Wait until `process` uses less than `quiet` CPU-seconds per `window`
+    (idle), at most `timeout` seconds; returns the time waited."""
+    started = time.monotonic()
+    last = process.cpu()
+    while time.monotonic() - started < timeout:
+        time.sleep(window)
+        now = process.cpu()
+        if now - last < quiet:
+            break
+        last = now
+    return time.monotonic() - started
+
+
 def run_cleanups() -> None:
     """Stop everything still registered (operator, cluster), newest first."""
     _run_cleanups()
@@ -311,20 +340,29 @@ def machine_cpu() -> tuple[float, float]:
     return (total - idle) / CLK_TCK, total / CLK_TCK
 
 
-class CpuMeter:
-    """CPU-seconds used between `start()` and `stop()` by the operator, each
-    control plane component, the benchmark itself and the whole machine."""
+class Measured(Protocol):
+    def alive(self) -> bool: ...
+    def cpu(self) -> float: ...
 
-    def __init__(self, *, operator: Operator | None, cluster: Cluster) -> None:
+
+class CpuMeter:
+    """CPU-seconds used between `start()` and `stop()` by the controller (the
+    operator, or Kueue: named `label`), each control plane component, the
+    benchmark itself and the whole machine."""
+
+    def __init__(
+        self, *, operator: Measured | None, cluster: Cluster, label: str = "operator"
+    ) -> None:
         self.operator = operator
         self.cluster = cluster
+        self.label = label
         self._before: dict[str, float] = {}
         self._wall = 0.0
 
     def _sample(self) -> dict[str, float]:
         sample: dict[str, float] = {}
         if self.operator is not None and self.operator.alive():
-            sample["operator"] = self.operator.cpu()
+            sample[self.label] = self.operator.cpu()
         for pid, name in self.cluster.components().items():
             with contextlib.suppress(OSError):
                 sample[name] = cpu_seconds(pid)

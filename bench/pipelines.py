@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any
 
-from bench import kube, scenarios
+from bench import common, kube
 from bench.infra import BenchError
 from conveyor.k8s import api
 
@@ -42,7 +42,7 @@ def run_manifest(name: str, *, run_time: str) -> dict[str, Any]:
     }
 
 
-async def scenario(b: scenarios.Bench, *, namespace: str) -> dict[str, Any]:
+async def scenario(b: common.Bench, *, namespace: str) -> dict[str, Any]:
     n, concurrency = b.sizes.pipeline_runs, b.sizes.drain_concurrency
     await kube.create_namespace(b.client, namespace)
     await b.client.create(
@@ -64,7 +64,7 @@ async def scenario(b: scenarios.Bench, *, namespace: str) -> dict[str, Any]:
     async with kube.Watcher(
         info=b.info, resource=api.PIPELINERUNS, namespace=namespace, handler=on_run
     ) as watcher:
-        before = scenarios.api_requests(await asyncio.to_thread(b.operator.metrics))
+        before = common.api_requests(await asyncio.to_thread(b.operator.metrics))
         meter.start()
         started = time.monotonic()
         await kube.create_all(b.client, api.PIPELINERUNS, namespace=namespace, bodies=bodies)
@@ -76,9 +76,9 @@ async def scenario(b: scenarios.Bench, *, namespace: str) -> dict[str, Any]:
             progress=lambda: f"{len(ended)} of {n} finished",
         )
         finished = max(ended.values())
-        await asyncio.sleep(scenarios.SETTLE_SECONDS)
+        await asyncio.sleep(common.SETTLE_SECONDS)
         cpu = meter.stop()
-        after = scenarios.api_requests(await asyncio.to_thread(b.operator.metrics))
+        after = common.api_requests(await asyncio.to_thread(b.operator.metrics))
     listed = await b.client.list(api.PIPELINERUNS, namespace=namespace)
     states = [(i.get("status") or {}).get("state") for i in listed.get("items") or ()]
     if states.count("SUCCESS") != n:
@@ -91,7 +91,7 @@ async def scenario(b: scenarios.Bench, *, namespace: str) -> dict[str, Any]:
         "concurrency": concurrency,
         "seconds": round(seconds, 3),
         "runs_per_minute": round(n / seconds * 60, 2),
-        "api": scenarios.per_job_writes(before, after, steps),
+        "api": common.per_job_writes(before, after, steps),
         "largest_run_bytes": largest,
         "cpu": cpu,
     }

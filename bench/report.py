@@ -12,9 +12,12 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from bench import compare
 from bench.infra import ROOT
 
 MiB = 2**20
+# The scenarios whose CPU split by process the table prints.
+CPU_SCENARIOS = ("baseline", "kueue-shipped", "kueue-tuned", "drain", "latency")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -26,21 +29,8 @@ class Figure:
     goal: str = ""
 
 
-def _path(*keys: str, scale: float = 1.0) -> Callable[[Mapping[str, Any]], float | None]:
-    def get(run: Mapping[str, Any]) -> float | None:
-        value: Any = run
-        for key in keys:
-            if not isinstance(value, Mapping) or key not in value:
-                return None
-            value = value[key]
-        return float(value) * scale if isinstance(value, int | float) else None
-
-    return get
-
-
-def _ratio(run: Mapping[str, Any]) -> float | None:
-    drain, base = _path("drain", "seconds")(run), _path("baseline", "seconds")(run)
-    return drain / base if drain and base else None
+_path = compare.at
+_ratio = compare.ratio("drain")
 
 
 def _rebuilt_bytes(total: int) -> Callable[[Mapping[str, Any]], float | None]:
@@ -114,6 +104,18 @@ def figures(run_sample: Sequence[Mapping[str, Any]], sizes: Mapping[str, Any]) -
                 get=_path("drain", "api", "events", kind),
             )
         )
+    out += [
+        Figure(
+            name="4. Events per job (Event objects the operator reported)",
+            unit="Events",
+            get=_path("drain", "events_per_job"),
+        ),
+        Figure(
+            name="4. API writes per job, Events included",
+            unit="writes",
+            get=_path("drain", "writes_all_per_job"),
+        ),
+    ]
     out.append(
         Figure(
             name="5. operator CPU per 1,000 jobs (drain)",
@@ -191,6 +193,39 @@ def figures(run_sample: Sequence[Mapping[str, Any]], sizes: Mapping[str, Any]) -
             digits=0,
         ),
     ]
+    return out + _peer_figures(n, c)
+
+
+def _peer_figures(n: int, c: int) -> list[Figure]:
+    out = []
+    for key, label in (("kueue-shipped", "shipped settings"), ("kueue-tuned", "tuned")):
+        name = f"8. Kueue ({label}):"
+        out += [
+            Figure(name=f"{name} {n} Jobs, {c} at a time", unit="s", get=_path(key, "seconds")),
+            Figure(name=f"{name} ratio to the baseline", unit="x", get=compare.ratio(key)),
+            Figure(
+                name=f"{name} most Jobs running at once",
+                unit="Jobs",
+                get=_path(key, "most_running"),
+                digits=0,
+            ),
+            Figure(
+                name=f"{name} controller CPU per 1,000 jobs",
+                unit="CPU-s",
+                get=_path(key, "controller_cpu_per_1000_jobs"),
+            ),
+            Figure(
+                name=f"{name} API writes per job, Events included",
+                unit="writes",
+                get=_path(key, "writes_all_per_job"),
+            ),
+            Figure(
+                name=f"{name} API writes per job, all but Events",
+                unit="writes",
+                get=_path(key, "writes_but_events_per_job"),
+            ),
+            Figure(name=f"{name} Events per job", unit="Events", get=_path(key, "events_per_job")),
+        ]
     return out
 
 
@@ -277,7 +312,9 @@ def table(result: Mapping[str, Any]) -> str:
         f"Machine: {env['cores']} cores ({env['cpu_model']}), load average at start "
         f"{' '.join(str(x) for x in env['load_average_at_start'])}; Python {env['python']}, "
         f"kopf {env['kopf']}, Kubernetes {env['kubernetes']} (local control plane, --load-test), "
-        f"conveyor {env['conveyor_commit']}; simulated run time {sizes['run_time']}.",
+        f"conveyor {env['conveyor_commit']}"
+        + (f", Kueue {env['kueue']}" if env.get("kueue") else "")
+        + f"; simulated run time {sizes['run_time']}.",
         "",
         "| figure | unit | min | median | max | runs | goal |",
         "|---|---|--:|--:|--:|--:|---|",
@@ -288,7 +325,10 @@ def table(result: Mapping[str, Any]) -> str:
             f"{_fmt(row.get('median'))} | {_fmt(row.get('max'))} | {row['runs']} | "
             f"{row.get('goal', '')} |"
         )
-    for scenario in ("baseline", "drain", "latency"):
+    peer = compare.table(result.get("peer") or [], _fmt)
+    if peer:
+        lines += ["", *peer]
+    for scenario in CPU_SCENARIOS:
         split = dict(result["cpu"].get(scenario) or {})
         if not split:
             continue

@@ -26,10 +26,23 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import kube, pipelines, report, scale, scenarios
+from bench import (
+    baseline,
+    common,
+    compare,
+    drain,
+    kube,
+    kueue,
+    latency,
+    memory,
+    peer,
+    pipelines,
+    report,
+    scale,
+)
 from bench.infra import ROOT, BenchError, Cluster, Operator, log, run_cleanups
 
-FULL = scenarios.Sizes(
+FULL = common.Sizes(
     drain_jobs=2000,
     drain_concurrency=100,
     run_time="1s",
@@ -39,7 +52,7 @@ FULL = scenarios.Sizes(
     cold_queued=1000,
     cold_concurrency=100,
 )
-QUICK = scenarios.Sizes(
+QUICK = common.Sizes(
     drain_jobs=300,
     drain_concurrency=50,
     run_time="1s",
@@ -65,8 +78,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, help="override the drain's concurrency")
     parser.add_argument(
         "--only",
-        default="baseline,drain,latency,pipelines,memory,scale",
-        help="comma-separated scenarios to run (default: all)",
+        default="baseline,kueue,drain,latency,pipelines,memory,scale",
+        help="comma-separated scenarios to run (default: all; `kueue` is kueue-shipped and "
+        "kueue-tuned)",
+    )
+    parser.add_argument(
+        "--no-kueue", action="store_true", help="skip the peer scenario (Kueue, both settings)"
+    )
+    parser.add_argument(
+        "--kueue-version",
+        default=kueue.DEFAULT_VERSION,
+        help="the version `make kueue-bin` built (its CRDs are read from the Go module cache)",
     )
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep the work directory (logs) afterwards"
@@ -79,7 +101,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def quiesce(b: scenarios.Bench, *, limit: float = 0.35, timeout: float = 60) -> None:
+async def quiesce(b: common.Bench, *, limit: float = 0.35, timeout: float = 60) -> None:
     """Wait until the operator and the control plane are near idle (below
     `limit` CPU-seconds per second together), so a scenario does not pay for
     the previous one's clean-up."""
@@ -97,34 +119,75 @@ async def quiesce(b: scenarios.Bench, *, limit: float = 0.35, timeout: float = 6
     log(f"  the cluster did not go quiet within {timeout:.0f}s; going on")
 
 
-async def step(
-    b: scenarios.Bench,
-    run: dict[str, Any],
-    name: str,
-    scenario: Scenario,
-    *,
-    only: set[str],
-    runs: int,
-) -> None:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Step:
+    """One scenario in the order of a run. `operator`: whether Conveyor's
+    operator is stopped during it, running (started if it is not), or left
+    to the scenario (`own`). A step that runs `alone` first has the earlier
+    steps' namespaces deleted. `group` selects several steps at once."""
+
+    name: str
+    run: common.Scenario
+    operator: str
+    group: str = ""
+    alone: bool = False
+    last_run_only: bool = False
+
+
+async def scaled(b: common.Bench, *, namespace: str) -> dict[str, Any]:
+    quick = b.sizes.memory_stages == QUICK.memory_stages
+    return await scale.scenario(b, namespace=namespace, sizes=scale.QUICK if quick else scale.FULL)
+
+
+# The order of one run. A scenario is a module with `async def scenario(b, *,
+# namespace) -> dict`; add it here (and its figures in report.py).
+STEPS = (
+    # 2. The baseline first, with no operator running at all. Its Jobs carry no
+    # Conveyor label: the operator never sees them, so they can stay.
+    Step(name="baseline", run=baseline.scenario, operator="stopped"),
+    # 8. The peer: Kueue admits the same Jobs (the operator stopped, as above).
+    Step(
+        name="kueue-shipped", run=peer.configured(kueue.SHIPPED), operator="stopped", group="kueue"
+    ),
+    Step(name="kueue-tuned", run=peer.configured(kueue.TUNED), operator="stopped", group="kueue"),
+    # 1, 4, 5 (CPU) on a fresh operator, then 3 with the drain's finished
+    # objects still present, then 7.
+    Step(name="drain", run=drain.scenario, operator="running"),
+    Step(name="latency", run=latency.scenario, operator="running"),
+    Step(name="pipelines", run=pipelines.scenario, operator="running"),
+    # 5 (memory) and 6 need a cluster without the other scenarios' objects;
+    # the scenario restarts the operator itself.
+    Step(name="memory", run=memory.scenario, operator="own", alone=True),
+    # 9 (scale): once, in the last run, alone on the cluster (it creates up to
+    # 50,000 objects; one pass of that is enough for a growth table).
+    Step(name="scale", run=scaled, operator="own", alone=True, last_run_only=True),
+)
+
+
+def selected(only: set[str]) -> list[Step]:
+    return [s for s in STEPS if s.name in only or (s.group and s.group in only)]
+
+
+async def step(b: common.Bench, run: dict[str, Any], s: Step, *, runs: int) -> None:
     """One scenario of one run in its own namespace; a failure is recorded, not raised."""
-    if name not in only:
-        return
     index = run["run"]
-    namespace = f"bench-{index}-{name}"
-    log(f"run {index}/{runs}: {name}")
-    if name in ("drain", "latency", "pipelines") and not b.operator.alive():
-        log("  the operator is not running; starting it again")
+    namespace = f"bench-{index}-{s.name}"
+    log(f"run {index}/{runs}: {s.name}")
+    if s.operator == "stopped":
+        b.operator.stop()
+    elif s.operator == "running" and not b.operator.alive():
         await b.restart_operator()
+    await quiesce(b)
     started = time.monotonic()
     try:
-        run[name] = await scenario(b, namespace=namespace)
-        log(f"run {index}/{runs}: {name} done in {time.monotonic() - started:.0f}s")
+        run[s.name] = await s.run(b, namespace=namespace)
+        log(f"run {index}/{runs}: {s.name} done in {time.monotonic() - started:.0f}s")
     except Exception as exc:
-        run["errors"][name] = f"{type(exc).__name__}: {exc}"
-        log(f"run {index}/{runs}: {name} FAILED: {exc}")
+        run["errors"][s.name] = f"{type(exc).__name__}: {exc}"
+        log(f"run {index}/{runs}: {s.name} FAILED: {exc}")
 
 
-async def delete_namespaces(b: scenarios.Bench, names: list[str]) -> None:
+async def delete_namespaces(b: common.Bench, names: list[str]) -> None:
     """Delete them in parallel and wait until all are gone (failures are logged)."""
     started = time.monotonic()
     done = await asyncio.gather(
@@ -136,58 +199,48 @@ async def delete_namespaces(b: scenarios.Bench, names: list[str]) -> None:
     log(f"  namespaces deleted in {time.monotonic() - started:.0f}s: {', '.join(names)}")
 
 
-async def run_all(b: scenarios.Bench, *, runs: int, only: set[str]) -> list[dict[str, Any]]:
+async def run_all(b: common.Bench, *, runs: int, steps: list[Step]) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     for index in range(1, runs + 1):
         run: dict[str, Any] = {"run": index, "errors": {}}
         results.append(run)
-
-        # 2. The baseline first, with no operator running at all. Its Jobs carry
-        # no Conveyor label: the operator never sees them, so they can stay.
+        present: list[str] = []
+        for s in steps:
+            if s.last_run_only and index < runs:
+                continue
+            if s.alone and present:
+                b.operator.stop()
+                await delete_namespaces(b, [f"bench-{index}-{n}" for n in present])
+                present = []
+            await step(b, run, s, runs=runs)
+            present.append(s.name)
         b.operator.stop()
-        await step(b, run, "baseline", scenarios.baseline, only=only, runs=runs)
-        await b.restart_operator()
-        await quiesce(b)
-        # 1, 4, 5 (CPU), then 3 with the drain's finished objects still present.
-        await step(b, run, "drain", scenarios.drain, only=only, runs=runs)
-        await quiesce(b)
-        await step(b, run, "latency", scenarios.latency, only=only, runs=runs)
-        await quiesce(b)
-        await step(b, run, "pipelines", pipelines.scenario, only=only, runs=runs)
-        # The memory figures need a cluster without the other scenarios' objects.
-        b.operator.stop()
-        earlier = ("baseline", "drain", "latency", "pipelines")
-        await delete_namespaces(b, [f"bench-{index}-{n}" for n in earlier if n in only])
-        await quiesce(b)
-        # 5 (memory) and 6: restarts the operator itself.
-        await step(b, run, "memory", scenarios.memory_and_cold_start, only=only, runs=runs)
-        b.operator.stop()
-        if "memory" in only and (index < runs or "scale" in only):
-            await delete_namespaces(b, [f"bench-{index}-memory"])
-            await quiesce(b)
-        # 8 (scale, bench/scale.py): once, in the last run, alone on the cluster.
-        if index == runs:
-            quick = b.sizes.memory_stages == QUICK.memory_stages
-            sized = functools.partial(scale.scenario, sizes=scale.QUICK if quick else scale.FULL)
-            await step(b, run, "scale", sized, only=only, runs=runs)
-            b.operator.stop()
+        if index < runs and present:
+            await delete_namespaces(b, [f"bench-{index}-{n}" for n in present])
     return results
 
 
 async def main_async(
-    cluster: Cluster, operator: Operator, sizes: scenarios.Sizes, *, runs: int, only: set[str]
+    cluster: Cluster,
+    operator: Operator,
+    sizes: common.Sizes,
+    *,
+    runs: int,
+    steps: list[Step],
+    kueue_version: str,
 ) -> list[dict[str, Any]]:
     info = kube.connection(cluster.kubeconfig)
     async with kube.client(cluster.kubeconfig) as client:
-        b = scenarios.Bench(
+        b = common.Bench(
             cluster=cluster,
             operator=operator,
             info=info,
             client=client,
             sizes=sizes,
             log_dir=operator.log_path.parent,
+            kueue_version=kueue_version,
         )
-        return await run_all(b, runs=runs, only=only)
+        return await run_all(b, runs=runs, steps=steps)
 
 
 def _shown(path: pathlib.Path) -> str:
@@ -207,9 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         sizes = dataclasses.replace(sizes, drain_concurrency=args.concurrency)
     runs = args.runs or (1 if args.quick else 3)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
+    steps = [s for s in selected(only) if not (args.no_kueue and s.group == "kueue")]
     mode = "quick" if args.quick else "full"
     started = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     environment = report.environment()
+    if any(s.group == "kueue" for s in steps):
+        environment["kueue"] = args.kueue_version
     signal.signal(signal.SIGTERM, _on_sigterm)
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
@@ -224,7 +280,16 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{mode} benchmark, {runs} run(s); work directory {work}")
         log(f"control plane up in {cluster.up():.1f}s (--load-test)")
         cluster.install_crds()
-        per_run = asyncio.run(main_async(cluster, operator, sizes, runs=runs, only=only))
+        per_run = asyncio.run(
+            main_async(
+                cluster,
+                operator,
+                sizes,
+                runs=runs,
+                steps=steps,
+                kueue_version=args.kueue_version,
+            )
+        )
     except KeyboardInterrupt as exc:
         failure = f"interrupted ({exc or 'Ctrl-C'})"
     except BenchError as exc:
@@ -246,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         "failure": failure,
     }
     result["summary"] = report.summarize(per_run, result["sizes"])
-    result["cpu"] = {s: report.cpu_split(per_run, s) for s in ("baseline", "drain", "latency")}
+    result["cpu"] = {s: report.cpu_split(per_run, s) for s in report.CPU_SCENARIOS}
+    result["peer"] = compare.summarize(per_run, sizes.drain_concurrency)
     args.results.mkdir(parents=True, exist_ok=True)
     path = args.results / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{mode}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")

@@ -1,4 +1,4 @@
-"""Figure 8 (issue 20): cost that grows no faster than the work.
+"""Figure 9 (issue 20): cost that grows no faster than the work.
 
 Two parts, one table each, with the growth factor per 10x:
 
