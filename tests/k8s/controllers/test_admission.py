@@ -5,6 +5,7 @@ OFFLINE and keeps its queue; jobs with a write in flight wait for it."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from conveyor.k8s import rendering
@@ -132,3 +133,26 @@ async def test_a_long_queue_rewrites_positions_only_when_they_halve() -> None:
     # to 1 (halved) but a message waits out queue_message_interval; the
     # others' positions did not halve.
     assert h.api.writes()[("PATCH", "pipelinejobs")] == first + 1
+
+
+async def test_a_job_is_rendered_and_created_while_every_write_slot_is_busy() -> None:
+    """2,000 new jobs queue 2,000 status writes at once; the Jobs of the
+    admitted ones must not wait behind them (renders and creates are ungated)."""
+    h = fakes.Harness(max_inflight_writes=1)
+    h.worker("build")
+    h.pipelinejob("a")
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        await release.wait()
+
+    h.ctl.effects.spawn(("elsewhere", "x"), hold())  # the one write slot, taken
+    await h.ctl.prime()
+    for _ in range(20):  # rounds by hand: settle() would wait for the held write
+        h.deliver()
+        h.ctl.round()
+        await asyncio.sleep(0.01)
+    created = (fakes.NS, "a-1") in h.api.objects["jobs"]
+    release.set()
+    await h.settle()
+    assert created
