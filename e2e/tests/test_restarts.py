@@ -144,7 +144,7 @@ CHAOS_CONCURRENCY = {"build": 40, "deploy": 10}
 # The run's own bound: at ~1.5 Jobs/s under kills (the measured pace on the
 # shared 2-core machine) 2,000 jobs drain in about 30 min; past 60 s + 1.5 s
 # a job (2,000: 51 min) something is wrong.
-CHAOS_DEADLINE = float(os.environ.get("CONVEYOR_CHAOS_DEADLINE", str(60 + 1.5 * CHAOS_JOBS)))
+CHAOS_DEADLINE = float(os.environ.get("CONVEYOR_CHAOS_DEADLINE") or 60 + 1.5 * CHAOS_JOBS)
 
 
 @pytest.mark.chaos
