@@ -138,12 +138,12 @@ async def _assert_run(
 
 CHAOS_JOBS = int(os.environ.get("CONVEYOR_CHAOS_JOBS", "300"))
 # 50 slots: each life then has up to 50 Jobs in flight when it is killed,
-# and 2,000 jobs need ~40 lives, not the ~80 that 25 slots took (a start
-# under load takes 10-25 s before the 10 s of acting).
+# and 2,000 jobs need ~50 lives, not the ~80 that 25 slots took (a start
+# under load takes 5-25 s before the 10 s of acting).
 CHAOS_CONCURRENCY = {"build": 40, "deploy": 10}
-# The run's own bound: at ~1.5 Jobs/s under kills (the measured pace on the
-# shared 2-core machine) 2,000 jobs drain in about 30 min; past 60 s + 1.5 s
-# a job (2,000: 51 min) something is wrong.
+# The run's own bound: 2,000 jobs drained in 20 min (2 Jobs/s) on the shared
+# 2-core machine at load 4-25 (docs/performance.md); past 60 s + 1.5 s a job
+# (2,000: 51 min) something is wrong.
 CHAOS_DEADLINE = float(os.environ.get("CONVEYOR_CHAOS_DEADLINE") or 60 + 1.5 * CHAOS_JOBS)
 
 
