@@ -130,19 +130,21 @@ async def _assert_run(
         assert [a["job"] for a in status["attempts"]] == [
             f"{name}-{n}" for n in range(1, status["attempt"] + 1)
         ], (name, status["attempts"])
-    expected_jobs = {
-        f"{name}-{n}"
-        for name, spec in plan.items()
-        for n in range(1, (2 if spec["kind"] == "retry" else 1) + 1)
-    }
-    assert set(watcher.seen) == expected_jobs
+    assert set(watcher.seen) == _expected_jobs(plan)
     assert watcher.duplicates == []
     for worker, limit in concurrency.items():
         assert watcher.max_active.get(worker, 0) <= limit, watcher.max_active
 
 
 CHAOS_JOBS = int(os.environ.get("CONVEYOR_CHAOS_JOBS", "300"))
-CHAOS_CONCURRENCY = {"build": 20, "deploy": 5}
+# 50 slots: each life then has up to 50 Jobs in flight when it is killed,
+# and 2,000 jobs need ~50 lives, not the ~80 that 25 slots took (a start
+# under load takes 5-25 s before the 10 s of acting).
+CHAOS_CONCURRENCY = {"build": 40, "deploy": 10}
+# The run's own bound: 2,000 jobs drained in 20 min (2 Jobs/s) on the shared
+# 2-core machine at load 4-25 (docs/performance.md); past 60 s + 1.5 s a job
+# (2,000: 51 min) something is wrong.
+CHAOS_DEADLINE = float(os.environ.get("CONVEYOR_CHAOS_DEADLINE") or 60 + 1.5 * CHAOS_JOBS)
 
 
 @pytest.mark.chaos
@@ -153,7 +155,13 @@ async def test_operator_killed_every_10s_during_a_long_run(
     tmp_path: pathlib.Path,
 ) -> None:
     """CONVEYOR_CHAOS_JOBS jobs (300; `make chaos`: 2,000), the operator
-    SIGKILLed after every 10 s of acting until all are done; prints the figures."""
+    SIGKILLed after every 10 s of acting until all are done; prints the figures.
+
+    The Workers' slots are the bottleneck by design (a job runs 1-2 s, an
+    attempt holds its slot ~5 s end to end here), so a life adds about as many
+    Jobs as there are slots, times two. The test keeps its own load off the machine:
+    it lists the 2,000 PipelineJobs once a life, not once a second, and waits
+    for `primed` by reading only the log's new bytes."""
     ns = chaos_namespace
     k = kube.Kube(client=client, namespace=ns)
     for name, limit in CHAOS_CONCURRENCY.items():
@@ -161,34 +169,27 @@ async def test_operator_killed_every_10s_during_a_long_run(
     watcher = kube.JobWatcher(client=client, namespace=ns)
     watcher.start()
     plan = _plan(CHAOS_JOBS, run=(1, 2))
+    expected = _expected_jobs(plan)
     operator = conftest.OperatorProcess(
         kubeconfig=cluster.kubeconfig, namespaces=[ns], log=tmp_path / "operator.log"
     )
     kills, primed_after = 0, []
     started = time.monotonic()
+    print(f"\n{CHAOS_JOBS} jobs ({len(expected)} attempts), deadline {CHAOS_DEADLINE:.0f}s")
     try:
-        for name, spec in plan.items():
-            await k.create(_manifest(name, spec))
-        deadline = started + 60 + CHAOS_JOBS * 3  # ~1 s a job on a loaded 2-core machine
+        await _create_all(k, plan)
         while not await _all_finished(k, plan):
-            if time.monotonic() > deadline:
-                pytest.fail(f"jobs did not finish; operator log: {operator.log}")
+            if time.monotonic() - started > CHAOS_DEADLINE:
+                pytest.fail(f"jobs did not finish in {CHAOS_DEADLINE:.0f}s; log: {operator.log}")
             print(f"{time.monotonic() - started:.0f}s: {len(watcher.seen)} Jobs, {kills} kills")
-            primes = _primes(operator)
-            operator.start()
-            restarted = time.monotonic()
+            primed_after.append(await _start_until_primed(operator))
             # 10 s of acting per life: with 2,000 objects on a loaded machine
             # a start alone can take 10 s, and a kill before it primed is no test.
-            for _ in range(600):  # up to 120 s
-                if _primes(operator) > primes:
-                    break
-                await asyncio.sleep(0.2)
-            primed_after.append(time.monotonic() - restarted)
             acting = time.monotonic()
-            for _ in range(100):  # 10 s, looking at 2,000 objects once a second
-                if time.monotonic() - acting >= 10 or await _all_finished(k, plan):
+            while time.monotonic() - acting < 10:
+                if _maybe_done(watcher, expected) and await _all_finished(k, plan):
                     break
-                await asyncio.sleep(1)
+                await asyncio.sleep(0.5)
             operator.kill()
             kills += 1
         drained = time.monotonic() - started
@@ -200,15 +201,50 @@ async def test_operator_killed_every_10s_during_a_long_run(
     primed_after.sort()
     median = primed_after[len(primed_after) // 2] if primed_after else float("nan")
     print(
-        f"\n{CHAOS_JOBS} jobs, {len(watcher.seen)} Jobs, drained in {drained:.0f}s with "
-        f"{kills} kills (each after 10 s of acting); median {median:.1f}s from a restart "
-        f"to primed; max active {watcher.max_active} (limits {CHAOS_CONCURRENCY})"
+        f"\n{CHAOS_JOBS} jobs: {len(watcher.seen)} Jobs for {len(expected)} attempts, "
+        f"{len(watcher.duplicates)} duplicates; drained in {drained:.0f}s with {kills} kills "
+        f"(each after 10 s of acting); median {median:.1f}s from a restart to primed; "
+        f"max active {watcher.max_active} (limits {CHAOS_CONCURRENCY})"
     )
 
 
-def _primes(operator: conftest.OperatorProcess) -> int:
-    """How often the operator has primed its view (one log line per start)."""
-    return operator.log.read_text().count("primed:") if operator.log.exists() else 0
+def _expected_jobs(plan: dict[str, dict[str, object]]) -> set[str]:
+    """The Job names the plan makes: one per attempt (two for a retried job)."""
+    return {
+        f"{name}-{n}"
+        for name, spec in plan.items()
+        for n in range(1, (2 if spec["kind"] == "retry" else 1) + 1)
+    }
+
+
+async def _create_all(k: kube.Kube, plan: dict[str, dict[str, object]]) -> None:
+    """Ten creates at a time: 2,000 one by one take minutes of the run."""
+    names = list(plan)
+    for i in range(0, len(names), 10):
+        batch = names[i : i + 10]
+        await asyncio.gather(*(k.create(_manifest(n, plan[n])) for n in batch))
+
+
+async def _start_until_primed(operator: conftest.OperatorProcess) -> float:
+    """Start the operator; seconds until it logged `primed` (up to 120 s)."""
+    offset = operator.log.stat().st_size if operator.log.exists() else 0
+    operator.start()
+    restarted = time.monotonic()
+    for _ in range(600):
+        with operator.log.open("rb") as log:
+            log.seek(offset)
+            if b"primed:" in log.read():
+                break
+        if not operator.alive():
+            pytest.fail(f"the operator exited at its start; log: {operator.log}")
+        await asyncio.sleep(0.2)
+    return time.monotonic() - restarted
+
+
+def _maybe_done(watcher: kube.JobWatcher, expected: set[str]) -> bool:
+    """Every planned Job seen and none active: only then is a list of the
+    2,000 PipelineJobs worth making (this one is from the watch, free)."""
+    return len(watcher.seen) >= len(expected) and not any(watcher.active.values())
 
 
 async def _all_finished(k: kube.Kube, plan: dict[str, dict[str, object]]) -> bool:

@@ -4,6 +4,8 @@ means InvalidSpec, and a failed write rolls its assumption back."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from conveyor.core import lifecycle
@@ -136,3 +138,26 @@ async def test_a_conflict_goes_to_its_handler_and_other_errors_are_retried_later
     h.time.advance(5)
     await h.settle(watch=False)
     assert ("other", "x") not in h.ctl.queue.jobs  # taken by the round that looked again
+
+
+async def test_an_ungated_write_does_not_queue_behind_the_inflight_limit() -> None:
+    h = fakes.Harness(max_inflight_writes=1)
+    release = asyncio.Event()
+    ran: list[str] = []
+
+    async def hold() -> None:
+        await release.wait()
+        ran.append("first")
+
+    async def note(what: str) -> None:
+        ran.append(what)
+
+    h.ctl.effects.spawn(("a", "1"), hold())
+    h.ctl.effects.spawn(("a", "2"), note("gated"))
+    h.ctl.effects.spawn(("a", "3"), note("ungated"), gated=False)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert ran == ["ungated"]  # the gated one waits for the one slot
+    release.set()
+    await h.ctl.effects.settle()
+    assert ran == ["ungated", "first", "gated"]

@@ -15,6 +15,7 @@ slot taken or freed is in the store at once, so the next pass counts it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime
 import logging
@@ -81,13 +82,15 @@ class Effects:
         *,
         on_conflict: Callable[[], Awaitable[None]] | None = None,
         retry: tuple[workqueue.Kind, Key] | None = None,
+        gated: bool = True,
     ) -> None:
         """Run a write for `key` in the background (one in flight per key):
         a conflict goes to `on_conflict`, any other failure is retried later
-        (by marking `retry`, by default the PipelineJob `key`)."""
+        (by marking `retry`, by default the PipelineJob `key`). gated=False: not queued behind
+        the max_inflight writes (bounded work: a render per Worker, a Job per free slot)."""
         self.inflight.add(key)
         task = asyncio.create_task(
-            self._run(key, coro, on_conflict=on_conflict, retry=retry or ("job", key))
+            self._run(key, coro, on_conflict=on_conflict, retry=retry or ("job", key), gated=gated)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -99,9 +102,10 @@ class Effects:
         *,
         on_conflict: Callable[[], Awaitable[None]] | None,
         retry: tuple[workqueue.Kind, Key],
+        gated: bool,
     ) -> None:
         try:
-            async with self._semaphore:
+            async with self._semaphore if gated else contextlib.nullcontext():
                 with metrics.WRITE_SECONDS.time():
                     await coro
         except asyncio.CancelledError:
@@ -376,12 +380,7 @@ class Effects:
     # --- PipelineCronJobs -------------------------------------------------------
 
     def apply_cron(
-        self,
-        key: Key,
-        *,
-        body: Mapping[str, Any],
-        decision: cron.Decision,
-        now: datetime.datetime,
+        self, key: Key, *, body: Mapping[str, Any], decision: cron.Decision, now: datetime.datetime
     ) -> None:
         async def run() -> None:
             for event in decision.events:

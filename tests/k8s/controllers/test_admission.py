@@ -230,3 +230,26 @@ async def test_while_a_worker_renders_the_next_jobs_wait_without_an_admission_ea
     renderer.gate.set()
     await h.settle()
     assert {name for _, name in h.api.objects["jobs"]} == {"a-1", "b-1", "c-1"}
+
+
+async def test_a_job_is_rendered_and_created_while_every_write_slot_is_busy() -> None:
+    """2,000 new jobs queue 2,000 status writes at once; the Jobs of the
+    admitted ones must not wait behind them (renders and creates are ungated)."""
+    h = fakes.Harness(max_inflight_writes=1)
+    h.worker("build")
+    h.pipelinejob("a")
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        await release.wait()
+
+    h.ctl.effects.spawn(("elsewhere", "x"), hold())  # the one write slot, taken
+    await h.ctl.prime()
+    for _ in range(20):  # rounds by hand: settle() would wait for the held write
+        h.deliver()
+        h.ctl.round()
+        await asyncio.sleep(0.01)
+    created = (fakes.NS, "a-1") in h.api.objects["jobs"]
+    release.set()
+    await h.settle()
+    assert created

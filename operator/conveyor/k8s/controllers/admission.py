@@ -198,7 +198,8 @@ class Admission:
         ctx.books.admitted(job.key, write_due=ctx.clock.monotonic() + writes.STATUS_BATCH)
         ctx.effects.assume(job=job, new=step.status, now=now, recount=False)
         transitions.record(job=job, new=step.status)
-        ctx.effects.spawn(job.key, self._start(job.key, manifest=manifest))
+        # Ungated: a Job per free slot, never behind the status writes of a flood of new jobs.
+        ctx.effects.spawn(job.key, self._start(job.key, manifest=manifest), gated=False)
 
     async def _start(self, key: Key, *, manifest: dict[str, Any]) -> None:
         try:

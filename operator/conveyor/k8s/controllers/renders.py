@@ -90,6 +90,7 @@ class Renders:
                 worker_body=worker_body,
                 attempt=attempt,
             ),
+            gated=False,  # one per Worker at a time; a queue of status writes must not stall it
         )
         return None
 
