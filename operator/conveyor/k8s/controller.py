@@ -224,10 +224,13 @@ class Controller:
 
     async def run(self, *, gate: asyncio.Event | None = None) -> None:
         """Decide and act until cancelled; with a `gate` (leader election) only
-        once it is set. Until then the store is fed but nothing is written."""
+        once it is set. Until then the store is fed but nothing is written.
+        The renderer's children start meanwhile, beside the wait and the first
+        list: a standby that takes over has them ready, and the built-in
+        templates need none (controllers/renders.py)."""
+        starting = asyncio.create_task(self.renderer.start(), name="conveyor-renderer-start")
         if gate is not None:
             await gate.wait()
-        await self.renderer.start()
         delay = 1.0
         while True:
             try:
@@ -257,6 +260,7 @@ class Controller:
                     await asyncio.sleep(1)
         finally:
             heartbeat.cancel()
+            starting.cancel()
             self.effects.cancel()
 
     async def close(self) -> None:
