@@ -11,6 +11,7 @@ import yaml
 from aiohttp import web
 
 from conveyor.k8s import api, login
+from tests.k8s import loopback
 
 
 @pytest.fixture
@@ -30,15 +31,8 @@ async def server() -> collections.abc.AsyncIterator[tuple[str, list[str]]]:
 
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}", seen
-    finally:
-        await runner.cleanup()
+    async with loopback.serving(app) as url:
+        yield url, seen
 
 
 def token_file_kubeconfig(tmp_path: pathlib.Path, server: str) -> pathlib.Path:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from conveyor.k8s import api
 from tests import builders as b
+from tests.k8s import loopback
 
 NOWHERE = "http://api.cluster.invalid:6443"
 
@@ -27,15 +28,8 @@ async def proxy() -> collections.abc.AsyncIterator[tuple[str, list[str]]]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}", asked
-    finally:
-        await runner.cleanup()
+    async with loopback.serving(app) as url:
+        yield url, asked
 
 
 @pytest.mark.parametrize(
