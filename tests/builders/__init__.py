@@ -41,4 +41,5 @@ pod_running = kube.pod_running
 pod_terminated = kube.pod_terminated
 pod_succeeded = kube.pod_succeeded
 pod_failed = kube.pod_failed
+with_init_container = kube.with_init_container
 StaticLogin = kube.StaticLogin

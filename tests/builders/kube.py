@@ -243,6 +243,16 @@ def pod_failed(
     )
 
 
+def with_init_container(
+    pod: dict[str, Any], *, name: str, state: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`pod` with an init container `name` in `state` (e.g. {"waiting": {...}}),
+    listed after any added before it."""
+    statuses = pod["status"].setdefault("initContainerStatuses", [])
+    statuses.append({"name": name, "image": "conveyor-agent:1", "state": dict(state)})
+    return pod
+
+
 class StaticLogin(login.Source):
     """Credentials for a fake API server: fixed, never loaded from a kubeconfig."""
 

@@ -261,6 +261,79 @@ def test_waiting_reads_the_main_container_only(pod: dict[str, Any], expected: st
     assert seen.waiting_reason == expected
 
 
+INIT_DONE = {"terminated": {"exitCode": 0, "reason": "Completed"}}
+CANNOT_PULL = {"waiting": {"reason": "ErrImagePull", "message": "not found"}}
+
+
+@pytest.mark.parametrize(
+    ("pod", "reason", "message"),
+    [
+        pytest.param(
+            b.with_init_container(
+                b.pod_pending(waiting_reason="PodInitializing"), name="checkout", state=CANNOT_PULL
+            ),
+            "ErrImagePull",
+            "init container checkout: not found",
+            id="an init container that cannot pull holds the pod: its reason, named",
+        ),
+        pytest.param(
+            b.with_init_container(
+                b.with_init_container(
+                    b.pod_pending(waiting_reason="PodInitializing"),
+                    name="checkout",
+                    state=INIT_DONE,
+                ),
+                name="gradle",
+                state={"waiting": {"reason": "ContainerCreating"}},
+            ),
+            "ContainerCreating",
+            "init container gradle",
+            id="the one still waiting, not the one done",
+        ),
+        pytest.param(
+            b.with_init_container(
+                b.pod_pending(waiting_reason="ErrImagePull"), name="checkout", state=INIT_DONE
+            ),
+            "ErrImagePull",
+            None,
+            id="init done: the main container's own reason",
+        ),
+        pytest.param(
+            b.with_init_container(b.pod_pending(), name="checkout", state=CANNOT_PULL),
+            "ErrImagePull",
+            "init container checkout: not found",
+            id="no main container status yet",
+        ),
+    ],
+)
+def test_an_init_container_that_holds_the_pod_back_is_its_waiting_reason(
+    pod: dict[str, Any], reason: str, message: str | None
+) -> None:
+    why = observe.waiting(pod)
+    assert why is not None
+    assert (why.reason, why.message) == (reason, message)
+    seen = observe.summarize(job=b.batch_job(), pods=[pod])
+    assert (seen.waiting_reason, seen.waiting_message) == (reason, message)
+
+
+def test_a_pod_whose_init_container_failed_says_which_and_how() -> None:
+    pod = b.pod_pending(waiting_reason="PodInitializing")
+    pod["status"]["phase"] = "Failed"
+    ended = {"terminated": {"exitCode": 128, "reason": "Error", "message": "fatal: not found"}}
+    b.with_init_container(pod, name="checkout", state=ended)
+    seen = observe.summarize(job=b.batch_job(conditions=b.failed()), pods=[pod])
+    assert seen.phase is Phase.FAILED
+    assert seen.failure_message == "init container checkout exited with code 128 (Error)"
+    assert seen.exit_code is None  # the main container never ran
+    assert seen.termination_message is None  # an init container's message is not outputs
+
+
+def test_a_main_container_that_ran_and_failed_is_the_account_even_after_init() -> None:
+    pod = b.with_init_container(b.pod_failed(exit_code=3), name="checkout", state=INIT_DONE)
+    seen = observe.summarize(job=b.batch_job(conditions=b.failed()), pods=[pod])
+    assert seen.exit_code == 3
+
+
 def test_without_a_main_container_the_first_one_counts() -> None:
     pod = b.pod_failed(exit_code=7)
     pod["status"]["containerStatuses"][0]["name"] = "app"

@@ -68,11 +68,30 @@ def _main_container_status(pod: Mapping[str, Any]) -> Mapping[str, Any]:
     return dict(statuses[0]) if statuses else {}
 
 
+def _init_container(pod: Mapping[str, Any], *, state: str) -> tuple[str, Mapping[str, Any]] | None:
+    """The first init container in `state` ("waiting", or "terminated" with a
+    non-zero exit code): what holds the main container back (a checkout that
+    cannot pull its image, a build step that failed)."""
+    for status in (pod.get("status") or {}).get("initContainerStatuses") or ():
+        found = (status.get("state") or {}).get(state) or {}
+        if state == "waiting" and found.get("reason"):
+            return str(status.get("name") or "init"), found
+        if state == "terminated" and found.get("exitCode") not in (None, 0):
+            return str(status.get("name") or "init"), found
+    return None
+
+
 def waiting(pod: Mapping[str, Any]) -> Waiting | None:
     """The pod's waiting reason, as the operator and `conveyor why` both read it:
-    the main container's (a sidecar's never counts), else the scheduler's."""
+    the main container's (a sidecar's never counts) unless an init container
+    holds it back (then that one's, named), else the scheduler's."""
     state = _main_container_status(pod).get("state") or {}
     reason = (state.get("waiting") or {}).get("reason")
+    held = _init_container(pod, state="waiting") if reason in (None, "PodInitializing") else None
+    if held is not None:
+        name, init = held
+        detail = f": {init['message']}" if init.get("message") else ""
+        return Waiting(reason=str(init["reason"]), message=f"init container {name}{detail}")
     if reason:
         return Waiting(reason=reason, message=state["waiting"].get("message"))
     for cond in (pod.get("status") or {}).get("conditions") or ():
@@ -191,6 +210,10 @@ def _from_pod(pod: Mapping[str, Any], *, pod_name: str | None) -> Observation | 
     phase = status.get("phase")
     container = _main_container_status(pod)
     state = container.get("state") or {}
+    if phase == "Failed" and not state.get("terminated"):
+        failed_init = _init_container(pod, state="terminated")
+        if failed_init is not None:
+            return _init_failed(pod, pod_name=pod_name, name=failed_init[0], ended=failed_init[1])
     if phase in ("Succeeded", "Failed"):
         terminated = state.get("terminated") or {}
         exit_code = terminated.get("exitCode")
@@ -225,6 +248,23 @@ def _from_pod(pod: Mapping[str, Any], *, pod_name: str | None) -> Observation | 
             waiting_message=why.message,
         )
     return Observation(phase=Phase.PENDING, pod=pod_name, pod_created_at=created)
+
+
+def _init_failed(
+    pod: Mapping[str, Any], *, pod_name: str | None, name: str, ended: Mapping[str, Any]
+) -> Observation:
+    """The pod failed before its main container ran: the init container, its
+    exit code and reason in the message (the job's exit code is the main
+    container's, which never ran; its termination message is not outputs)."""
+    why = f" ({ended['reason']})" if ended.get("reason") else ""
+    return Observation(
+        phase=Phase.FAILED,
+        pod=pod_name,
+        started_at=ended.get("startedAt") or (pod.get("status") or {}).get("startTime"),
+        finished_at=ended.get("finishedAt"),
+        failure_reason="PodFailed",
+        failure_message=f"init container {name} exited with code {ended.get('exitCode')}{why}",
+    )
 
 
 def outputs(*, termination_message: str | None) -> tuple[dict[str, Any], str | None]:
