@@ -4,6 +4,7 @@ operator as a real process, and a fresh namespace per test."""
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import os
 import pathlib
 import secrets
@@ -127,13 +128,6 @@ class OperatorProcess:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -157,11 +151,14 @@ def operator(
             print(log.read_text())
 
 
-@pytest.fixture
-def namespace(cluster: clusters.Cluster) -> collections.abc.Iterator[str]:
-    name = f"e2e-{secrets.token_hex(4)}"
+@contextlib.contextmanager
+def fresh_namespace(
+    cluster: clusters.Cluster, *, prefix: str = "e2e"
+) -> collections.abc.Iterator[str]:
+    """A new namespace `<prefix>-<random>` with its `default` ServiceAccount
+    (Jobs' pods need it), deleted afterwards without waiting."""
+    name = f"{prefix}-{secrets.token_hex(4)}"
     cluster.kubectl("create", "namespace", name)
-    # The ServiceAccount controller creates `default`; Jobs' pods need it.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False):
@@ -171,6 +168,12 @@ def namespace(cluster: clusters.Cluster) -> collections.abc.Iterator[str]:
         yield name
     finally:
         cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def namespace(cluster: clusters.Cluster) -> collections.abc.Iterator[str]:
+    with fresh_namespace(cluster) as name:
+        yield name
 
 
 @pytest.fixture

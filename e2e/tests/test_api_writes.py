@@ -1,17 +1,25 @@
 """How many API writes and Events the operator makes per job: a performance
 budget (docs/architecture.md, "One PipelineJob's path"), counted from the
-operator's own request metrics and printed."""
+operator's own request metrics and printed.
+
+Each test has its own namespace and an operator that serves only it: the
+session's operator also serves earlier tests' namespaces, still being
+deleted, and its writes there would be counted here.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import pathlib
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 
 from conveyor.core import model, writes
 from conveyor.k8s import api
+from e2e.tests import cluster as clusters
 from e2e.tests import conftest, kube
 from tests import builders
 
@@ -21,21 +29,41 @@ WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE"}
 JOBS = 20
 
 
-def _requests(url: str) -> collections.Counter[tuple[str, str]]:
-    counts: collections.Counter[tuple[str, str]] = collections.Counter()
+@pytest.fixture
+def namespace(cluster: clusters.Cluster) -> Iterator[str]:
+    # Not `e2e-*`: the session's operator must not act here too.
+    with conftest.fresh_namespace(cluster, prefix="writes") as name:
+        yield name
+
+
+@pytest.fixture
+def operator(
+    cluster: clusters.Cluster, crds: None, namespace: str, tmp_path: pathlib.Path
+) -> Iterator[conftest.OperatorProcess]:
+    own = conftest.OperatorProcess(
+        kubeconfig=cluster.kubeconfig, namespaces=[namespace], log=tmp_path / "operator.log"
+    )
+    own.start()
+    try:
+        own.wait_ready()
+        yield own
+    finally:
+        own.stop()
+
+
+def _requests(url: str) -> collections.Counter[tuple[str, str, str]]:
+    """The operator's API requests so far, by (verb, resource, code)."""
+    counts: collections.Counter[tuple[str, str, str]] = collections.Counter()
     with urllib.request.urlopen(url, timeout=10) as response:
         for line in response.read().decode().splitlines():
             if not line.startswith("conveyor_api_requests_total{"):
                 continue
             labels_text, value = line[len("conveyor_api_requests_total{") :].rsplit("} ", 1)
-            labels = dict(part.split("=", 1) for part in labels_text.split(","))
-            verb, resource = labels["verb"].strip('"'), labels["resource"].strip('"')
-            # The session's operator serves every test namespace: an earlier
-            # test's namespace that is still being deleted refuses its retried
-            # creates with 403 meanwhile. This test's own writes are never refused.
-            if labels.get("code", "").strip('"') == "403":
-                continue
-            counts[(verb, resource)] += int(float(value))
+            labels = {
+                name: text.strip('"')
+                for name, text in (part.split("=", 1) for part in labels_text.split(","))
+            }
+            counts[(labels["verb"], labels["resource"], labels["code"])] += int(float(value))
     return counts
 
 
@@ -56,10 +84,14 @@ async def _run_and_count(
     after = _requests(operator.metrics_url)
 
     delta = {key: after[key] - before[key] for key in after if after[key] != before[key]}
-    counted = {key: n for key, n in delta.items() if key[0] in WRITE_VERBS}
+    by_code = {key: n for key, n in delta.items() if key[0] in WRITE_VERBS}
+    counted: collections.Counter[tuple[str, str]] = collections.Counter()
+    for (verb, resource, _), n in by_code.items():
+        counted[(verb, resource)] += n
     per_job = {f"{verb} {resource}": n / JOBS for (verb, resource), n in sorted(counted.items())}
     print(f"\nAPI writes per single-attempt job ({JOBS} jobs, concurrency {concurrency}):")
     print(f"{per_job}; total: {sum(counted.values()) / JOBS:.2f} per job")
+    print(f"by answer: {dict(sorted(by_code.items()))}")
     assert counted.get(("POST", "jobs")) == JOBS  # exactly one Job per attempt
     assert not any(resource in ("pipelinejobs",) for (_, resource) in counted)  # never the spec
     slow = await _slow_pods(k)

@@ -140,6 +140,33 @@ async def test_a_conflict_goes_to_its_handler_and_other_errors_are_retried_later
     assert ("other", "x") not in h.ctl.queue.jobs  # taken by the round that looked again
 
 
+def test_a_refusal_names_its_namespace_terminating_only_when_the_api_says_so() -> None:
+    body = (
+        '{"kind":"Status","reason":"Forbidden","message":"unable to create new content in'
+        ' namespace e2e-1 because it is being terminated","details":{"causes":'
+        '[{"reason":"NamespaceTerminating","message":"namespace e2e-1 is being terminated"}]}}'
+    )
+    assert api._error(403, body).terminating
+    assert not api._error(403, '{"reason":"Forbidden","message":"RBAC says no"}').terminating
+    assert not api._error(403, '{"details":{"causes":"not a list"}}').terminating
+
+
+async def test_a_write_refused_because_its_namespace_is_terminating_is_not_retried() -> None:
+    h = await harness_with_queued_job()
+
+    async def terminating() -> None:
+        raise api.ApiError(
+            status=403, reason="Forbidden", message="", causes=("NamespaceTerminating",)
+        )
+
+    h.ctl.effects.spawn(KEY, terminating())
+    h.ctl.effects.spawn(("other", "x"), refused())
+    await h.ctl.effects.settle()
+    retried = [target for _, _, _, target in h.ctl.queue._timers]
+    assert ("other", "x") in retried  # an RBAC refusal may be fixed: tried again
+    assert KEY not in retried  # the namespace and the object go together
+
+
 async def test_an_ungated_write_does_not_queue_behind_the_inflight_limit() -> None:
     h = fakes.Harness(max_inflight_writes=1)
     release = asyncio.Event()

@@ -82,13 +82,26 @@ def owner_reference(*, kind: str, name: str, uid: str) -> dict[str, Any]:
 
 class ApiError(Exception):
     def __init__(
-        self, *, status: int, reason: str, message: str, retry_after: float | None = None
+        self,
+        *,
+        status: int,
+        reason: str,
+        message: str,
+        retry_after: float | None = None,
+        causes: tuple[str, ...] = (),
     ) -> None:
         super().__init__(f"{status} {reason}: {message}")
         self.status = status
         self.reason = reason
         self.message = message
         self.retry_after = retry_after
+        self.causes = causes  # details.causes[].reason
+
+    @property
+    def terminating(self) -> bool:
+        """Refused because the namespace is being deleted: its objects go
+        with it, so retrying a create there only waits for that."""
+        return self.status == 403 and "NamespaceTerminating" in self.causes
 
     @property
     def not_found(self) -> bool:
@@ -343,13 +356,22 @@ def _error(status: int, text: str) -> ApiError:
         payload = {}
     if not isinstance(payload, dict):
         payload = {}
-    retry_after = (payload.get("details") or {}).get("retryAfterSeconds")
+    details = payload.get("details")
+    details = details if isinstance(details, dict) else {}
+    retry_after = details.get("retryAfterSeconds")
     return ApiError(
         status=status,
         reason=str(payload.get("reason") or ""),
         message=str(payload.get("message") or text[:500]),
         retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+        causes=_causes(details.get("causes")),
     )
+
+
+def _causes(causes: Any) -> tuple[str, ...]:
+    if not isinstance(causes, list):
+        return ()
+    return tuple(str(c.get("reason") or "") for c in causes if isinstance(c, dict))
 
 
 async def unless_gone(call: Awaitable[T], *, on_gone: Callable[[], None] | None = None) -> T | None:

@@ -8,6 +8,7 @@ API's refusals the same way everywhere:
   - Conflict (our view was stale): read the object again and decide anew.
   - AlreadyExists on a Job (made before a restart): adopt it.
   - NotFound: the object is gone (`unless_gone`): forget it, never retry.
+  - Forbidden, its namespace terminating: it goes with it, never retry.
 "Assume, then write" has one site (`assume`) and one rollback (`unassume`): a
 slot taken or freed is in the store at once, so the next pass counts it.
 """
@@ -74,7 +75,6 @@ class Effects:
         self._semaphore = asyncio.Semaphore(max_inflight)
 
     # --- running writes -------------------------------------------------------------
-
     def spawn(
         self,
         key: Key,
@@ -113,19 +113,21 @@ class Effects:
         except Exception as exc:
             if isinstance(exc, api.ApiError) and exc.conflict and on_conflict is not None:
                 await on_conflict()
-            else:
-                if isinstance(exc, api.ApiError) and transient.is_transient(exc):
-                    TRANSIENT.failed("applying decisions", exc)  # an outage: a count, not a trace
-                else:
-                    # Rate-limited: a write failing every 5 s is one traceback per 10 min.
-                    self.quarantine.report("applying a decision for", "/".join(key))
-                metrics.CONTROLLER_EVENTS.labels("apply_errors").inc()
-                delay = self.clock.real_seconds(RETRY_AFTER_ERROR)
-                self.queue.later(delay, *retry)
+            elif not (isinstance(exc, api.ApiError) and exc.terminating):
+                self._retry_later(exc, key, retry)
         finally:
             self.inflight.discard(key)
             if key in self.queue.jobs or key in self.queue.crons or retry[1] in self.queue.runs:
                 self.queue.wake()
+
+    def _retry_later(self, exc: Exception, key: Key, retry: tuple[workqueue.Kind, Key]) -> None:
+        if isinstance(exc, api.ApiError) and transient.is_transient(exc):
+            TRANSIENT.failed("applying decisions", exc)  # an outage: a count, not a trace
+        else:
+            # Rate-limited: a write failing every 5 s is one traceback per 10 min.
+            self.quarantine.report("applying a decision for", "/".join(key))
+        metrics.CONTROLLER_EVENTS.labels("apply_errors").inc()
+        self.queue.later(self.clock.real_seconds(RETRY_AFTER_ERROR), *retry)
 
     def cancel(self) -> None:
         for task in list(self._tasks):
@@ -137,7 +139,6 @@ class Effects:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # --- assume, then write ---------------------------------------------------------
-
     def status_dict(
         self, *, job: model.PipelineJob, new: model.JobStatus, now: datetime.datetime
     ) -> dict[str, Any]:
@@ -173,7 +174,6 @@ class Effects:
         self.queue.namespace(key[0])
 
     # --- PipelineJobs ------------------------------------------------------------
-
     def forget_pipelinejob(self, key: Key) -> None:
         """The PipelineJob is gone: drop it and its bookkeeping; its slot is free."""
         was = self.store.pipelinejobs.get(key)
@@ -273,7 +273,6 @@ class Effects:
             self.recorder.post(body=body, event=event)
 
     # --- Jobs ---------------------------------------------------------------------
-
     async def create_job(self, key: Key, *, manifest: dict[str, Any]) -> None:
         """Create the attempt's Job, or adopt it if it exists. If the API
         server refuses the manifest (a bad podTemplate), the job fails
@@ -309,7 +308,6 @@ class Effects:
         await unless_gone(self.client.delete(resource, namespace=namespace, name=name))
 
     # --- Workers ------------------------------------------------------------------
-
     def write_worker_status(
         self, key: Key, *, new: Mapping[str, Any], patch: Mapping[str, Any]
     ) -> None:
@@ -330,7 +328,6 @@ class Effects:
             self.store.put_worker(response)
 
     # --- PipelineRuns -----------------------------------------------------------
-
     def apply_run(
         self,
         key: Key,
@@ -378,7 +375,6 @@ class Effects:
             self.queue.run(key)
 
     # --- PipelineCronJobs -------------------------------------------------------
-
     def apply_cron(
         self, key: Key, *, body: Mapping[str, Any], decision: cron.Decision, now: datetime.datetime
     ) -> None:
