@@ -47,8 +47,8 @@ cluster-down: ## stop the local control plane
 
 .PHONY: lint
 lint: venv ## ruff, mypy (strict) and the import layers (.importlinter)
-	$(VENV)/bin/ruff check operator agent tests e2e
-	$(VENV)/bin/ruff format --check operator agent tests e2e
+	$(VENV)/bin/ruff check operator agent tests e2e bench hack
+	$(VENV)/bin/ruff format --check operator agent tests e2e bench hack
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 

@@ -43,6 +43,26 @@ def ratio(scenario: str) -> Getter:
     return get
 
 
+# What the CPU meter records beside the control plane and the controller.
+NOT_THE_SYSTEM = frozenset({"bench", "other processes", "wall", "machine busy", "machine total"})
+
+
+def system_cpu_per_1000(scenario: str) -> Getter:
+    """The control plane's CPU (API server, etcd, controller-manager,
+    scheduler, kwok) plus the controller's (none for the baseline), per
+    1,000 jobs of the scenario: what running the jobs this way costs."""
+
+    def get(run: Mapping[str, Any]) -> float | None:
+        result = run.get(scenario)
+        if not isinstance(result, Mapping) or not result.get("jobs"):
+            return None
+        cpu = result.get("cpu") or {}
+        used = sum(v for k, v in cpu.items() if k not in NOT_THE_SYSTEM)
+        return float(used) / float(result["jobs"]) * 1000
+
+    return get
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Row:
     name: str
@@ -76,6 +96,8 @@ def rows(concurrency: int) -> list[Row]:
             cells=_controller("controller_cpu_per_1000_jobs", ("operator_cpu_per_1000_jobs",))),
         Row(name="kube-apiserver CPU during the drain", unit="CPU-s", digits=1,
             cells=lambda s: at(s, "cpu", "kube-apiserver")),
+        Row(name="control plane + controller CPU per 1,000 jobs", unit="CPU-s", digits=1,
+            cells=system_cpu_per_1000),
         Row(name="controller's API writes per job, Events included", unit="writes",
             cells=_controller("writes_all_per_job", ("writes_all_per_job",))),
         Row(name="controller's API writes per job, all but Events", unit="writes",

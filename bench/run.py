@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import dataclasses
 import datetime
-import functools
 import json
 import pathlib
 import shutil

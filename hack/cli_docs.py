@@ -45,11 +45,7 @@ def render() -> str:
 
     parser = main.build_parser(prog="conveyor")
     parts = [INTRO, "## conveyor\n", "```text\n" + parser.format_help() + "```\n"]
-    commands = next(
-        a
-        for a in parser._actions
-        if isinstance(a, argparse._SubParsersAction)  # noqa: SLF001
-    )
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, sub in commands.choices.items():
         parts += [f"## conveyor {name}\n", "```text\n" + sub.format_help() + "```\n"]
     return "\n".join(parts)

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from pipeline_crds import envelope, run, source  # noqa: E402
+from pipeline_crds import envelope, run, source
 
 OUT = source.CRDS / "pipelinetriggers.conveyor.dev.yaml"
 HEADER = (
@@ -86,7 +86,9 @@ def spec_schema() -> dict[str, Any]:
     run_spec = source.messages_under(run.run_spec(), "spec.pipelineRunTemplate.spec")
     return {
         "type": "object",
-        "description": "Which deliveries to accept and what each creates. Conveyor never writes it.",
+        "description": (
+            "Which deliveries to accept and what each creates. Conveyor never writes it."
+        ),
         "required": ["source", "secretRef"],
         "x-kubernetes-validations": _spec_rules(),
         "properties": {
@@ -144,8 +146,7 @@ def _spec_rules() -> list[dict[str, Any]]:
         {
             "rule": "has(self.jobTemplate) != has(self.pipelineRunTemplate)",
             "message": (
-                "spec.jobTemplate or spec.pipelineRunTemplate must be given, exactly one of "
-                "the two"
+                "spec.jobTemplate or spec.pipelineRunTemplate must be given, exactly one of the two"
             ),
             "reason": "FieldValueInvalid",
         },
@@ -217,7 +218,10 @@ def status_schema() -> dict[str, Any]:
         "type": "object",
         "description": "Written only by the webhook receiver.",
         "properties": {
-            "accepted": {**count, "description": "Deliveries that created (or found) their object."},
+            "accepted": {
+                **count,
+                "description": "Deliveries that created (or found) their object.",
+            },
             "filtered": {**count, "description": "Deliveries the filters or the policy skipped."},
             "refused": {
                 **count,
@@ -291,7 +295,11 @@ def trigger_crd() -> dict[str, Any]:
         },
     ]
     return envelope.crd(
-        kind="PipelineTrigger", plural="pipelinetriggers", short="pt", columns=columns, schema=schema
+        kind="PipelineTrigger",
+        plural="pipelinetriggers",
+        short="pt",
+        columns=columns,
+        schema=schema,
     )
 
 

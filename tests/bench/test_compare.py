@@ -12,20 +12,23 @@ def run(index: int, *, scale: float = 1.0) -> dict[str, Any]:
     return {
         "run": index,
         "errors": {},
-        "baseline": {"seconds": 20.0 * scale, "jobs_per_second": 15.0, "limit": 50,
-                     "cpu": {"kube-apiserver": 14.0}},
-        "kueue-shipped": {"seconds": 60.0 * scale, "jobs_per_second": 5.0, "most_running": 30,
+        "baseline": {"jobs": 300, "seconds": 20.0 * scale, "jobs_per_second": 15.0, "limit": 50,
+                     "cpu": {"kube-apiserver": 14.0, "etcd": 1.0, "bench": 9.0}},
+        "kueue-shipped": {"jobs": 300, "seconds": 60.0 * scale, "jobs_per_second": 5.0,
+                          "most_running": 30,
                           "controller_cpu_per_1000_jobs": 25.0, "writes_all_per_job": 8.0,
                           "writes_but_events_per_job": 6.0, "events_per_job": 2.0,
                           "cpu": {"kube-apiserver": 30.0, "kueue": 7.5}},
-        "kueue-tuned": {"seconds": 34.0 * scale, "jobs_per_second": 9.0, "most_running": 50,
+        "kueue-tuned": {"jobs": 300, "seconds": 34.0 * scale, "jobs_per_second": 9.0,
+                        "most_running": 50,
                         "controller_cpu_per_1000_jobs": 20.0, "writes_all_per_job": 8.2,
                         "writes_but_events_per_job": 6.2, "events_per_job": 2.0,
                         "cpu": {"kube-apiserver": 28.0, "kueue": 6.0}},
-        "drain": {"seconds": 30.0 * scale, "jobs_per_second": 10.0,
+        "drain": {"jobs": 300, "seconds": 30.0 * scale, "jobs_per_second": 10.0,
                   "operator_cpu_per_1000_jobs": 28.0, "writes_all_per_job": 7.0,
                   "api": {"writes_total": 4.2}, "events_per_job": 2.8,
-                  "cpu": {"kube-apiserver": 25.0, "operator": 8.4}},
+                  "cpu": {"kube-apiserver": 25.0, "operator": 8.4, "other processes": 50.0,
+                          "machine busy": 90.0, "machine total": 120.0, "wall": 60.0}},
     }  # fmt: skip
 
 
@@ -54,6 +57,14 @@ def test_each_row_has_a_column_per_scenario() -> None:
     assert [slots[t] for t, _ in compare.COLUMNS] == [50, 30, 50, None]
     apiserver = rows["kube-apiserver CPU during the drain"]
     assert [apiserver[t] for t, _ in compare.COLUMNS] == [14.0, 30.0, 28.0, 25.0]
+
+
+def test_the_systems_cpu_is_the_control_plane_and_the_controller_per_1000_jobs() -> None:
+    rows = by_name(compare.summarize([run(1)], 50))
+
+    system = rows["control plane + controller CPU per 1,000 jobs"]
+    # The benchmark itself, other processes and the machine's totals are not the system.
+    assert [system[t] for t, _ in compare.COLUMNS] == [50.0, 125.0, 113.3, 111.3]
 
 
 def test_the_ratio_is_taken_per_run_then_the_median() -> None:
