@@ -198,8 +198,16 @@ async def delete_namespaces(b: common.Bench, names: list[str]) -> None:
     log(f"  namespaces deleted in {time.monotonic() - started:.0f}s: {', '.join(names)}")
 
 
-async def run_all(b: common.Bench, *, runs: int, steps: list[Step]) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = []
+async def run_all(
+    b: common.Bench,
+    *,
+    runs: int,
+    steps: list[Step],
+    results: list[dict[str, Any]],
+    ended: Callable[[], object],
+) -> None:
+    """Each run into `results`, and `ended()` after it: an interrupted
+    benchmark keeps (and has written) the runs that finished."""
     for index in range(1, runs + 1):
         run: dict[str, Any] = {"run": index, "errors": {}}
         results.append(run)
@@ -214,9 +222,9 @@ async def run_all(b: common.Bench, *, runs: int, steps: list[Step]) -> list[dict
             await step(b, run, s, runs=runs)
             present.append(s.name)
         b.operator.stop()
+        ended()
         if index < runs and present:
             await delete_namespaces(b, [f"bench-{index}-{n}" for n in present])
-    return results
 
 
 async def main_async(
@@ -227,7 +235,9 @@ async def main_async(
     runs: int,
     steps: list[Step],
     kueue_version: str,
-) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]],
+    ended: Callable[[], object],
+) -> None:
     info = kube.connection(cluster.kubeconfig)
     async with kube.client(cluster.kubeconfig) as client:
         b = common.Bench(
@@ -239,7 +249,7 @@ async def main_async(
             log_dir=operator.log_path.parent,
             kueue_version=kueue_version,
         )
-        return await run_all(b, runs=runs, steps=steps)
+        await run_all(b, runs=runs, steps=steps, results=results, ended=ended)
 
 
 def _shown(path: pathlib.Path) -> str:
@@ -250,77 +260,114 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+@dataclasses.dataclass(kw_only=True)
+class Outcome:
+    """What the JSON file holds, written again after each run."""
+
+    mode: str
+    runs: int
+    sizes: common.Sizes
+    environment: dict[str, Any]
+    path: pathlib.Path
+    started: datetime.datetime
+    clock: float = dataclasses.field(default_factory=time.monotonic)
+    per_run: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    failure: str | None = None
+
+    def write(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "mode": self.mode,
+            "runs": self.runs,
+            "started": self.started.isoformat(),
+            "wall_seconds": round(time.monotonic() - self.clock, 1),
+            "environment": self.environment,
+            "sizes": dataclasses.asdict(self.sizes),
+            "per_run": self.per_run,
+            "failure": self.failure,
+            "complete": len(self.per_run) == self.runs and self.failure is None,
+        }
+        result["summary"] = report.summarize(self.per_run, result["sizes"])
+        result["cpu"] = {s: report.cpu_split(self.per_run, s) for s in report.CPU_SCENARIOS}
+        result["peer"] = compare.summarize(self.per_run, self.sizes.drain_concurrency)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(result, indent=2) + "\n")
+        return result
+
+
+def outcome(args: argparse.Namespace, *, steps: list[Step]) -> Outcome:
     sizes = QUICK if args.quick else FULL
     if args.drain_jobs:
         sizes = dataclasses.replace(sizes, drain_jobs=args.drain_jobs)
     if args.concurrency:
         sizes = dataclasses.replace(sizes, drain_concurrency=args.concurrency)
-    runs = args.runs or (1 if args.quick else 3)
-    only = {s.strip() for s in args.only.split(",") if s.strip()}
-    steps = [s for s in selected(only) if not (args.no_kueue and s.group == "kueue")]
     mode = "quick" if args.quick else "full"
     started = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     environment = report.environment()
     if any(s.group == "kueue" for s in steps):
         environment["kueue"] = args.kueue_version
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    return Outcome(
+        mode=mode,
+        runs=args.runs or (1 if args.quick else 3),
+        sizes=sizes,
+        environment=environment,
+        started=started,
+        path=args.results / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{mode}.json",
+    )
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    steps = [s for s in selected(only) if not (args.no_kueue and s.group == "kueue")]
+    out = outcome(args, steps=steps)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     work = pathlib.Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
     cluster = Cluster(state_dir=work / "cluster")
     operator = Operator(
         kubeconfig=cluster.kubeconfig, log_path=work / "operator.log", profile=args.profile
     )
-    per_run: list[dict[str, Any]] = []
-    failure: str | None = None
-    clock = time.monotonic()
     try:
-        log(f"{mode} benchmark, {runs} run(s); work directory {work}")
+        log(f"{out.mode} benchmark, {out.runs} run(s); work directory {work}")
         log(f"control plane up in {cluster.up():.1f}s (--load-test)")
         cluster.install_crds()
-        per_run = asyncio.run(
+        asyncio.run(
             main_async(
                 cluster,
                 operator,
-                sizes,
-                runs=runs,
+                out.sizes,
+                runs=out.runs,
                 steps=steps,
                 kueue_version=args.kueue_version,
+                results=out.per_run,
+                ended=out.write,
             )
         )
     except KeyboardInterrupt as exc:
-        failure = f"interrupted ({exc or 'Ctrl-C'})"
+        out.failure = f"interrupted ({exc or 'Ctrl-C'})"
     except BenchError as exc:
-        failure = str(exc)
+        out.failure = str(exc)
     finally:
         log("stopping the operator and the control plane")
         operator.stop()
         cluster.down()
         run_cleanups()
+    return finish(out.write(), out=out, work=work, operator=operator, cluster=cluster, args=args)
 
-    result: dict[str, Any] = {
-        "mode": mode,
-        "runs": runs,
-        "started": started.isoformat(),
-        "wall_seconds": round(time.monotonic() - clock, 1),
-        "environment": environment,
-        "sizes": dataclasses.asdict(sizes),
-        "per_run": per_run,
-        "failure": failure,
-    }
-    result["summary"] = report.summarize(per_run, result["sizes"])
-    result["cpu"] = {s: report.cpu_split(per_run, s) for s in report.CPU_SCENARIOS}
-    result["peer"] = compare.summarize(per_run, sizes.drain_concurrency)
-    args.results.mkdir(parents=True, exist_ok=True)
-    path = args.results / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{mode}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
 
+def finish(
+    result: dict[str, Any],
+    *,
+    out: Outcome,
+    work: pathlib.Path,
+    operator: Operator,
+    cluster: Cluster,
+    args: argparse.Namespace,
+) -> int:
     print(report.table(result))
-    print(f"\n(wall time {result['wall_seconds']:.0f}s; JSON: {_shown(path)})")
-    errors = failure or any(run["errors"] for run in per_run)
-    if failure:
-        print(f"\nBENCHMARK FAILED: {failure}", file=sys.stderr)
+    print(f"\n(wall time {result['wall_seconds']:.0f}s; JSON: {_shown(out.path)})")
+    errors = out.failure or any(run["errors"] for run in out.per_run)
+    if out.failure:
+        print(f"\nBENCHMARK FAILED: {out.failure}", file=sys.stderr)
     if errors or args.keep_logs:
         # The control plane's state is gone (its `down` keeps the logs); keep ours.
         print(f"logs kept: {operator.log_path}, {cluster.state_dir / 'logs'}", file=sys.stderr)

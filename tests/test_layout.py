@@ -21,7 +21,6 @@ LONG_FUNCTIONS = {
     ("bench/latency.py", "scenario"),
     ("bench/memory.py", "scenario"),
     ("bench/report.py", "figures"),
-    ("bench/run.py", "main"),
 }
 
 

@@ -4,6 +4,9 @@ starts, and carried by the settings into the renderers' requests."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from conveyor.cli import main, operator_cmd
@@ -50,3 +53,20 @@ async def test_the_setting_reaches_the_controllers_renderer_pool() -> None:
 
     assert isinstance(ctl.renderer, rendering.Pool)
     assert {m.agent_image for m in ctl.renderer.members} == {PINNED}
+
+
+def test_the_operator_process_keeps_the_kubernetes_package_out() -> None:
+    """kopf would import it (about 20 MiB); the operator loads credentials in a child."""
+    probe = (
+        "import sys\n"
+        "from conveyor.cli import main, operator_cmd\n"
+        "operator_cmd.keep_out_the_kubernetes_package()\n"
+        "import kopf\n"
+        "from conveyor.handlers import login, operator\n"
+        "print(sorted(m for m, v in sys.modules.items() if m.startswith('kubernetes') and v))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert out.strip() == "[]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import os
 import pathlib
@@ -212,3 +213,53 @@ def test_a_socks_proxy_is_refused_with_a_reason(tmp_path: pathlib.Path) -> None:
 
     with pytest.raises(login.LoginError, match="proxy-url socks5://proxy:1080: only http"):
         login.load(kubeconfig=str(path))
+
+
+# --- isolated: the loader in a child process (what the operator uses) ---------
+
+
+def test_an_isolated_source_loads_what_the_process_would(tmp_path: pathlib.Path) -> None:
+    data = {
+        "client-certificate-data": base64.b64encode(b"CERT").decode(),
+        "client-key-data": base64.b64encode(b"KEY").decode(),
+    }
+    path = kubeconfig(tmp_path / "k", users={"cert": data}, a={"cluster": "c", "user": "cert"})
+    config = yaml.safe_load(path.read_text())
+    ca = base64.b64encode(b"CA").decode()
+    config["clusters"][0]["cluster"]["certificate-authority-data"] = ca
+    path.write_text(yaml.safe_dump(config))
+
+    here = login.load(kubeconfig=str(path))
+    there = login.Source(kubeconfig=str(path), isolated=True).current()
+
+    same = ("server", "namespace", "context", "insecure", "authorization", "proxy", "expires")
+    assert {f: getattr(there, f) for f in same} == {f: getattr(here, f) for f in same}
+    # The library's temporary files go with the child: the contents are ours, private.
+    for attr, content in (
+        ("ca_path", "CA"),
+        ("certificate_path", "CERT"),
+        ("private_key_path", "KEY"),
+    ):
+        file = pathlib.Path(getattr(there, attr))
+        assert file.read_text() == content
+        assert file.stat().st_mode & 0o777 == 0o600
+        assert file.parent.name.startswith("conveyor-login-")
+
+
+def test_an_isolated_source_reports_the_childs_error_and_renews(tmp_path: pathlib.Path) -> None:
+    user = exec_user(tmp_path, expires="2030-01-02T03:04:05Z")
+    path = kubeconfig(tmp_path / "k", users={"x": user}, a={"cluster": "c", "user": "x"})
+    source = login.Source(kubeconfig=str(path), isolated=True)
+    source.prefetch()
+
+    first = source.current()
+    (tmp_path / "token").write_text("two")
+    renewed = source.renew(stale=first)
+
+    assert (first.authorization, first.expires) == (
+        "Bearer one",
+        datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+    )
+    assert renewed.authorization == "Bearer two"
+    with pytest.raises(login.LoginError, match="context 'nope' not found in kubeconfig"):
+        login.Source(kubeconfig=str(path), context="nope", isolated=True).current()

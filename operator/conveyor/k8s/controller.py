@@ -225,11 +225,13 @@ class Controller:
     async def run(self, *, gate: asyncio.Event | None = None) -> None:
         """Decide and act until cancelled; with a `gate` (leader election) only
         once it is set. Until then the store is fed but nothing is written.
-        The renderer's children start meanwhile, beside the wait and the first
-        list: a standby that takes over has them ready, and the built-in
-        templates need none (controllers/renders.py)."""
-        starting = asyncio.create_task(self.renderer.start(), name="conveyor-renderer-start")
+        The renderer's children (for Workers' own templates; the built-in
+        ones need none, controllers/renders.py) start during a standby's wait,
+        so a takeover has them ready, else once primed: their imports would
+        compete with the first list of a cold start."""
+        starting: asyncio.Task[None] | None = None
         if gate is not None:
+            starting = asyncio.create_task(self.renderer.start(), name="conveyor-renderer-start")
             await gate.wait()
         delay = 1.0
         while True:
@@ -249,6 +251,8 @@ class Controller:
             len(self.store.workers),
         )
         heartbeat = asyncio.create_task(self.watchdog.run())
+        if starting is None:
+            starting = asyncio.create_task(self.renderer.start(), name="conveyor-renderer-start")
         try:
             while True:
                 await self.queue.wait(busy=self.effects.inflight)

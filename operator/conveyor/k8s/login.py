@@ -6,28 +6,35 @@ providers, proxy-url and exec plugins (run by exec_plugin).
 
 Expiring credentials are loaded again: when an exec credential's
 expirationTimestamp passes, and after a 401 (`Source.renew`).
+
+The loader itself is conveyor.k8s.kubeconfig, imported only when used: the
+operator runs it in a child process (`Source(isolated=True)`) to keep the
+kubernetes package out of its own memory.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import datetime
+import hashlib
+import json
 import os
 import pathlib
+import shutil
 import ssl
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import kubernetes.client
-import kubernetes.config
-from kubernetes.config import kube_config
-
-from conveyor.k8s import exec_plugin
-
 NO_KUBECONFIG = "no kubeconfig: set KUBECONFIG or use --kubeconfig"
 DEFAULT_KUBECONFIG = "~/.kube/config"
 SA_DIR = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount")
+# How long the child loader may take (an exec plugin included).
+CHILD_TIMEOUT = 120.0
 # Load again this long before an exec credential expires, as client-go does.
 EXPIRY_SKEW = datetime.timedelta(seconds=10)
 
@@ -77,39 +84,131 @@ class Credentials:
 
 class Source:
     """Where credentials come from (what --kubeconfig and --context chose),
-    and the last ones loaded. Thread-safe: kopf logs in from a thread."""
+    and the last ones loaded. Thread-safe: kopf logs in from a thread.
 
-    def __init__(self, *, kubeconfig: str | None = None, context: str | None = None) -> None:
+    isolated: load in a child process (conveyor.k8s.kubeconfig), whose CA,
+    certificate and key land in a private directory of this process."""
+
+    def __init__(
+        self, *, kubeconfig: str | None = None, context: str | None = None, isolated: bool = False
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
         self._lock = threading.Lock()
         self._current: Credentials | None = None
+        self._child: _Child | None = _Child() if isolated else None
+
+    def prefetch(self) -> None:
+        """Start an isolated first load now, to run beside the caller's imports."""
+        if self._child is not None:
+            self._child.start(kubeconfig=self.kubeconfig, context=self.context)
 
     def current(self) -> Credentials:
         """The credentials, loaded again when they have expired."""
         with self._lock:
             now = datetime.datetime.now(datetime.UTC)
             if self._current is None or self._current.expired(now=now):
-                self._current = load(kubeconfig=self.kubeconfig, context=self.context)
+                self._current = self._load()
             return self._current
 
     def renew(self, *, stale: Credentials | None) -> Credentials:
         """After a 401 with `stale`: load again, unless another caller already did."""
         with self._lock:
             if self._current is None or self._current is stale:
-                self._current = load(kubeconfig=self.kubeconfig, context=self.context)
+                self._current = self._load()
             return self._current
+
+    def _load(self) -> Credentials:
+        if self._child is not None:
+            return self._child.load(kubeconfig=self.kubeconfig, context=self.context)
+        return load(kubeconfig=self.kubeconfig, context=self.context)
+
+
+class _Child:
+    """Loads in `python -m conveyor.k8s.kubeconfig`; at most one started ahead."""
+
+    def __init__(self) -> None:
+        self._pending: subprocess.Popen[str] | None = None
+        self._files: pathlib.Path | None = None
+
+    def start(self, *, kubeconfig: str | None, context: str | None) -> None:
+        if self._pending is None:
+            command = [sys.executable, "-m", "conveyor.k8s.kubeconfig"]
+            command += ["--kubeconfig", kubeconfig] if kubeconfig else []
+            command += ["--context", context] if context else []
+            self._pending = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+    def load(self, *, kubeconfig: str | None, context: str | None) -> Credentials:
+        self.start(kubeconfig=kubeconfig, context=context)
+        child, self._pending = self._pending, None
+        assert child is not None
+        try:
+            out, _ = child.communicate(timeout=CHILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            raise LoginError(f"loading credentials took over {CHILD_TIMEOUT:.0f} s") from None
+        try:
+            answer = json.loads(out)
+        except ValueError:
+            raise LoginError(f"the credentials loader failed (exit {child.returncode})") from None
+        if "error" in answer:
+            raise LoginError(str(answer["error"]))
+        return self._decode(answer["credentials"])
+
+    def _decode(self, fields: dict[str, Any]) -> Credentials:
+        files: dict[str, Any] = {a: self._file(fields.pop(k)) for a, k in CHILD_FILES.items()}
+        expires = fields.pop("expires")
+        return Credentials(
+            **fields,
+            **files,
+            expires=datetime.datetime.fromisoformat(expires) if expires else None,
+        )
+
+    def _file(self, content: str | None) -> str | None:
+        """A private file with `content`, named by its digest (renewals add files)."""
+        if content is None:
+            return None
+        if self._files is None:
+            self._files = pathlib.Path(tempfile.mkdtemp(prefix="conveyor-login-"))
+            atexit.register(shutil.rmtree, self._files, ignore_errors=True)
+        path = self._files / hashlib.sha256(content.encode()).hexdigest()[:32]
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(content)
+        return str(path)
+
+
+# Credentials' file paths and the child's keys for their contents.
+CHILD_FILES = {
+    "ca_path": "ca",
+    "certificate_path": "certificate",
+    "private_key_path": "private_key",
+}
 
 
 def load(*, kubeconfig: str | None = None, context: str | None = None) -> Credentials:
+    """Load in this process."""
+    from conveyor.k8s import kubeconfig as loader  # see context_names
+
     files = kubeconfig_files(path=kubeconfig, listed=os.environ.get("KUBECONFIG", ""))
     if files:
-        return from_kubeconfig(files=files, context=context)
+        return loader.from_kubeconfig(files=files, context=context)
     if context:
         raise LoginError(f"context {context!r} not found: {NO_KUBECONFIG}")
     if os.environ.get("KUBERNETES_SERVICE_HOST") and (SA_DIR / "token").exists():
-        return in_cluster()
+        return loader.in_cluster()
     raise LoginError(NO_KUBECONFIG)
+
+
+def context_names(*, kubeconfig: str | None) -> list[str]:
+    """The contexts of the kubeconfig(s) in use, for completion."""
+    # Imported when used: it imports the kubernetes package, which the
+    # operator's own process does without.
+    from conveyor.k8s import kubeconfig as loader
+
+    return loader.context_names(kubeconfig=kubeconfig)
 
 
 def kubeconfig_files(*, path: str | None, listed: str) -> list[str]:
@@ -140,138 +239,3 @@ def current_context(configs: Sequence[Mapping[str, Any] | None]) -> str | None:
         if name:
             return str(name)
     return None
-
-
-def from_kubeconfig(*, files: Sequence[str], context: str | None) -> Credentials:
-    try:
-        merger = kube_config.KubeConfigMerger(os.pathsep.join(files))
-    except (OSError, ValueError, kubernetes.config.ConfigException) as exc:
-        raise LoginError(f"cannot read kubeconfig {files[0]}: {exc}") from None
-    if merger.config is None:
-        raise LoginError(f"kubeconfig {files[0]} is empty")
-    name = context or current_context([merger.config_files.get(p) for p in merger.paths])
-    if not name:
-        raise LoginError(f"kubeconfig {files[0]} has no current-context: use --context")
-    contexts = {str(c.get("name")): c for c in _contexts(merger)}
-    if name not in contexts:
-        raise LoginError(f"context {name!r} not found in kubeconfig {', '.join(files)}")
-    config = kubernetes.client.Configuration()
-    try:
-        loader = _Loader(config_dict=merger.config, active_context=name, config_base_path=None)
-        loader.load_and_set(config)
-        authorization = config.get_api_key_with_prefix("BearerToken")
-    except exec_plugin.PluginError as exc:
-        raise LoginError(f"context {name}: {exc}") from None
-    except (OSError, ValueError, KeyError, TypeError, kubernetes.config.ConfigException) as exc:
-        raise LoginError(
-            f"cannot use context {name} of kubeconfig {files[0]}: {_why(exc)}"
-        ) from None
-    expiry = getattr(loader, "expiry", None)
-    return _credentials(
-        config,
-        namespace=str((contexts[name].get("context") or {}).get("namespace") or "default"),
-        context=name,
-        authorization=authorization,
-        expires=expiry if isinstance(expiry, datetime.datetime) else None,
-    )
-
-
-def context_names(*, kubeconfig: str | None) -> list[str]:
-    """The contexts of the kubeconfig(s) in use, for completion."""
-    files = kubeconfig_files(path=kubeconfig, listed=os.environ.get("KUBECONFIG", ""))
-    if not files:
-        return []
-    return [
-        str(c.get("name")) for c in _contexts(kube_config.KubeConfigMerger(os.pathsep.join(files)))
-    ]
-
-
-def _contexts(merger: Any) -> list[dict[str, Any]]:
-    if merger.config is None:
-        return []
-    nodes = merger.config.value.get("contexts") or ()
-    return [n.value if isinstance(n, kube_config.ConfigNode) else dict(n) for n in nodes]
-
-
-def in_cluster() -> Credentials:
-    """The pod's ServiceAccount; the library re-reads the rotated token file."""
-    config = kubernetes.client.Configuration()
-    try:
-        kubernetes.config.load_incluster_config(client_configuration=config)
-    except kubernetes.config.ConfigException as exc:
-        raise LoginError(f"in-cluster: {exc}") from None
-    namespace_file = SA_DIR / "namespace"
-    namespace = os.environ.get("POD_NAMESPACE") or (
-        namespace_file.read_text().strip() if namespace_file.exists() else "default"
-    )
-    return _credentials(
-        config,
-        namespace=namespace,
-        context=None,
-        authorization=config.get_api_key_with_prefix("BearerToken")
-        or config.get_api_key_with_prefix("authorization"),
-        expires=None,
-    )
-
-
-def _credentials(
-    config: Any,
-    *,
-    namespace: str,
-    context: str | None,
-    authorization: str | None,
-    expires: datetime.datetime | None,
-) -> Credentials:
-    if not config.host:
-        raise LoginError(f"context {context}: its cluster has no server")
-    if config.proxy and not str(config.proxy).startswith(("http://", "https://")):
-        # aiohttp speaks to HTTP(S) proxies only; say so rather than fail obscurely.
-        raise LoginError(f"context {context}: proxy-url {config.proxy}: only http(s) proxies work")
-    return Credentials(
-        server=str(config.host),
-        namespace=namespace,
-        context=context,
-        ca_path=config.ssl_ca_cert or None,
-        insecure=not config.verify_ssl,
-        tls_server_name=config.tls_server_name or None,
-        certificate_path=config.cert_file or None,
-        private_key_path=config.key_file or None,
-        # Stripped: a tokenFile usually ends in a newline (client-go trims it, the library not).
-        authorization=(authorization or "").strip() or None,
-        proxy=config.proxy or None,
-        expires=expires,
-    )
-
-
-class _Loader(kube_config.KubeConfigLoader):  # type: ignore[misc]
-    """The library's loader with its exec step replaced by exec_plugin (which
-    honours interactiveMode and reports why a plugin failed, where the
-    library's logs the error and carries on unauthenticated)."""
-
-    def _load_from_exec_plugin(self) -> bool | None:
-        if "exec" not in self._user:
-            return None
-        base = pathlib.Path(self._get_base_path(self._cluster.path) or ".")
-        status = exec_plugin.run(
-            config=self._user["exec"].value, cluster=self._cluster.value, base=base
-        )
-        if status.get("token"):
-            self.token = f"Bearer {status['token']}"
-        else:
-            for attr, key in (
-                ("cert_file", "clientCertificateData"),
-                ("key_file", "clientKeyData"),
-            ):
-                data = kube_config.FileOrData(
-                    status, None, data_key_name=key, base64_file_content=False
-                )
-                setattr(self, attr, data.as_file())
-        if status.get("expirationTimestamp"):
-            self.expiry = kube_config.parse_rfc3339(status["expirationTimestamp"])
-        return True
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, KeyError):
-        return f"it names {exc.args[0]!r}, which it does not define"
-    return str(exc) or type(exc).__name__
