@@ -70,3 +70,25 @@ def test_the_operator_process_keeps_the_kubernetes_package_out() -> None:
     ).stdout
 
     assert out.strip() == "[]"
+
+
+def test_the_operator_process_imports_no_other_commands_module() -> None:
+    probe = (
+        "import sys\n"
+        "from conveyor.cli import main\n"
+        "main.build_parser(command='operator').parse_args(['operator'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('conveyor.cli.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert out.strip() == "['conveyor.cli.main', 'conveyor.cli.operator_cmd']"
+
+
+@pytest.mark.parametrize("command", [None, "--help", "nope"])
+def test_help_and_a_mistyped_command_see_every_command(command: str | None) -> None:
+    parser = main.build_parser(command=command)
+
+    listed = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"get", "operator", "trigger", "dashboard"} <= set(listed)

@@ -4,29 +4,33 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.metadata
 import os
 import sys
 
 import argcomplete
 
-from conveyor.cli import (
-    archive_cmd,
-    completion,
-    dashboard_cmd,
-    get_cmd,
-    graph_cmd,
-    history_cmd,
-    insights_cmd,
-    logs_cmd,
-    operator_cmd,
-    rerun_cmd,
-    revoke_cmd,
-    run_cmd,
-    triggers_cmd,
-    webhooks_cmd,
-    why_cmd,
-    workers_cmd,
+# Each command's module and the commands it adds, in the order `--help` lists
+# them. A run imports only its command's module (all for help, completion or
+# a mistyped command): the operator's process loads no other command's.
+COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("get_cmd", ("get",)),
+    ("why_cmd", ("why",)),
+    ("workers_cmd", ("workers",)),
+    ("history_cmd", ("history",)),
+    ("insights_cmd", ("insights",)),
+    ("archive_cmd", ("archive",)),
+    ("logs_cmd", ("logs",)),
+    ("revoke_cmd", ("revoke",)),
+    ("triggers_cmd", ("triggers", "trigger")),
+    ("rerun_cmd", ("rerun",)),
+    ("run_cmd", ("run",)),
+    ("graph_cmd", ("graph",)),
+    ("operator_cmd", ("operator",)),
+    ("webhooks_cmd", ("webhooks",)),
+    ("completion", ("completion",)),
+    ("dashboard_cmd", ("dashboard",)),
 )
 
 EPILOG = """\
@@ -46,7 +50,10 @@ def version() -> str:
         return "unknown"
 
 
-def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
+def build_parser(*, prog: str = "conveyor", command: str | None = None) -> argparse.ArgumentParser:
+    """Every command, or only `command` if it is one."""
+    if not any(command in names for _, names in COMMANDS):
+        command = None
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Asynchronous CI/CD jobs on Kubernetes.",
@@ -55,22 +62,9 @@ def build_parser(*, prog: str = "conveyor") -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    get_cmd.register(commands)
-    why_cmd.register(commands)
-    workers_cmd.register(commands)
-    history_cmd.register(commands)
-    insights_cmd.register(commands)
-    archive_cmd.register(commands)
-    logs_cmd.register(commands)
-    revoke_cmd.register(commands)
-    triggers_cmd.register(commands)
-    rerun_cmd.register(commands)
-    run_cmd.register(commands)
-    graph_cmd.register(commands)
-    operator_cmd.register(commands)
-    webhooks_cmd.register(commands)
-    completion.register(commands)
-    dashboard_cmd.register(commands)
+    for module, names in COMMANDS:
+        if command is None or command in names:
+            importlib.import_module(f"conveyor.cli.{module}").register(commands)
     return parser
 
 
@@ -104,9 +98,12 @@ def hoist(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser(prog=_prog())
+    given = hoist(list(sys.argv[1:] if argv is None else argv))
+    completing = "_ARGCOMPLETE" in os.environ
+    command = given[0] if given and not completing else None
+    parser = build_parser(prog=_prog(), command=command)
     argcomplete.autocomplete(parser)  # only acts when the shell asks for completions
-    args = parser.parse_args(hoist(list(sys.argv[1:] if argv is None else argv)))
+    args = parser.parse_args(given)
     result: int = args.run(args)
     return result
 
