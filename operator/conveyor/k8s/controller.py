@@ -227,8 +227,8 @@ class Controller:
         once it is set. Until then the store is fed but nothing is written.
         The renderer's children (for Workers' own templates; the built-in
         ones need none, controllers/renders.py) start during a standby's wait,
-        so a takeover has them ready, else once primed: their imports would
-        compete with the first list of a cold start."""
+        so a takeover has them ready, else at the first render that needs
+        them: their imports would compete with a cold start's first passes."""
         starting: asyncio.Task[None] | None = None
         if gate is not None:
             starting = asyncio.create_task(self.renderer.start(), name="conveyor-renderer-start")
@@ -251,8 +251,6 @@ class Controller:
             len(self.store.workers),
         )
         heartbeat = asyncio.create_task(self.watchdog.run())
-        if starting is None:
-            starting = asyncio.create_task(self.renderer.start(), name="conveyor-renderer-start")
         try:
             while True:
                 await self.queue.wait(busy=self.effects.inflight)
@@ -264,7 +262,8 @@ class Controller:
                     await asyncio.sleep(1)
         finally:
             heartbeat.cancel()
-            starting.cancel()
+            if starting is not None:
+                starting.cancel()
             self.effects.cancel()
 
     async def close(self) -> None:
