@@ -4,6 +4,7 @@ starts, and carried by the settings into the renderers' requests."""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
@@ -55,40 +56,39 @@ async def test_the_setting_reaches_the_controllers_renderer_pool() -> None:
     assert {m.agent_image for m in ctl.renderer.members} == {PINNED}
 
 
+def fresh_interpreter(*lines: str) -> str:
+    """What a new Python process prints after running `lines`."""
+    code = "\n".join(["import sys", *lines])
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return run.stdout.strip()
+
+
 def test_the_operator_process_keeps_the_kubernetes_package_out() -> None:
     """kopf would import it (about 20 MiB); the operator loads credentials in a child."""
-    probe = (
-        "import sys\n"
-        "from conveyor.cli import main, operator_cmd\n"
-        "operator_cmd.keep_out_the_kubernetes_package()\n"
-        "import kopf\n"
-        "from conveyor.handlers import login, operator\n"
-        "print(sorted(m for m, v in sys.modules.items() if m.startswith('kubernetes') and v))\n"
+    out = fresh_interpreter(
+        "from conveyor.cli import main, operator_cmd",
+        "operator_cmd.keep_out_the_kubernetes_package()",
+        "import kopf",
+        "from conveyor.handlers import login, operator",
+        "print(sorted(m for m, v in sys.modules.items() if m.startswith('kubernetes') and v))",
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
 
-    assert out.strip() == "[]"
+    assert out == "[]"
 
 
 def test_the_operator_process_imports_no_other_commands_module() -> None:
-    probe = (
-        "import sys\n"
-        "from conveyor.cli import main\n"
-        "main.build_parser(command='operator').parse_args(['operator'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith('conveyor.cli.')))\n"
+    out = fresh_interpreter(
+        "from conveyor.cli import main",
+        "main.build_parser(command='operator').parse_args(['operator'])",
+        "print(sorted(m for m in sys.modules if m.startswith('conveyor.cli.')))",
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
 
-    assert out.strip() == "['conveyor.cli.main', 'conveyor.cli.operator_cmd']"
+    assert out == "['conveyor.cli.main', 'conveyor.cli.operator_cmd']"
 
 
 @pytest.mark.parametrize("command", [None, "--help", "nope"])
 def test_help_and_a_mistyped_command_see_every_command(command: str | None) -> None:
     parser = main.build_parser(command=command)
 
-    listed = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert {"get", "operator", "trigger", "dashboard"} <= set(listed)
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert {"get", "operator", "trigger", "dashboard"} <= set(commands.choices)
