@@ -96,12 +96,12 @@ class Source:
         self.context = context
         self._lock = threading.Lock()
         self._current: Credentials | None = None
-        self._child: _Child | None = _Child() if isolated else None
+        self._child = _Child(kubeconfig=kubeconfig, context=context) if isolated else None
 
     def prefetch(self) -> None:
         """Start an isolated first load now, to run beside the caller's imports."""
         if self._child is not None:
-            self._child.start(kubeconfig=self.kubeconfig, context=self.context)
+            self._child.start()
 
     def current(self) -> Credentials:
         """The credentials, loaded again when they have expired."""
@@ -120,26 +120,26 @@ class Source:
 
     def _load(self) -> Credentials:
         if self._child is not None:
-            return self._child.load(kubeconfig=self.kubeconfig, context=self.context)
+            return self._child.load()
         return load(kubeconfig=self.kubeconfig, context=self.context)
 
 
 class _Child:
     """Loads in `python -m conveyor.k8s.kubeconfig`; at most one started ahead."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, kubeconfig: str | None, context: str | None) -> None:
+        self._command = [sys.executable, "-m", "conveyor.k8s.kubeconfig"]
+        self._command += ["--kubeconfig", kubeconfig] if kubeconfig else []
+        self._command += ["--context", context] if context else []
         self._pending: subprocess.Popen[str] | None = None
         self._files: pathlib.Path | None = None
 
-    def start(self, *, kubeconfig: str | None, context: str | None) -> None:
+    def start(self) -> None:
         if self._pending is None:
-            command = [sys.executable, "-m", "conveyor.k8s.kubeconfig"]
-            command += ["--kubeconfig", kubeconfig] if kubeconfig else []
-            command += ["--context", context] if context else []
-            self._pending = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            self._pending = subprocess.Popen(self._command, stdout=subprocess.PIPE, text=True)
 
-    def load(self, *, kubeconfig: str | None, context: str | None) -> Credentials:
-        self.start(kubeconfig=kubeconfig, context=context)
+    def load(self) -> Credentials:
+        self.start()
         child, self._pending = self._pending, None
         assert child is not None
         try:

@@ -155,8 +155,9 @@ class Renderer:
         return self._child is not None and self._child.returncode is None and not restarting
 
     async def start(self) -> None:
-        """Start the child now (with the operator), so the first job does not
-        wait for its imports. A failure here is retried at the first render."""
+        """Start the child now (a standby does, during its wait), so the first
+        render does not wait for its imports. A failure here is retried at
+        the first render."""
         try:
             async with self._lock:
                 await self._running()
